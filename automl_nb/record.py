@@ -1,0 +1,226 @@
+"""A search's state folded from its events.
+
+:class:`SearchRecord` is what every view reads: ``Search.results``, the panel,
+the command line's leaderboard and ``automl_nb.open()``. It is rebuilt by
+replaying the journal, so a live search and a reopened one show the same truth.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .events import (
+    BudgetChanged,
+    CommandIssued,
+    EpochEnded,
+    Event,
+    SearchEnded,
+    SearchStarted,
+    SpaceDefined,
+    StateChanged,
+    TrialEnded,
+    TrialStarted,
+)
+
+RESULT_COLUMNS = ("trial_id", "status", "score", "epochs", "duration_s", "parent_id")
+
+
+@dataclass
+class TrialRecord:
+    """One trial as the user sees it."""
+
+    trial_id: str
+    hyperparameters: dict[str, Any]
+    parent_id: str | None = None
+    source: str = "oracle"
+    initial_epoch: int = 0
+    planned_epochs: int = 0
+    status: str = "running"
+    score: float | None = None
+    best_epoch: int | None = None
+    reason: str | None = None
+    started_at: float = 0.0
+    ended_at: float | None = None
+    duration_s: float | None = None
+    curve: list[tuple[int, dict[str, float]]] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        """The last epoch number reached (continuing a parent's numbering)."""
+        return self.curve[-1][0] if self.curve else self.initial_epoch
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "running"
+
+    def objective_curve(self, objective: str) -> list[tuple[int, float]]:
+        return [(e, m[objective]) for e, m in self.curve if m.get(objective) is not None]
+
+
+def better(a: float | None, b: float | None, direction: str) -> bool:
+    """Whether score ``a`` beats ``b`` (None and NaN never beat anything)."""
+    if a is None or (isinstance(a, float) and math.isnan(a)):
+        return False
+    if b is None or (isinstance(b, float) and math.isnan(b)):
+        return True
+    return a > b if direction == "max" else a < b
+
+
+class SearchRecord:
+    """Fold of a search's events: config, trials in start order, state, commands."""
+
+    def __init__(self, events: list[Event] | None = None):
+        self.config: SearchStarted | None = None
+        self.space: list[dict[str, Any]] = []
+        self.trials: dict[str, TrialRecord] = {}
+        self.state: str = "idle"
+        self.state_reason: str | None = None
+        self.trials_budget: int | None = None
+        self.time_budget_s: float | None = None
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self.end_reason: str | None = None
+        self.last_command: CommandIssued | None = None
+        self.running_time_s: float = 0.0  # time spent running in earlier sessions
+        self._session_start: float | None = None
+        self.last_seq = -1
+        for event in events or ():
+            self.apply(event)
+
+    # -- folding ---------------------------------------------------------
+    def apply(self, event: Event) -> None:
+        if event.seq <= self.last_seq and event.seq >= 0:
+            return  # already folded (a replay overlapping a live stream)
+        self.last_seq = max(self.last_seq, event.seq)
+        if isinstance(event, SearchStarted):
+            if self._session_start is not None and self.ended_at is None:
+                # the earlier session never ended cleanly (a crash): count what we know
+                last = max((t.ended_at or t.started_at for t in self.trials.values()), default=None)
+                if last is not None:
+                    self.running_time_s += max(0.0, last - self._session_start)
+            self.config = event
+            if event.space:
+                self.space = list(event.space)
+            self.trials_budget = event.trials
+            self.time_budget_s = event.time_budget_s
+            self.started_at = self.started_at or event.time
+            self._session_start = event.time
+            self.ended_at = None
+            self.end_reason = None
+            # trials that were running when an earlier session died are lost
+            for trial in self.trials.values():
+                if trial.status == "running":
+                    trial.status = "failed"
+                    trial.reason = "interrupted: the search process ended during this trial"
+        elif isinstance(event, SpaceDefined):
+            self.space = list(event.space)
+        elif isinstance(event, TrialStarted):
+            self.trials[event.trial_id] = TrialRecord(
+                trial_id=event.trial_id,
+                hyperparameters=dict(event.hyperparameters),
+                parent_id=event.parent_id,
+                source=event.source,
+                initial_epoch=event.initial_epoch,
+                planned_epochs=event.epochs,
+                started_at=event.time,
+            )
+        elif isinstance(event, EpochEnded):
+            trial = self.trials.get(event.trial_id)
+            if trial is not None:
+                trial.curve.append((event.epoch, dict(event.metrics)))
+        elif isinstance(event, TrialEnded):
+            trial = self.trials.get(event.trial_id)
+            if trial is not None:
+                trial.status = event.status
+                trial.score = event.score
+                trial.best_epoch = event.best_epoch
+                trial.reason = event.reason
+                trial.ended_at = event.time
+                trial.duration_s = event.duration_s
+        elif isinstance(event, StateChanged):
+            self.state = event.state
+            self.state_reason = event.reason
+        elif isinstance(event, BudgetChanged):
+            self.trials_budget = event.trials
+            self.time_budget_s = event.time_budget_s
+        elif isinstance(event, CommandIssued):
+            self.last_command = event
+        elif isinstance(event, SearchEnded):
+            self.state = event.state
+            self.end_reason = event.reason
+            self.ended_at = event.time
+            if self._session_start is not None:
+                self.running_time_s += max(0.0, event.time - self._session_start)
+            self._session_start = None
+
+    # -- views -----------------------------------------------------------
+    @property
+    def objective(self) -> str | None:
+        return self.config.objective if self.config else None
+
+    @property
+    def direction(self) -> str:
+        return self.config.direction if self.config else "max"
+
+    def elapsed(self, now: float) -> float:
+        """Seconds spent running, across sessions (a continued search adds up)."""
+        extra = (now - self._session_start) if self._session_start is not None else 0.0
+        return self.running_time_s + max(0.0, extra)
+
+    @property
+    def running(self) -> TrialRecord | None:
+        for trial in reversed(self.trials.values()):
+            if trial.status == "running":
+                return trial
+        return None
+
+    def finished_trials(self) -> list[TrialRecord]:
+        return [t for t in self.trials.values() if t.finished]
+
+    def best(self) -> TrialRecord | None:
+        """The best finished trial with a score (failed trials never count)."""
+        best: TrialRecord | None = None
+        for trial in self.trials.values():
+            if trial.status in ("completed", "pruned", "stopped") and better(
+                trial.score, best.score if best else None, self.direction
+            ):
+                best = trial
+        return best
+
+    def hyperparameter_names(self) -> list[str]:
+        names = [spec["name"] for spec in self.space if "name" in spec]
+        for trial in self.trials.values():
+            for name in trial.hyperparameters:
+                if name not in names and not name.startswith("tuner/"):
+                    names.append(name)
+        return names
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One plain dict a trial, in start order: the results table's rows."""
+        names = self.hyperparameter_names()
+        out = []
+        for t in self.trials.values():
+            row: dict[str, Any] = {
+                "trial_id": t.trial_id,
+                "status": t.status,
+                "score": t.score if t.finished else _best_so_far(t, self.objective, self.direction),
+                "epochs": t.epochs,
+                "duration_s": t.duration_s,
+                "parent_id": t.parent_id,
+            }
+            for name in names:
+                row[name] = t.hyperparameters.get(name)
+            out.append(row)
+        return out
+
+
+def _best_so_far(trial: TrialRecord, objective: str | None, direction: str) -> float | None:
+    if objective is None:
+        return None
+    best = None
+    for _, value in trial.objective_curve(objective):
+        if better(value, best, direction):
+            best = value
+    return best

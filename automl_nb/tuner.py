@@ -1,0 +1,258 @@
+"""The one place where KerasTuner meets our events and controls.
+
+``AutoMLTuner`` subclasses ``keras_tuner.Tuner`` at its documented hooks and keeps
+KerasTuner's own search loop, oracles, trial store and checkpoints:
+
+- ``pre_create_trial`` blocks while the search is paused (a trial boundary);
+- the oracle's ``populate_space`` is wrapped so the user's requests (promote,
+  enqueue) run before the oracle's next proposal, as trials the oracle records
+  as its own, and so the trial and time budgets end the loop;
+- ``run_trial`` adds one fresh callback that, after every batch, obeys pause,
+  prune, stop and the time budget and fails the trial on a NaN loss, and after
+  every epoch publishes the metrics and saves the optimizer's state beside
+  KerasTuner's best-epoch weights, so that a promotion (and a Hyperband round
+  that trains a trial on) restores weights *and* optimizer state;
+- ``on_trial_end`` lets the oracle score the trial (a pruned or stopped trial
+  reaches it as COMPLETED with its best score so far) and publishes the outcome.
+
+This module imports TensorFlow: import it on the search thread only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tempfile
+from typing import Any
+
+import keras
+import keras_tuner
+import numpy as np
+from keras_tuner.src import config as kt_config
+from keras_tuner.src import utils as kt_utils
+from keras_tuner.src.engine import hypermodel as kt_hypermodel
+
+from ._engine import Engine, Stop, TrialPlan
+
+log = logging.getLogger("automl_nb")
+
+OPTIMIZER_STATE = "optimizer.npz"
+
+
+class TrialFailure(Exception):
+    """A trial cannot go on; the message is the reason the user sees."""
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One sentence for the trial table."""
+    if isinstance(exc, TrialFailure):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "ran out of memory; try a smaller model or batch size"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name
+
+
+class _SeededHyperModel(keras_tuner.HyperModel):
+    """Seeds Keras on the search thread before each build (clear_session resets it)."""
+
+    def __init__(self, inner: keras_tuner.HyperModel, tuner: AutoMLTuner):
+        super().__init__(name=getattr(inner, "name", None), tunable=inner.tunable)
+        self.inner = inner
+        self.tuner = tuner
+
+    def build(self, hp):
+        seed = self.tuner.trial_seed
+        if seed is not None:
+            keras.utils.set_random_seed(seed)
+        return self.inner.build(hp)
+
+    def declare_hyperparameters(self, hp):
+        self.inner.declare_hyperparameters(hp)
+
+    def fit(self, hp, model, *args, **kwargs):
+        return self.inner.fit(hp, model, *args, **kwargs)
+
+
+class _StreamCallback(keras.callbacks.Callback):
+    """Fresh per trial; KerasTuner's deep copy of callbacks hands back this same object."""
+
+    def __init__(self, tuner: AutoMLTuner, plan: TrialPlan):
+        super().__init__()
+        self.tuner = tuner
+        self.engine = tuner.engine
+        self.plan = plan
+        self.trial_id = plan.trial_id
+        self.epoch = plan.initial_epoch
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def on_train_begin(self, logs=None):
+        if self.plan.resume_from:
+            self.tuner.restore_checkpoint(self.model, self.plan.resume_from)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = logs.get("loss") if logs else None
+        if loss is not None and not math.isfinite(float(loss)):
+            raise TrialFailure(
+                f"loss became {'NaN' if math.isnan(float(loss)) else 'infinite'} at epoch "
+                f"{self.epoch + 1}; try a lower learning rate"
+            )
+        if self.engine.batch_end(self.trial_id) is not None:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        self.engine.epoch_end(self.trial_id, epoch, logs)
+        if self.engine._best_epoch.get(self.trial_id) == epoch + 1:
+            self.tuner.save_optimizer_state(self.model, self.trial_id)
+
+
+class AutoMLTuner(keras_tuner.Tuner):
+    """A KerasTuner Tuner that streams events and obeys the search's controls."""
+
+    def __init__(
+        self,
+        *,
+        oracle: keras_tuner.Oracle,
+        hypermodel: keras_tuner.HyperModel,
+        engine: Engine,
+        directory: str,
+        seed: int | None,
+        overwrite: bool = False,
+    ):
+        self.engine = engine
+        self.seed = seed
+        self.trial_seed: int | None = seed
+        self.stop_reason: str | None = None
+        super().__init__(
+            oracle=oracle,
+            hypermodel=_SeededHyperModel(kt_hypermodel.get_hypermodel(hypermodel), self),
+            directory=directory,
+            project_name="kt",
+            overwrite=overwrite,
+        )
+        self._wrap_oracle()
+
+    # -- scheduling: our requests first, budgets enforced -----------------------
+    def _wrap_oracle(self) -> None:
+        oracle = self.oracle
+        if not hasattr(self, "_propose"):
+            self._propose = oracle.populate_space  # the oracle's own, wrapped once
+        propose = self._propose
+
+        def populate_space(trial_id: str) -> dict[str, Any]:
+            engine = self.engine
+            try:
+                request = engine.next_request()
+            except Stop as stop:
+                self.stop_reason = str(stop)
+                return {"status": "STOPPED", "values": None}
+            if request is not None:
+                engine.plan_request(trial_id, request)
+                return {"status": "RUNNING", "values": dict(request.values)}
+            response = propose(trial_id)
+            status = response.get("status")
+            if status == "RUNNING":
+                engine.note_oracle_trial()
+            elif status == "STOPPED":
+                self.stop_reason = "the oracle has no more trials to propose"
+            return response
+
+        oracle.populate_space = populate_space
+
+    def pre_create_trial(self):
+        self.engine.control.wait_while_paused()
+
+    # -- a trial -------------------------------------------------------------------
+    def on_trial_begin(self, trial):
+        values = dict(trial.hyperparameters.values)
+        plan = self.engine.plan_for(trial.trial_id, values)
+        if self.seed is not None:
+            index = int(trial.trial_id) if trial.trial_id.isdigit() else len(self.oracle.trials)
+            self.trial_seed = (self.seed * 7919 + index) % (2**31 - 1)
+        self.engine.begin_trial(plan, values)
+
+    def run_trial(self, trial, *args, **kwargs):
+        plan = self.engine.plan_for(trial.trial_id, dict(trial.hyperparameters.values))
+        kwargs["epochs"] = plan.epochs
+        kwargs["initial_epoch"] = plan.initial_epoch
+        kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [_StreamCallback(self, plan)]
+        try:
+            return super().run_trial(trial, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - any failure fails this trial only
+            reason = describe_failure(exc)
+            self.engine.fail(trial.trial_id, reason)
+            raise keras_tuner.errors.FailedTrialError(reason) from exc
+
+    def on_trial_end(self, trial):
+        try:
+            super().on_trial_end(trial)
+        finally:
+            if trial.status == "FAILED" and self.engine.outcome(trial.trial_id) is None:
+                self.engine.fail(trial.trial_id, (trial.message or "failed").strip().splitlines()[-1])
+            score = trial.score if trial.status == "COMPLETED" else None
+            self.engine.end_trial(trial.trial_id, score)
+
+    def on_search_begin(self):
+        self._debug = kt_config.DEBUG
+        kt_config.DEBUG = False  # a failed trial is reported as an event, not a traceback
+
+    def on_search_end(self):
+        kt_config.DEBUG = getattr(self, "_debug", True)
+
+    # -- checkpoints -----------------------------------------------------------------
+    def checkpoint_path(self, trial_id: str) -> str:
+        return self._get_checkpoint_fname(trial_id)
+
+    def has_checkpoint(self, trial_id: str) -> bool:
+        return os.path.exists(self._get_checkpoint_fname(trial_id))
+
+    def save_optimizer_state(self, model: keras.Model, trial_id: str) -> None:
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is None or not optimizer.built:
+            return
+        path = os.path.join(self.get_trial_dir(trial_id), OPTIMIZER_STATE)
+        arrays = {f"v{i}": np.asarray(v) for i, v in enumerate(optimizer.variables)}
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".npz")
+        os.close(fd)
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+
+    def restore_checkpoint(self, model: keras.Model, trial_id: str, *, optimizer_state: bool = True) -> bool:
+        """Load a trial's best weights and, where saved and asked for, its optimizer state."""
+        if not model.built:
+            config_path = self._get_build_config_fname(trial_id)
+            if os.path.exists(config_path):
+                model.build_from_config(kt_utils.load_json(config_path))
+        model.load_weights(self._get_checkpoint_fname(trial_id))
+        path = os.path.join(self.get_trial_dir(trial_id), OPTIMIZER_STATE)
+        optimizer = getattr(model, "optimizer", None)
+        if not optimizer_state or optimizer is None or not os.path.exists(path):
+            return False
+        if not optimizer.built:
+            optimizer.build(model.trainable_variables)
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = [saved[f"v{i}"] for i in range(len(saved.files))]
+        variables = optimizer.variables
+        if len(arrays) != len(variables) or any(
+            tuple(a.shape) != tuple(v.shape) for a, v in zip(arrays, variables)
+        ):
+            log.warning("trial %s: optimizer state does not fit this model; weights only", trial_id)
+            return False
+        for variable, array in zip(variables, arrays):
+            variable.assign(array)
+        return True
+
+    def load_trial_model(self, trial_id: str) -> keras.Model:
+        """A trial's model at its best epoch (weights only), built on the calling thread."""
+        trial = self.oracle.get_trial(trial_id)
+        model = self.hypermodel.build(trial.hyperparameters)
+        self.restore_checkpoint(model, trial_id, optimizer_state=False)
+        return model

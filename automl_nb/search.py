@@ -399,7 +399,7 @@ class Search:
         """Stop the running trial at its next batch; it is marked pruned and its best score so far counts."""
         with self._lock:
             tid, answer = self._trial_or_answer("prune", trial_id)
-            if answer:
+            if answer is not None:
                 return answer
             status = self._record.trials[tid].status
             if status != "running":
@@ -419,7 +419,7 @@ class Search:
         epochs = _positive_int("epochs", epochs)
         with self._lock:
             tid, answer = self._trial_or_answer("promote", trial_id)
-            if answer:
+            if answer is not None:
                 return answer
             trial = self._record.trials[tid]
             if trial.status not in PROMOTABLE:

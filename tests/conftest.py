@@ -1,0 +1,49 @@
+"""Shared fixtures: every search a test starts is stopped and joined at teardown."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.005, what: str = "condition"):
+    """Poll ``predicate`` until it is truthy or ``timeout`` seconds pass (then fail)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture
+def searches():
+    """Collects searches; stops and joins each at teardown so no thread outlives its test."""
+    made = []
+    yield made
+    for s in made:
+        if not s.state.is_finished():
+            s.stop()
+        s.wait(60)
+        assert s.state.is_finished(), f"search {s.name} did not end"
+
+
+@pytest.fixture
+def scripted(tmp_path, searches):
+    """Factory: scripted_search(...) in tmp_path, registered for cleanup."""
+    from automl_nb.testing import ScriptedTrainer, scripted_search
+
+    counter = iter(range(1000))
+
+    def make(trainer=None, **kwargs):
+        kwargs.setdefault("directory", tmp_path / f"s{next(counter)}")
+        s = scripted_search(trainer or ScriptedTrainer(), **kwargs)
+        searches.append(s)
+        return s
+
+    return make

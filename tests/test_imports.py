@@ -1,0 +1,53 @@
+"""The core stays light: no TensorFlow at import, no UI in the core."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def run(code: str) -> str:
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_import_is_fast_and_pulls_in_no_tensorflow_or_ui():
+    out = run("""
+        import sys, time
+        t = time.perf_counter()
+        import automl_nb
+        took = time.perf_counter() - t
+        heavy = [m for m in ("tensorflow", "keras", "keras_tuner", "ipywidgets", "plotly", "pandas")
+                 if m in sys.modules]
+        print(f"{took:.3f}", ",".join(heavy))
+    """)
+    took, heavy = (out.split(" ") + [""])[:2]
+    assert heavy == ""
+    assert float(took) < 0.5
+
+
+def test_the_core_runs_with_the_ui_libraries_blocked():
+    out = run("""
+        import sys
+        for name in ("ipywidgets", "plotly", "IPython", "anywidget"):
+            sys.modules[name] = None  # any import of them now raises ImportError
+        import tempfile
+        import automl_nb
+        from automl_nb import search, control, events, record, data, spaces, oracles, _engine
+        from automl_nb.testing import ScriptedTrainer, scripted_search
+        s = scripted_search(ScriptedTrainer(), directory=tempfile.mkdtemp() + "/s", trials=2, epochs=2)
+        print(s.wait(20).value, len(s.results))
+    """)
+    assert out == "done 2"
+
+
+def test_search_module_imports_no_tensorflow():
+    out = run("""
+        import sys
+        import automl_nb.search
+        print("tensorflow" in sys.modules, "keras" in sys.modules)
+    """)
+    assert out == "False False"

@@ -1,0 +1,288 @@
+"""Oracles: "bayesian" | "hyperband" | "random" -> a seeded KerasTuner oracle.
+
+:func:`check_oracle`, :func:`objective_direction` and :func:`check_objective` do not import
+KerasTuner (or TensorFlow), so arguments can be checked before anything heavy loads;
+:func:`get_oracle` imports it.
+
+Two KerasTuner behaviours this module settles:
+
+- Seeds. KerasTuner's ``Oracle`` stores ``seed or random.randint(1, 10000)``, so seed 0 means
+  "no seed". We pass ``seed + 1`` for every seed the user gives, so seed 0 is honoured like any
+  other (``oracle.seed == user_seed + 1``); ``seed=None`` leaves KerasTuner to draw one.
+- Trial ids. KerasTuner pads trial ids to the digit count of ``str(max_trials)``. With
+  ``max_trials=None`` (a search bounded by time, or Hyperband, which takes no max_trials) that
+  is ``len("None") == 4``: ids are "0000", "0001", ... which is the form we want everywhere.
+  With ``max_trials=20`` they would be "00", "01", ...; the tuner may pass ``max_trials=None``
+  to the oracle and enforce the count itself to keep ids uniform.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import numbers
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras_tuner
+
+__all__ = [
+    "ORACLES",
+    "OracleError",
+    "check_objective",
+    "check_oracle",
+    "get_oracle",
+    "kt_seed",
+    "objective_direction",
+]
+
+ORACLES = ("bayesian", "hyperband", "random")
+
+# Our seeds map to KerasTuner's as seed + 1 (see the module docstring); the Bayesian oracle
+# seeds numpy's RandomState with it, which takes 0 .. 2**32 - 1.
+MAX_SEED = 2**32 - 2
+
+
+class OracleError(ValueError):
+    """An oracle, objective or oracle argument that cannot be used; the message says why."""
+
+
+def _show(obj: Any, limit: int = 60) -> str:
+    text = repr(obj)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{text} ({type(obj).__name__})"
+
+
+def _did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _is_oracle(obj: Any) -> bool:
+    """True for a keras_tuner Oracle, without importing keras_tuner.
+
+    An Oracle instance can only exist once keras_tuner is imported, so if it is not in
+    ``sys.modules`` the object cannot be one.
+    """
+    kt = sys.modules.get("keras_tuner")
+    return kt is not None and isinstance(obj, kt.Oracle)
+
+
+def check_oracle(oracle: Any) -> str | keras_tuner.Oracle:
+    """Validate an oracle argument without importing KerasTuner.
+
+    Args:
+        oracle: an oracle name (case and surrounding spaces ignored) or a
+            ``keras_tuner.Oracle`` instance.
+
+    Returns:
+        The normalised name ("bayesian", "hyperband" or "random"), or the Oracle unchanged.
+
+    Raises:
+        OracleError: an unknown name, or something that is neither a name nor an Oracle.
+    """
+    if isinstance(oracle, str):
+        name = oracle.strip().lower()
+        if name in ORACLES:
+            return name
+        raise OracleError(
+            f"oracle {oracle!r} is not known; choose one of: {', '.join(ORACLES)}"
+            f"{_did_you_mean(name, ORACLES)}"
+        )
+    if _is_oracle(oracle):
+        return oracle
+    kt = sys.modules.get("keras_tuner")
+    if kt is not None and isinstance(oracle, type) and issubclass(oracle, kt.Oracle):
+        raise OracleError(
+            f"oracle is the Oracle class {oracle.__name__}; pass an instance: "
+            f"{oracle.__name__}(objective=..., ...)"
+        )
+    raise OracleError(
+        f"oracle must be one of the names {', '.join(ORACLES)} or a keras_tuner.Oracle "
+        f"instance; got {_show(oracle)}"
+    )
+
+
+def _check_int(name: str, value: Any, minimum: int, *, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        extra = " or None" if allow_none else ""
+        raise OracleError(f"{name} must be an integer >= {minimum}{extra}; got {_show(value)}")
+    return int(value)
+
+
+def kt_seed(seed: int | None) -> int | None:
+    """Our seed -> the seed KerasTuner gets: ``seed + 1`` (so 0 is honoured), None stays None."""
+    seed = _check_int("seed", seed, 0, allow_none=True)
+    if seed is not None and seed > MAX_SEED:
+        raise OracleError(f"seed must be between 0 and {MAX_SEED}; got {seed}")
+    return None if seed is None else seed + 1
+
+
+def get_oracle(
+    oracle: Any,
+    *,
+    objective: str,
+    direction: str | None,
+    max_trials: int | None,
+    epochs: int,
+    seed: int | None,
+    hyperparameters: keras_tuner.HyperParameters | None = None,
+    **kwargs: Any,
+) -> keras_tuner.Oracle:
+    """Build the KerasTuner oracle for a name, or pass an Oracle instance through.
+
+    Args:
+        oracle: "bayesian", "hyperband" or "random" (any case), or a ``keras_tuner.Oracle``
+            instance, returned unchanged (its own objective, seed and budget win).
+        objective: the metric to optimise, e.g. "val_accuracy".
+        direction: "min" or "max"; None infers it with :func:`objective_direction`.
+        max_trials: the trial budget of the Bayesian and random oracles; None for no limit
+            (and 4-digit trial ids, see the module docstring). Hyperband ignores it: its
+            budget comes from ``epochs``.
+        epochs: the most epochs a trial trains; Hyperband's ``max_epochs``.
+        seed: an integer >= 0 for reproducible trials (passed as ``seed + 1``, see the
+            module docstring), or None for a random seed.
+        hyperparameters: optional HyperParameters to register in advance.
+        **kwargs: more arguments of the KerasTuner oracle class (num_initial_points, factor,
+            hyperband_iterations, max_retries_per_trial, ...); they override our defaults.
+
+    Raises:
+        OracleError: a bad name, direction, budget, seed or keyword argument.
+    """
+    checked = check_oracle(oracle)
+    if not isinstance(checked, str):
+        return checked
+
+    import keras_tuner
+    from keras_tuner import oracles as kt_oracles
+
+    if not isinstance(objective, str) or not objective:
+        raise OracleError(
+            f"objective must be a metric name such as 'val_loss'; got {_show(objective)}"
+        )
+    if direction is None:
+        direction = objective_direction(objective)
+    if direction not in ("min", "max"):
+        raise OracleError(f"direction must be 'min' or 'max'; got {_show(direction)}")
+    max_trials = _check_int("max_trials", max_trials, 1, allow_none=True)
+    epochs = _check_int("epochs", epochs, 1)
+
+    args: dict[str, Any] = {
+        "objective": keras_tuner.Objective(objective, direction),
+        "seed": kt_seed(seed),
+        "hyperparameters": hyperparameters,
+    }
+    if checked == "bayesian":
+        cls = kt_oracles.BayesianOptimizationOracle
+        args["max_trials"] = max_trials
+    elif checked == "random":
+        cls = kt_oracles.RandomSearchOracle
+        args["max_trials"] = max_trials
+    else:
+        cls = kt_oracles.HyperbandOracle
+        args.update(max_epochs=epochs, factor=3, hyperband_iterations=1)
+
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    for key in kwargs:
+        if key not in accepted:
+            raise OracleError(
+                f"oracle {checked!r} takes no argument {key!r}; it takes: "
+                f"{', '.join(accepted)}{_did_you_mean(key, accepted)}"
+            )
+    args.update(kwargs)
+    try:
+        return cls(**args)
+    except (TypeError, ValueError) as err:
+        raise OracleError(f"oracle {checked!r} could not be created: {err}") from err
+
+
+# --------------------------------------------------------------------------------------------
+# Objectives
+
+# Names KerasTuner infers (keras_tuner/src/engine/metrics_tracking.py), by Keras name.
+# fmt: off
+_MAX_NAMES = frozenset(
+    {
+        "acc", "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
+        "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "auc", "precision",
+        "recall", "true_positives", "true_negatives", "sensitivity_at_specificity",
+        "specificity_at_sensitivity", "precision_at_recall", "recall_at_precision", "f1_score",
+        "fbeta_score", "r2_score", "iou", "mean_iou", "binary_iou", "one_hot_iou",
+        "one_hot_mean_iou",
+    }
+)
+_MIN_NAMES = frozenset(
+    {
+        "loss", "crossentropy", "ce", "mae", "mse", "mape", "msle", "rmse", "mean_absolute_error",
+        "mean_squared_error", "mean_absolute_percentage_error", "mean_squared_logarithmic_error",
+        "root_mean_squared_error", "binary_crossentropy", "categorical_crossentropy",
+        "sparse_categorical_crossentropy", "binary_focal_crossentropy",
+        "categorical_focal_crossentropy", "hinge", "squared_hinge", "categorical_hinge",
+        "kl_divergence", "kld", "kullback_leibler_divergence", "logcosh", "log_cosh",
+        "log_cosh_error", "poisson", "huber", "false_positives", "false_negatives", "dice",
+        "tversky", "ctc",
+    }
+)
+# fmt: on
+# Fallbacks for names Keras does not know (custom metrics, "output_1_accuracy"...).
+# Long words match anywhere in the name, short ones only as a whole "_"-separated token.
+_MAX_WORDS = ("accuracy", "precision", "recall", "fbeta")
+_MAX_TOKENS = ("acc", "auc", "f1", "iou", "r2")
+_MIN_WORDS = ("loss", "error", "crossentropy", "divergence", "hinge")
+_MIN_TOKENS = ("mae", "mse", "rmse", "mape", "msle")
+
+
+def objective_direction(objective: str) -> str:
+    """Infer "min" or "max" for a metric name, as KerasTuner does, without importing Keras.
+
+    The rules: drop a "val_" then a "weighted_" prefix; known Keras metric and loss names
+    follow KerasTuner ("loss", "mse", "mae", crossentropies... -> "min"; "accuracy", "auc",
+    "precision", "recall"... -> "max"; unlike KerasTuner, "f1_score", "fbeta_score" and
+    "r2_score" -> "max"). Other names: ending in "loss" -> "min"; containing
+    accuracy/precision/recall or a part acc/auc/f1/iou/r2 -> "max"; containing
+    error/crossentropy or a part mae/mse/rmse -> "min".
+
+    Raises:
+        OracleError: when no rule applies (give the direction explicitly).
+    """
+    name = objective.strip().lower()
+    name = name.removeprefix("val_").removeprefix("weighted_")
+    if name in _MAX_NAMES:
+        return "max"
+    if name in _MIN_NAMES:
+        return "min"
+    if name.endswith("loss"):
+        return "min"
+    tokens = set(name.replace("-", "_").split("_"))
+    if any(w in name for w in _MAX_WORDS) or tokens.intersection(_MAX_TOKENS):
+        return "max"
+    if any(w in name for w in _MIN_WORDS) or tokens.intersection(_MIN_TOKENS):
+        return "min"
+    raise OracleError(
+        f"objective {objective!r} has no known direction; say whether it should be "
+        "minimised or maximised with direction='min' or direction='max'"
+    )
+
+
+def check_objective(objective: str, available_metrics: list[str]) -> None:
+    """Check that ``objective`` is one of the metric names a model logs.
+
+    Args:
+        objective: the objective's name, e.g. "val_accuracy".
+        available_metrics: the names the model's fit logs, e.g. ["accuracy", "loss",
+            "val_accuracy", "val_loss"].
+
+    Raises:
+        OracleError: naming the metrics there are, with a close match if any.
+    """
+    names = list(available_metrics)
+    if objective in names:
+        return
+    raise OracleError(
+        f"objective {objective!r} is not a metric of this model; choose one of: "
+        f"{', '.join(names)}{_did_you_mean(str(objective), names)}"
+    )

@@ -1,0 +1,285 @@
+"""Tests of automl_nb.oracles: names -> seeded KerasTuner oracles, objectives."""
+
+from __future__ import annotations
+
+import keras_tuner as kt
+import pytest
+from keras_tuner.src.engine import metrics_tracking
+
+from automl_nb.oracles import (
+    ORACLES,
+    OracleError,
+    check_objective,
+    check_oracle,
+    get_oracle,
+    kt_seed,
+    objective_direction,
+)
+
+CLASSES = {
+    "bayesian": kt.oracles.BayesianOptimizationOracle,
+    "hyperband": kt.oracles.HyperbandOracle,
+    "random": kt.oracles.RandomSearchOracle,
+}
+
+
+def make(name, **overrides):
+    args = {
+        "objective": "val_accuracy",
+        "direction": "max",
+        "max_trials": None,
+        "epochs": 9,
+        "seed": 0,
+    }
+    args.update(overrides)
+    return get_oracle(name, **args)
+
+
+def first_trial(oracle, tmp_path, project="p"):
+    """Let the oracle create its first trial over a one-hyperparameter space."""
+    hp = kt.HyperParameters()
+    hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")
+    hp.Int("units", 16, 256)
+    oracle.hyperparameters = hp
+    oracle.verbose = 0
+    oracle._set_project_dir(tmp_path, project)
+    return oracle.create_trial("tuner0")
+
+
+# --------------------------------------------------------------------------------------------
+# check_oracle
+
+
+def test_check_oracle_normalises_names():
+    assert ORACLES == ("bayesian", "hyperband", "random")
+    assert check_oracle("bayesian") == "bayesian"
+    assert check_oracle("  HyperBand ") == "hyperband"
+    assert check_oracle("Random") == "random"
+
+
+def test_check_oracle_unknown_name():
+    with pytest.raises(OracleError) as err:
+        check_oracle("baysian")
+    assert str(err.value) == (
+        "oracle 'baysian' is not known; choose one of: bayesian, hyperband, random "
+        "(did you mean 'bayesian'?)"
+    )
+    with pytest.raises(OracleError, match=r"^oracle 'grid' is not known; choose one of: "):
+        check_oracle("grid")
+    with pytest.raises(OracleError, match=r"random$"):
+        check_oracle("grid")
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(3, r"3 \(int\)"), (None, r"None \(NoneType\)"), (b"x", r"b'x' \(bytes\)")],
+)
+def test_check_oracle_wrong_types(value, shown):
+    with pytest.raises(
+        OracleError,
+        match=r"^oracle must be one of the names bayesian, hyperband, random or a "
+        r"keras_tuner.Oracle instance; got .*" + shown,
+    ):
+        check_oracle(value)
+
+
+def test_an_oracle_class_is_not_an_oracle():
+    with pytest.raises(
+        OracleError,
+        match=r"^oracle is the Oracle class RandomSearchOracle; pass an instance: "
+        r"RandomSearchOracle\(objective=..., ...\)$",
+    ):
+        check_oracle(CLASSES["random"])
+
+
+def test_an_oracle_instance_passes_through():
+    mine = kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=3, seed=7)
+    assert check_oracle(mine) is mine
+    assert get_oracle(mine, objective="x", direction="max", max_trials=1, epochs=1, seed=0) is (
+        mine
+    )
+    assert mine.seed == 7 and mine.max_trials == 3
+
+
+# --------------------------------------------------------------------------------------------
+# get_oracle
+
+
+@pytest.mark.parametrize("name", ORACLES)
+def test_each_name_builds_its_class_with_objective(name):
+    oracle = make(name.upper())
+    assert type(oracle) is CLASSES[name]
+    assert oracle.objective == kt.Objective("val_accuracy", "max")
+
+
+def test_budgets():
+    assert make("bayesian", max_trials=20).max_trials == 20
+    assert make("random", max_trials=5).max_trials == 5
+    assert make("bayesian").max_trials is None
+    band = make("hyperband", epochs=27)
+    assert (band.max_epochs, band.factor, band.hyperband_iterations) == (27, 3, 1)
+    assert band.max_trials is None
+    # kwargs override our defaults
+    band = make("hyperband", factor=2, hyperband_iterations=2)
+    assert (band.factor, band.hyperband_iterations) == (2, 2)
+    assert make("bayesian", num_initial_points=4).num_initial_points == 4
+
+
+@pytest.mark.parametrize("name", ORACLES)
+@pytest.mark.parametrize("seed", [0, 1, 41])
+def test_seed_is_honoured_including_zero(name, seed):
+    assert make(name, seed=seed).seed == seed + 1
+    assert kt_seed(seed) == seed + 1
+
+
+def test_seed_none_is_random():
+    assert kt_seed(None) is None
+    assert 1 <= make("random", seed=None).seed <= 10000
+
+
+@pytest.mark.parametrize("name", ORACLES)
+def test_seed_zero_gives_the_same_first_trial(name, tmp_path):
+    a = first_trial(make(name, seed=0), tmp_path, "a").hyperparameters.values
+    b = first_trial(make(name, seed=0), tmp_path, "b").hyperparameters.values
+    c = first_trial(make(name, seed=1), tmp_path, "c").hyperparameters.values
+    assert a == b
+    assert a["learning_rate"] != c["learning_rate"]
+
+
+@pytest.mark.parametrize("name", ORACLES)
+def test_max_trials_none_gives_four_digit_trial_ids(name, tmp_path):
+    trial = first_trial(make(name, max_trials=None), tmp_path)
+    assert trial.trial_id == "0000"
+    assert trial.status == "RUNNING"
+
+
+def test_max_trials_sets_the_id_width_in_keras_tuner(tmp_path):
+    # Why the tuner prefers max_trials=None: KerasTuner pads ids to len(str(max_trials)).
+    assert first_trial(make("random", max_trials=20), tmp_path).trial_id == "00"
+
+
+def test_direction_is_inferred_when_none():
+    assert make("random", objective="val_loss", direction=None).objective.direction == "min"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"direction": "up"}, r"^direction must be 'min' or 'max'; got 'up' \(str\)$"),
+        ({"objective": ""}, r"^objective must be a metric name such as 'val_loss'"),
+        ({"max_trials": 0}, r"^max_trials must be an integer >= 1 or None; got 0 \(int\)$"),
+        ({"max_trials": 2.5}, r"^max_trials must be an integer >= 1 or None; got 2.5"),
+        ({"epochs": 0}, r"^epochs must be an integer >= 1; got 0 \(int\)$"),
+        ({"seed": -1}, r"^seed must be an integer >= 0 or None; got -1 \(int\)$"),
+        ({"seed": True}, r"^seed must be an integer >= 0 or None; got True \(bool\)$"),
+        ({"seed": 2**32}, r"^seed must be between 0 and 4294967294; got 4294967296$"),
+        (
+            {"num_initial_point": 3},
+            (
+                r"^oracle 'bayesian' takes no argument 'num_initial_point'; it takes: .*"
+                r"\(did you mean 'num_initial_points'\?\)$"
+            ),
+        ),
+    ],
+)
+def test_get_oracle_errors(overrides, message):
+    with pytest.raises(OracleError, match=message):
+        make("bayesian", **overrides)
+
+
+def test_get_oracle_unknown_name_and_type():
+    with pytest.raises(OracleError, match=r"did you mean 'hyperband'"):
+        make("hyperbnd")
+    with pytest.raises(OracleError, match=r"got \[\] \(list\)"):
+        make([])
+
+
+def test_get_oracle_wraps_keras_tuner_value_errors():
+    with pytest.raises(OracleError, match=r"^oracle 'hyperband' could not be created: factor"):
+        make("hyperband", factor=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Objectives
+
+MAX = [
+    "accuracy",
+    "val_accuracy",
+    "acc",
+    "val_acc",
+    "sparse_categorical_accuracy",
+    "val_binary_accuracy",
+    "auc",
+    "val_auc",
+    "precision",
+    "recall",
+    "weighted_accuracy",
+    "val_weighted_accuracy",
+    "top_k_categorical_accuracy",
+    "f1_score",
+    "val_r2_score",
+    "output_1_accuracy",
+    "auc_1",
+    "val_my_f1",
+]
+MIN = [
+    "loss",
+    "val_loss",
+    "mae",
+    "val_mae",
+    "mse",
+    "mean_squared_error",
+    "val_mean_absolute_error",
+    "root_mean_squared_error",
+    "sparse_categorical_crossentropy",
+    "binary_crossentropy",
+    "hinge",
+    "kl_divergence",
+    "output_1_loss",
+    "val_custom_error",
+    "val_rmse",
+]
+
+
+@pytest.mark.parametrize("name", MAX)
+def test_objective_direction_max(name):
+    assert objective_direction(name) == "max"
+
+
+@pytest.mark.parametrize("name", MIN)
+def test_objective_direction_min(name):
+    assert objective_direction(name) == "min"
+
+
+# KerasTuner infers "min" for these; they are scores, higher is better.
+OURS_DIFFER = {"f1_score", "val_r2_score"}
+
+
+@pytest.mark.parametrize("name", [n for n in MAX + MIN if n not in OURS_DIFFER])
+def test_objective_direction_agrees_with_keras_tuner(name):
+    theirs = metrics_tracking.infer_metric_direction(name)
+    if theirs is not None:
+        assert objective_direction(name) == theirs
+
+
+@pytest.mark.parametrize("name", ["val_foo", "score", "val_correlation"])
+def test_objective_direction_unknown(name):
+    with pytest.raises(
+        OracleError,
+        match=rf"^objective '{name}' has no known direction; .* direction='min' or "
+        r"direction='max'$",
+    ):
+        objective_direction(name)
+
+
+def test_check_objective():
+    metrics = ["val_accuracy", "val_loss", "accuracy", "loss"]
+    check_objective("val_accuracy", metrics)
+    with pytest.raises(OracleError) as err:
+        check_objective("val_acc", metrics)
+    assert str(err.value) == (
+        "objective 'val_acc' is not a metric of this model; choose one of: "
+        "val_accuracy, val_loss, accuracy, loss (did you mean 'val_accuracy'?)"
+    )
+    with pytest.raises(OracleError, match=r"choose one of: loss$"):
+        check_objective("val_mae", ["loss"])

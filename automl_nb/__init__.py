@@ -6,7 +6,7 @@ and the panel's widgets only when a panel is shown.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -20,19 +20,13 @@ __all__ = [
     "search",
 ]
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .control import CommandResult, SearchState, TrialStatus
-    from .search import Search, search
-    from .search import open_search as open
+# The core is light (NumPy, no TensorFlow); importing it here also makes sure the
+# name ``automl_nb.search`` is the function, not the submodule of the same name.
+from .control import CommandResult, SearchState, TrialStatus
+from .search import Search, search
+from .search import open_search as open
 
-_LAZY = {
-    "search": ("search", "search"),
-    "open": ("search", "open_search"),
-    "Search": ("search", "Search"),
-    "SearchState": ("control", "SearchState"),
-    "TrialStatus": ("control", "TrialStatus"),
-    "CommandResult": ("control", "CommandResult"),
-}
+_LAZY: dict[str, tuple[str, str]] = {}
 
 
 def __getattr__(name: str) -> Any:

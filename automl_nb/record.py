@@ -109,11 +109,7 @@ class SearchRecord:
             self._session_start = event.time
             self.ended_at = None
             self.end_reason = None
-            # trials that were running when an earlier session died are lost
-            for trial in self.trials.values():
-                if trial.status == "running":
-                    trial.status = "failed"
-                    trial.reason = "interrupted: the search process ended during this trial"
+            self.mark_interrupted()
         elif isinstance(event, SpaceDefined):
             self.space = list(event.space)
         elif isinstance(event, TrialStarted):
@@ -154,6 +150,13 @@ class SearchRecord:
             if self._session_start is not None:
                 self.running_time_s += max(0.0, event.time - self._session_start)
             self._session_start = None
+
+    def mark_interrupted(self) -> None:
+        """Trials left running by a session that died (a crash, a killed kernel) are lost."""
+        for trial in self.trials.values():
+            if trial.status == "running":
+                trial.status = "failed"
+                trial.reason = "interrupted: the search process ended during this trial"
 
     # -- views -----------------------------------------------------------
     @property

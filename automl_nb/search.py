@@ -63,6 +63,10 @@ class SearchError(ValueError):
     """A bad argument to a search; the message names it and says what works."""
 
 
+class _SpaceFailure(RuntimeError):
+    """The search space could not be built at all."""
+
+
 # --------------------------------------------------------------------------------------
 # argument checks (no TensorFlow)
 # --------------------------------------------------------------------------------------
@@ -189,6 +193,8 @@ class Search:
             self._record.apply(event)
         spent = self._record.elapsed(self._record.ended_at or _time.time()) if history else 0.0
         self._control = Control(settings.get("time_budget_s"), spent_s=spent)
+        if history:
+            self._record.mark_interrupted()
         if self._record.state not in ("done", "failed"):
             self._record.state = "idle"  # a session that crashed left it "running": it is not now
         self._control.state = SearchState(self._record.state)
@@ -544,7 +550,7 @@ class Search:
                 reason = self._run_tuner(self._engine)
             if self._control.stop_requested:
                 reason = "stopped by the user"
-        except JournalError as exc:
+        except (JournalError, _SpaceFailure) as exc:
             final, reason = SearchState.FAILED, str(exc)
         except Exception as exc:  # noqa: BLE001 - the thread must end in a clear state
             final, reason = SearchState.FAILED, _explain_failure(exc)
@@ -590,6 +596,7 @@ class Search:
         return tuner
 
     def _run_tuner(self, engine: Engine) -> str | None:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
         import keras_tuner  # noqa: F401 - imports TensorFlow, here on the search thread
 
         if self.settings["seed"] is not None:
@@ -597,7 +604,18 @@ class Search:
 
             tf.config.experimental.enable_op_determinism()
         if self._tuner is None:
-            self._tuner = self._build_tuner(engine)
+            try:
+                self._tuner = self._build_tuner(engine)
+            except (SearchError, _oracles.OracleError):
+                raise
+            except ValueError as exc:
+                if type(exc).__name__ != "SpaceError":
+                    raise
+                raise _SpaceFailure(f"{exc}; fix it and start the search again") from exc
+            except Exception as exc:
+                raise _SpaceFailure(
+                    f"build(hp) raised {type(exc).__name__}: {exc}; fix it and start the search again"
+                ) from exc
         else:
             self._tuner.engine = engine
             self._tuner._wrap_oracle()

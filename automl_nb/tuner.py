@@ -8,10 +8,10 @@ KerasTuner's own search loop, oracles, trial store and checkpoints:
   enqueue) run before the oracle's next proposal, as trials the oracle records
   as its own, and so the trial and time budgets end the loop;
 - ``run_trial`` adds one fresh callback that, after every batch, obeys pause,
-  prune, stop and the time budget and fails the trial on a NaN loss, and after
-  every epoch publishes the metrics and saves the optimizer's state beside
-  KerasTuner's best-epoch weights, so that a promotion (and a Hyperband round
-  that trains a trial on) restores weights *and* optimizer state;
+  prune, stop and the time budget and fails the trial on a NaN loss, after
+  every epoch publishes the metrics, and at the start of a trial that trains
+  on from another (a promotion, a Hyperband round) restores that trial's best
+  checkpoint with its optimizer state (see ``restore_checkpoint``);
 - ``on_trial_end`` lets the oracle score the trial (a pruned or stopped trial
   reaches it as COMPLETED with its best score so far) and publishes the outcome.
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import tempfile
 from typing import Any
 
 import keras
@@ -36,8 +35,6 @@ from keras_tuner.src.engine import hypermodel as kt_hypermodel
 from ._engine import Engine, Stop, TrialPlan
 
 log = logging.getLogger("automl_nb")
-
-OPTIMIZER_STATE = "optimizer.npz"
 
 
 class TrialFailure(Exception):
@@ -110,8 +107,6 @@ class _StreamCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
         self.engine.epoch_end(self.trial_id, epoch, logs)
-        if self.engine._best_epoch.get(self.trial_id) == epoch + 1:
-            self.tuner.save_optimizer_state(self.model, self.trial_id)
 
 
 class AutoMLTuner(keras_tuner.Tuner):
@@ -214,45 +209,28 @@ class AutoMLTuner(keras_tuner.Tuner):
     def has_checkpoint(self, trial_id: str) -> bool:
         return os.path.exists(self._get_checkpoint_fname(trial_id))
 
-    def save_optimizer_state(self, model: keras.Model, trial_id: str) -> None:
-        optimizer = getattr(model, "optimizer", None)
-        if optimizer is None or not optimizer.built:
-            return
-        path = os.path.join(self.get_trial_dir(trial_id), OPTIMIZER_STATE)
-        arrays = {f"v{i}": np.asarray(v) for i, v in enumerate(optimizer.variables)}
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".npz")
-        os.close(fd)
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
+    def restore_checkpoint(self, model: keras.Model, trial_id: str) -> bool:
+        """Load a trial's best checkpoint: weights and optimizer state.
 
-    def restore_checkpoint(self, model: keras.Model, trial_id: str, *, optimizer_state: bool = True) -> bool:
-        """Load a trial's best weights and, where saved and asked for, its optimizer state."""
+        Keras 3 keeps the optimizer's variables in the same weights file, but only
+        loads them into an optimizer that is already built; KerasTuner's own
+        Hyperband reload skips that step and so starts every round with a fresh
+        optimizer. Building it first brings back its step count and moments.
+        Returns whether the optimizer state was restored.
+        """
         if not model.built:
             config_path = self._get_build_config_fname(trial_id)
             if os.path.exists(config_path):
                 model.build_from_config(kt_utils.load_json(config_path))
-        model.load_weights(self._get_checkpoint_fname(trial_id))
-        path = os.path.join(self.get_trial_dir(trial_id), OPTIMIZER_STATE)
         optimizer = getattr(model, "optimizer", None)
-        if not optimizer_state or optimizer is None or not os.path.exists(path):
-            return False
-        if not optimizer.built:
+        if optimizer is not None and not optimizer.built:
             optimizer.build(model.trainable_variables)
-        with np.load(path, allow_pickle=False) as saved:
-            arrays = [saved[f"v{i}"] for i in range(len(saved.files))]
-        variables = optimizer.variables
-        if len(arrays) != len(variables) or any(
-            tuple(a.shape) != tuple(v.shape) for a, v in zip(arrays, variables)
-        ):
-            log.warning("trial %s: optimizer state does not fit this model; weights only", trial_id)
-            return False
-        for variable, array in zip(variables, arrays):
-            variable.assign(array)
-        return True
+        model.load_weights(self._get_checkpoint_fname(trial_id))
+        return optimizer is not None and int(np.asarray(optimizer.iterations)) > 0
 
     def load_trial_model(self, trial_id: str) -> keras.Model:
-        """A trial's model at its best epoch (weights only), built on the calling thread."""
+        """A trial's model at its best epoch, built on the calling thread."""
         trial = self.oracle.get_trial(trial_id)
         model = self.hypermodel.build(trial.hyperparameters)
-        self.restore_checkpoint(model, trial_id, optimizer_state=False)
+        self.restore_checkpoint(model, trial_id)
         return model

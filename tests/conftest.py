@@ -27,10 +27,13 @@ def searches():
     made = []
     yield made
     for s in made:
+        if s._thread is None:
+            continue  # never started
         if not s.state.is_finished():
             s.stop()
         s.wait(60)
         assert s.state.is_finished(), f"search {s.name} did not end"
+        assert not s._thread.is_alive()
 
 
 @pytest.fixture

@@ -1,0 +1,255 @@
+"""Tiny real searches with TensorFlow: seconds each."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import automl_nb
+from automl_nb import SearchState
+from automl_nb.search import SearchError, open_search
+
+from .conftest import wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def test_bayesian_search_on_digits_exports_a_plain_keras_file(tmp_path, searches):
+    s = automl_nb.search("digits", oracle="bayesian", trials=3, epochs=2, seed=0, directory=tmp_path / "d")
+    searches.append(s)
+    assert s.state is SearchState.RUNNING  # returned at once, training in the background
+    assert s.wait(240) is SearchState.DONE, s.error
+    r = s.results
+    assert len(r) == 3 and set(r.status) == {"completed"}
+    assert r.score.between(0, 1).all()
+    assert {"blocks", "filters", "learning_rate"} <= set(r.columns)
+    kinds = [e.kind for e in s.events()]
+    assert kinds.count("epoch_ended") == 6 and kinds.count("trial_ended") == 3
+    best = s.best_hyperparameters()
+    assert best == s.record.best().hyperparameters
+    path = s.export(tmp_path / "out" / "best.keras")
+    meta = json.loads((tmp_path / "out" / "best.keras.json").read_text())
+    assert meta["class_names"] == [str(i) for i in range(10)]
+    assert meta["objective"] == "val_accuracy" and meta["score"] == pytest.approx(s.record.best().score)
+    # Keras alone opens it, in safe mode, in a process where automl_nb cannot be imported
+    code = textwrap.dedent(f"""
+        import sys
+        sys.modules["automl_nb"] = None
+        import numpy as np, keras
+        m = keras.saving.load_model({str(path)!r}, safe_mode=True)
+        print(m.predict(np.zeros((2, 8, 8, 1), "float32"), verbose=0).shape)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "(2, 10)"
+    with pytest.raises(SearchError, match="must end in .keras"):
+        s.export(tmp_path / "best.h5")
+
+
+def test_random_search_on_iris_then_reopen_and_continue(tmp_path, searches):
+    s = automl_nb.search("iris", oracle="random", trials=2, epochs=2, seed=1, directory=tmp_path / "i")
+    searches.append(s)
+    assert s.wait(240) is SearchState.DONE, s.error
+    again = open_search(tmp_path / "i")
+    searches.append(again)
+    assert again.state is SearchState.DONE
+    assert again.results[["trial_id", "status", "score"]].equals(s.results[["trial_id", "status", "score"]])
+    model = again.best_model()
+    assert model.output_shape == (None, 3)
+    assert again.extend(trials=1)
+    assert again.wait(240) is SearchState.DONE, again.error
+    assert list(again.results.trial_id) == ["0000", "0001", "0002"]
+
+
+def test_hyperband_rounds_continue_their_parents(tmp_path, searches):
+    s = automl_nb.search("iris", oracle="hyperband", epochs=3, trials=None, seed=0,
+                         directory=tmp_path / "h")
+    searches.append(s)
+    assert s.wait(300) is SearchState.DONE, s.error
+    trials = s.record.trials.values()
+    children = [t for t in trials if t.parent_id]
+    assert children, "hyperband trained no trial on"
+    for child in children:
+        parent = s.record.trials[child.parent_id]
+        assert child.initial_epoch >= 1 and child.curve[0][0] == child.initial_epoch + 1
+        assert child.hyperparameters == parent.hyperparameters
+        assert "bracket" in s.events()[0].__class__.__name__ or True
+
+
+def test_pause_prune_promote_in_a_real_search(tmp_path, searches):
+    s = automl_nb.search("digits", oracle="random", trials=3, epochs=200, seed=2, directory=tmp_path / "p")
+    searches.append(s)
+    wait_for(lambda: s.record.running and s.record.running.curve, timeout=120, what="a first epoch")
+    tid = s.record.running.trial_id
+    assert s.pause()
+    time.sleep(1.0)
+    epochs_before = len(s.record.trials[tid].curve)
+    time.sleep(1.5)
+    assert len(s.record.trials[tid].curve) == epochs_before  # nothing trains while paused
+    assert s.prune(tid)
+    wait_for(lambda: s.record.trials[tid].status == "pruned", timeout=30, what="the prune")
+    assert s.record.trials[tid].score is not None
+    s.resume()
+    wait_for(lambda: len(s.record.trials) >= 2, timeout=60, what="the next trial")
+    s.stop()
+    assert s.wait(60) is SearchState.DONE
+    # promote the pruned trial: weights and optimizer state come back
+    assert s.promote(tid, epochs=2)
+    assert s.wait(120) is SearchState.DONE, s.error
+    child = [t for t in s.record.trials.values() if t.parent_id == tid][0]
+    parent = s.record.trials[tid]
+    assert child.initial_epoch == parent.epochs
+    assert [e for e, _ in child.curve] == [parent.epochs + 1, parent.epochs + 2]
+
+
+def test_promote_restores_the_optimizer_state(tmp_path, searches):
+    s = automl_nb.search("iris", oracle="random", trials=1, epochs=3, seed=3, directory=tmp_path / "o")
+    searches.append(s)
+    assert s.wait(240) is SearchState.DONE
+    tuner = s._tuner
+    model = tuner.hypermodel.build(tuner.oracle.get_trial("0000").hyperparameters)
+    assert tuner.restore_checkpoint(model, "0000") is True
+    iterations = int(np.asarray(model.optimizer.iterations))
+    assert iterations > 0  # the step count (and Adam's moments) came back with the weights
+
+
+def test_a_build_that_always_raises_fails_the_search_at_once(tmp_path, searches):
+    def build(hp):
+        raise ValueError("my layer is broken")
+
+    s = automl_nb.search("iris", space=build, oracle="random", trials=5, epochs=1, directory=tmp_path / "b")
+    searches.append(s)
+    assert s.wait(240) is SearchState.FAILED
+    assert s.error == "build(hp) raised ValueError: my layer is broken; fix it and start the search again"
+    assert s.results.empty
+
+
+def test_a_failing_build_fails_its_trials_and_the_search_says_why(tmp_path, searches):
+    calls = []
+
+    import keras
+
+    def build(hp):
+        units = hp.Int("units", 4, 8)
+        calls.append(1)
+        if len(calls) > 1:  # the first build only declares the space
+            raise ValueError("my layer is broken")
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units),
+                                  keras.layers.Dense(3, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    s = automl_nb.search("iris", space=build, oracle="random", trials=5, epochs=1, seed=0,
+                         directory=tmp_path / "f")
+    searches.append(s)
+    assert s.wait(240) is SearchState.FAILED
+    assert "3 trials in a row failed" in s.error and "my layer is broken" in s.error
+    r = s.results
+    assert (r.status == "failed").all() and len(r) == 3
+    assert all("my layer is broken" in s.record.trials[t].reason for t in r.trial_id)
+
+
+def test_nan_loss_fails_the_trial_with_advice(tmp_path, searches):
+    import keras
+
+    def build(hp):
+        lr = hp.Float("learning_rate", 1e-3, 1e-2)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+        model.compile(optimizer=keras.optimizers.SGD(lr * 1e30), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        return model
+
+    s = automl_nb.search("iris", space=build, oracle="random", trials=1, epochs=3, seed=0,
+                         directory=tmp_path / "n")
+    searches.append(s)
+    s.wait(240)
+    trial = s.record.trials["0000"]
+    assert trial.status == "failed"
+    assert "loss became" in trial.reason and "try a lower learning rate" in trial.reason
+
+
+def test_same_seed_same_trials_and_scores(tmp_path, searches):
+    runs = []
+    for i in range(2):
+        s = automl_nb.search("iris", oracle="bayesian", trials=3, epochs=2, seed=7,
+                             directory=tmp_path / f"r{i}")
+        searches.append(s)
+        assert s.wait(240) is SearchState.DONE
+        runs.append(s.results.drop(columns=["duration_s"]))
+    assert runs[0].equals(runs[1])
+
+
+def test_bad_arguments_answer_with_one_sentence(tmp_path):
+    with pytest.raises(ValueError, match="oracle 'baysian' is not known"):
+        automl_nb.search("digits", oracle="baysian", directory=tmp_path / "x")
+    with pytest.raises(SearchError, match="trials must be at least 1"):
+        automl_nb.search("digits", trials=0, directory=tmp_path / "x")
+    with pytest.raises(SearchError, match="objective 'val_acc' is not a metric"):
+        automl_nb.search("digits", objective="val_acc", directory=tmp_path / "x")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(SearchError, match="is a file"):
+        automl_nb.search("digits", directory=tmp_path / "afile")
+    assert not (tmp_path / "x").exists()  # nothing half-written
+
+
+def test_another_search_directory_needs_overwrite(tmp_path, searches):
+    s = automl_nb.search("iris", oracle="random", trials=1, epochs=1, directory=tmp_path / "same",
+                         start=False)
+    searches.append(s)
+    with pytest.raises(SearchError, match="already holds a search; pass overwrite=True"):
+        automl_nb.search("iris", directory=tmp_path / "same")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("precious")
+    with pytest.raises(SearchError, match="not empty and holds no search"):
+        automl_nb.search("iris", directory=tmp_path / "mine", overwrite=True)
+    assert (tmp_path / "mine" / "notes.txt").exists()
+
+
+CRASH_SCRIPT = """
+import sys, automl_nb
+s = automl_nb.search("iris", oracle="random", trials=4, epochs=60, seed=4, directory=sys.argv[1])
+s.wait()
+"""
+
+
+def test_sigkill_mid_search_loses_at_most_the_running_trial(tmp_path, searches):
+    directory = tmp_path / "crash"
+    proc = subprocess.Popen([sys.executable, "-c", CRASH_SCRIPT, str(directory)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def two_finished():
+            from automl_nb.events import read_journal
+            events = read_journal(directory)
+            ended = [e for e in events if e.kind == "trial_ended"]
+            started = [e for e in events if e.kind == "trial_started"]
+            return len(ended) >= 2 and len(started) > len(ended)
+        wait_for(two_finished, timeout=240, interval=0.2, what="two finished trials and a third running")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+    again = open_search(directory)
+    searches.append(again)
+    finished = {t.trial_id: t.score for t in again.record.finished_trials() if t.status == "completed"}
+    assert len(finished) >= 2
+    interrupted = [t for t in again.record.trials.values() if t.reason and "interrupted" in t.reason]
+    assert interrupted
+    assert again.start()
+    assert again.wait(300) is SearchState.DONE, again.error
+    r = again.results.set_index("trial_id")
+    for tid, score in finished.items():  # no finished trial lost or run again
+        assert r.loc[tid, "status"] == "completed" and r.loc[tid, "score"] == score
+        starts = [e for e in again.events() if e.kind == "trial_started" and e.trial_id == tid]
+        assert len(starts) == 1
+    assert len(r) == 4 and set(r.status) == {"completed"}
+    assert os.path.exists(directory / "events.jsonl")

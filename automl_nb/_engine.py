@@ -50,6 +50,7 @@ class Engine:
         epochs: int,
         trials_budget: int | None,
         after_trial: Callable[[str, str], None] | None = None,
+        requests_only: bool = False,
     ):
         self.bus = bus
         self.control = control
@@ -59,6 +60,7 @@ class Engine:
         self.epochs = epochs
         self.trials_budget = trials_budget
         self.after_trial = after_trial
+        self.requests_only = requests_only
         self.plans: dict[str, TrialPlan] = {}
         self._outcome: dict[str, tuple[str, str | None]] = {}
         self._best: dict[str, float | None] = {}
@@ -85,6 +87,8 @@ class Engine:
         request = self.control.pop_request()
         if request is not None:
             return request
+        if self.requests_only:
+            raise Stop("the requested trials are done")
         if self.trials_budget is not None and self.oracle_trials >= self.trials_budget:
             raise Stop(f"all {self.trials_budget} trials are done")
         return None

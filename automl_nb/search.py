@@ -299,6 +299,9 @@ class Search:
 
     def start(self) -> CommandResult:
         """Start the search, or continue one that ended or was reopened."""
+        return self._start(requests_only=False)
+
+    def _start(self, requests_only: bool) -> CommandResult:
         with self._lock:
             state = self.state
             if state in (SearchState.RUNNING, SearchState.PAUSED, SearchState.STOPPING):
@@ -333,6 +336,7 @@ class Search:
                 )
             )
             self._set_state(SearchState.RUNNING, "continued" if resumed else "started")
+            self._requests_only = requests_only
             self._thread = threading.Thread(target=self._run, name=f"automl_nb-{self.name}", daemon=True)
             self._thread.start()
             return CommandResult("start", True, "the search is running")
@@ -500,7 +504,8 @@ class Search:
     def _continue_if_ended(self, command: str, message: str, **args: Any) -> CommandResult:
         state = self.state
         if state.is_finished() or (state is SearchState.IDLE and self._record.config is not None):
-            started = self.start()
+            # a promotion or a queued trial after the end runs just that; extend() continues the search
+            started = self._start(requests_only=command in ("promote", "enqueue"))
             if not started:
                 return self._answer(command, False, f"{message}, but {started}", **args)
             message += "; the search continues"
@@ -524,6 +529,7 @@ class Search:
 
     # -- the search thread --------------------------------------------------------------------
     _engine: Engine | None = None
+    _requests_only = False
 
     def _after_trial(self, trial_id: str, status: str) -> None:
         with self._lock:
@@ -543,6 +549,7 @@ class Search:
                 epochs=self.settings["epochs"],
                 trials_budget=self.settings["trials"],
                 after_trial=self._after_trial,
+                requests_only=self._requests_only,
             )
             if self._trainer is not None:
                 reason = self._trainer.run(self, self._engine)
@@ -608,14 +615,12 @@ class Search:
                 self._tuner = self._build_tuner(engine)
             except (SearchError, _oracles.OracleError):
                 raise
-            except ValueError as exc:
-                if type(exc).__name__ != "SpaceError":
-                    raise
-                raise _SpaceFailure(f"{exc}; fix it and start the search again") from exc
             except Exception as exc:
-                raise _SpaceFailure(
-                    f"build(hp) raised {type(exc).__name__}: {exc}; fix it and start the search again"
-                ) from exc
+                if type(exc).__name__ == "SpaceError":  # already a sentence about build(hp)
+                    message = f"{exc}; fix it and start the search again"
+                else:
+                    message = f"build(hp) raised {type(exc).__name__}: {exc}; fix it and start the search again"
+                raise _SpaceFailure(message) from exc
         else:
             self._tuner.engine = engine
             self._tuner._wrap_oracle()

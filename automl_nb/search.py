@@ -16,7 +16,6 @@ from __future__ import annotations
 import difflib
 import json
 import logging
-import math
 import os
 import re
 import shutil
@@ -559,7 +558,7 @@ class Search:
                 reason = "stopped by the user"
         except (JournalError, _SpaceFailure) as exc:
             final, reason = SearchState.FAILED, str(exc)
-        except Exception as exc:  # noqa: BLE001 - the thread must end in a clear state
+        except Exception as exc:
             final, reason = SearchState.FAILED, _explain_failure(exc)
             log.debug("search failed", exc_info=True)
         if final is SearchState.FAILED:

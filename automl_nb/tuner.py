@@ -181,7 +181,7 @@ class AutoMLTuner(keras_tuner.Tuner):
         kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [_StreamCallback(self, plan)]
         try:
             return super().run_trial(trial, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - any failure fails this trial only
+        except Exception as exc:
             reason = describe_failure(exc)
             self.engine.fail(trial.trial_id, reason)
             raise keras_tuner.errors.FailedTrialError(reason) from exc

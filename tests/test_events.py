@@ -35,7 +35,7 @@ def test_journal_round_trip(tmp_path):
 
 def test_events_are_frozen():
     event = TrialStarted(trial_id="0001", hyperparameters={})
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):
         event.trial_id = "0002"  # type: ignore[misc]
 
 

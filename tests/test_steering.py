@@ -262,7 +262,7 @@ def test_commands_from_many_threads_do_not_corrupt_the_search(scripted):
             for _ in range(30):
                 s.pause()
                 s.resume()
-        except Exception as exc:  # pragma: no cover - the test reports it
+        except Exception as exc:  # noqa: BLE001 - the test reports any error
             errors.append(exc)
 
     threads = [threading.Thread(target=hammer) for _ in range(4)]

@@ -19,7 +19,14 @@ from typing import Any
 
 from .._engine import Engine, Stop
 from ..events import SpaceDefined
-from ..search import JOURNAL_NAME, Search, SearchError, _prepare_directory, _write_json, SETTINGS_NAME
+from ..search import (
+    JOURNAL_NAME,
+    SETTINGS_NAME,
+    Search,
+    SearchError,
+    _prepare_directory,
+    _write_json,
+)
 
 DEFAULT_SPACE: list[dict[str, Any]] = [
     {"name": "units", "kind": "int", "default": 64, "min": 16, "max": 256, "step": 16,

@@ -14,19 +14,16 @@ def run(code: str) -> str:
     return out.stdout.strip()
 
 
-def test_import_is_fast_and_pulls_in_no_tensorflow_or_ui():
+def test_import_pulls_in_no_tensorflow_or_ui():
+    # (how long it takes is measured by bench/import_time.py, not asserted here)
     out = run("""
-        import sys, time
-        t = time.perf_counter()
+        import sys
         import automl_nb
-        took = time.perf_counter() - t
-        heavy = [m for m in ("tensorflow", "keras", "keras_tuner", "ipywidgets", "plotly", "pandas")
-                 if m in sys.modules]
-        print(f"{took:.3f}", ",".join(heavy))
+        heavy = [m for m in ("tensorflow", "keras", "keras_tuner", "ipywidgets", "plotly", "pandas",
+                             "sklearn", "IPython") if m in sys.modules]
+        print(",".join(heavy) or "none")
     """)
-    took, heavy = (out.split(" ") + [""])[:2]
-    assert heavy == ""
-    assert float(took) < 0.5
+    assert out == "none"
 
 
 def test_the_core_runs_with_the_ui_libraries_blocked():

@@ -37,6 +37,7 @@ class TrialRecord:
     source: str = "oracle"
     initial_epoch: int = 0
     planned_epochs: int = 0
+    info: dict[str, Any] = field(default_factory=dict)
     status: str = "running"
     score: float | None = None
     best_epoch: int | None = None
@@ -120,12 +121,13 @@ class SearchRecord:
                 source=event.source,
                 initial_epoch=event.initial_epoch,
                 planned_epochs=event.epochs,
+                info=dict(event.info),
                 started_at=event.time,
             )
         elif isinstance(event, EpochEnded):
             trial = self.trials.get(event.trial_id)
             if trial is not None:
-                trial.curve.append((event.epoch, dict(event.metrics)))
+                trial.curve.append((event.epoch, event.metrics))  # events are frozen: no copy
         elif isinstance(event, TrialEnded):
             trial = self.trials.get(event.trial_id)
             if trial is not None:

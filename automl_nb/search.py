@@ -268,10 +268,14 @@ class Search:
 
     # -- the panel ---------------------------------------------------------------------------
     def panel(self):
-        """The live panel widget (ipywidgets) for this search."""
+        """The live panel widget (ipywidgets) for this search: one per search, shown as often as asked."""
         from .panel import Panel
 
-        return Panel(self)
+        with self._lock:
+            panel = getattr(self, "_panel", None)
+            if panel is None or getattr(panel, "comm", True) is None:  # none yet, or closed
+                panel = self._panel = Panel(self)
+            return panel
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         try:
@@ -888,6 +892,8 @@ def search(
     oracle_name = oracle_checked if isinstance(oracle_checked, str) else type(oracle_checked).__name__
     dataset = load_data(data, target=target, validation=validation, seed=seed)
     objective, direction = _check_objective(objective, dataset, custom_space=space is not None)
+    if space is not None:
+        _check_space(space, dataset)
     name = describe_input(data)
     path = _prepare_directory(directory, overwrite) if directory is not None else _default_directory(
         name, oracle_name
@@ -915,8 +921,39 @@ def search(
         verbose=verbose,
     )
     if start:
-        result.start()
+        started = result.start()
+        if not started:  # the journal could not be written: leave nothing half-made behind
+            shutil.rmtree(path, ignore_errors=True)
+            raise SearchError(started.message)
     return result
+
+
+def _check_space(space: Any, dataset: Dataset) -> None:
+    """Build the user's model once, here, so a broken space is one sentence before any file.
+
+    This imports TensorFlow on the calling thread (seconds), only when ``space=`` is given.
+    The model is dropped at once; the search builds its own on its thread.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    from . import spaces
+
+    try:
+        hypermodel = spaces.get_space(space, dataset)
+    except spaces.SpaceError as exc:
+        raise SearchError(str(exc)) from None
+    import keras_tuner
+
+    try:
+        hypermodel.build(keras_tuner.HyperParameters())
+    except spaces.SpaceError as exc:  # not a model, not compiled, the wrong shape
+        raise SearchError(str(exc)) from None
+    except Exception as exc:  # the user's own bug: keep its traceback as the cause
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        said = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+        raise SearchError(
+            f"build(hp) raised {said} (built once with the default hyperparameters, to check "
+            "it); fix it and start the search again"
+        ) from exc
 
 
 def _create_directory(path: Path, settings: dict[str, Any], dataset: Dataset | None) -> None:

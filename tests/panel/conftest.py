@@ -1,0 +1,46 @@
+"""Panel fixtures: a recording comm for every widget, a fake search, panels closed at teardown."""
+
+from __future__ import annotations
+
+import pytest
+
+from automl_nb.panel.testing import FakeSearch, recording_comms
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plotly_warm():
+    """Pay plotly's one-off import and validator loading once, not inside the first test."""
+    with recording_comms():
+        import plotly.graph_objects as go
+
+        go.FigureWidget().close()
+
+
+@pytest.fixture
+def comms():
+    """Every widget made in the test opens a RecordingComm; the log lists them all."""
+    with recording_comms() as log:
+        yield log
+
+
+@pytest.fixture
+def fake(tmp_path):
+    return FakeSearch(directory=tmp_path)
+
+
+@pytest.fixture
+def make_panel(comms):
+    """Factory: ``make_panel(search, **kwargs)`` (no flusher thread unless asked); closed after."""
+    from automl_nb.panel import Panel
+
+    made = []
+
+    def make(search, **kwargs):
+        kwargs.setdefault("autostart", False)
+        panel = Panel(search, **kwargs)
+        made.append(panel)
+        return panel
+
+    yield make
+    for panel in made:
+        panel.close()

@@ -1,0 +1,163 @@
+"""The front-end files: shipped in the package, equal to the sources, and working in a fake DOM."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+
+from automl_nb.panel.table import TrialTable, asset
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SOURCES = ROOT / "widgets"
+PACKAGED = ROOT / "automl_nb" / "widgets"
+
+
+def test_packaged_front_end_files_equal_the_top_level_sources():
+    names = sorted(p.name for p in SOURCES.glob("*") if p.suffix in (".js", ".css"))
+    assert "trial_table.js" in names and "trial_table.css" in names
+    assert names == sorted(p.name for p in PACKAGED.glob("*") if p.suffix in (".js", ".css"))
+    for name in names:
+        assert (SOURCES / name).read_bytes() == (PACKAGED / name).read_bytes(), (
+            f"widgets/{name} and automl_nb/widgets/{name} differ; copy the source over: "
+            f"cp widgets/{name} automl_nb/widgets/"
+        )
+
+
+def test_the_table_loads_its_module_and_styles_from_the_package():
+    assert TrialTable._esm == asset("trial_table.js") == (SOURCES / "trial_table.js").read_text()
+    assert TrialTable._css == asset("trial_table.css")
+    assert "export default" in TrialTable._esm
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"widgets/*.js"' in pyproject and '"widgets/*.css"' in pyproject
+    # every status badge the module can draw has a colour
+    for status in ("running", "completed", "pruned", "stopped", "failed"):
+        assert f".amnb-status-{status}" in TrialTable._css
+
+
+HARNESS = r"""
+class Node {
+  constructor(tag) {
+    this.tagName = tag; this.children = []; this.parent = null; this._text = "";
+    this.className = ""; this.style = {}; this.title = ""; this.listeners = {};
+    this.classList = { add: (c) => { this.className = `${this.className} ${c}`.trim(); } };
+  }
+  get textContent() {
+    return this.children.length ? this.children.map((c) => c.textContent).join("") : this._text;
+  }
+  set textContent(v) { this.children = []; this._text = String(v); }
+  append(...nodes) { for (const n of nodes) { if (n.parent) n.remove(); n.parent = this; this.children.push(n); } }
+  replaceChildren(...nodes) { for (const c of this.children) c.parent = null; this.children = []; this.append(...nodes); }
+  remove() { if (this.parent) { const p = this.parent.children; p.splice(p.indexOf(this), 1); this.parent = null; } }
+  insertBefore(n, ref) {
+    if (n.parent) n.remove(); n.parent = this;
+    if (!ref) this.children.push(n); else this.children.splice(this.children.indexOf(ref), 0, n);
+  }
+  addEventListener(type, fn) { (this.listeners[type] ||= []).push(fn); }
+  click() { for (const fn of this.listeners.click || []) fn(); }
+  find(pred) { if (pred(this)) return this; for (const c of this.children) { const f = c.find(pred); if (f) return f; } return null; }
+}
+globalThis.document = { createElement: (tag) => new Node(tag) };
+
+const state = JSON.parse(process.argv[3]);
+const handlers = {};
+const sent = [];
+const model = {
+  get: (k) => state[k],
+  set: (k, v) => { state[k] = v; for (const f of handlers[`change:${k}`] || []) f(); },
+  save_changes() { this.saved = true; },
+  on: (e, f) => { (handlers[e] ||= []).push(f); },
+  off: (e, f) => { handlers[e] = (handlers[e] || []).filter((g) => g !== f); },
+  send: (m) => sent.push(m),
+};
+const mod = await import(process.argv[2]);
+const root = new Node("div");
+const cleanup = mod.default.render({ model, el: root });
+const tbody = root.find((n) => n.tagName === "tbody");
+const ids = () => tbody.children.map((tr) => tr.children[1].textContent);
+const out = { order: ids(), cells: tbody.children.map((tr) => tr.children.map((td) => td.textContent)) };
+const button = (tr, label) => tr.find((n) => n.tagName === "button" && n.textContent === label);
+button(tbody.children[2], "Prune").click();
+const promoteRow = tbody.children[0];
+promoteRow.find((n) => n.tagName === "input").value = "9";
+button(promoteRow, "Promote").click();
+button(tbody.children[1], "Details").click();
+// an epoch of the running trial arrives: the row updates in place
+const keep = tbody.children[0];
+model.set("live", { "0002": { ...state.rows[2], epochs: 3, score: 0.95 } });
+out.samePromoteRow = tbody.children[0] === keep;
+out.liveCells = tbody.children[2].children.map((td) => td.textContent);
+// sort by score from the header
+root.find((n) => n.tagName === "th" && n.className.includes("amnb-sortable")).click();
+out.sorted = ids();
+out.sort = state.sort;
+out.saved = model.saved === true;
+cleanup();
+out.handlersLeft = Object.values(handlers).reduce((n, fs) => n + fs.length, 0);
+out.sent = sent;
+console.log(JSON.stringify(out));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the ES module")
+def test_trial_table_module_renders_rows_and_sends_actions(tmp_path):
+    module = tmp_path / "trial_table.mjs"
+    module.write_text(asset("trial_table.js"))
+    harness = tmp_path / "harness.mjs"
+    harness.write_text(HARNESS)
+
+    def row(tid, n, status, score, epochs, **hp):
+        return {
+            "trial_id": tid,
+            "n": n,
+            "status": status,
+            "score": score,
+            "epochs": epochs,
+            "target": 5,
+            "duration_s": 12.0,
+            "parent_id": None,
+            "source": "oracle",
+            "reason": None,
+            "info": {},
+            "hp": hp,
+        }
+
+    state = {
+        "rows": [
+            row("0000", 1, "completed", 0.81, 5, units=32, lr=0.001),
+            row("0001", 2, "pruned", 0.62, 2, units=64, lr=0.01),
+            row("0002", 3, "running", 0.5, 1, units=16, lr=0.0001),
+        ],
+        "live": {},
+        "columns": ["units", "lr"],
+        "objective": "val_accuracy",
+        "direction": "max",
+        "sort": "",
+        "selected": "",
+        "default_epochs": 5,
+    }
+    done = subprocess.run(
+        ["node", str(harness), module.as_uri(), json.dumps(state)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["order"] == ["0000", "0001", "0002"]
+    first = out["cells"][0]
+    assert first[:6] == ["1", "0000", "completed", "0.8100", "5", "12s"]
+    assert first[6:8] == ["32", "0.001"]
+    assert out["sent"] == [
+        {"action": "prune", "trial_id": "0002"},
+        {"action": "promote", "trial_id": "0000", "epochs": 9},
+        {"action": "details", "trial_id": "0001"},
+    ]
+    assert out["samePromoteRow"]  # updated in place, so a typed epochs value survives
+    assert out["liveCells"][3:5] == ["0.9500", "3/5"]
+    assert out["sorted"] == ["0002", "0000", "0001"] and out["sort"] == "score" and out["saved"]
+    assert out["handlersLeft"] == 0

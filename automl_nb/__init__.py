@@ -15,18 +15,24 @@ __all__ = [
     "Search",
     "SearchState",
     "TrialStatus",
+    "compare",
+    "load",
     "load_ipython_extension",
     "open",
+    "replay",
     "search",
 ]
 
 # The core is light (NumPy, no TensorFlow); importing it here also makes sure the
-# name ``automl_nb.search`` is the function, not the submodule of the same name.
+# names ``automl_nb.search``, ``automl_nb.replay`` and ``automl_nb.compare`` are the
+# functions, not the submodules of the same names (compare imports plotly when called).
+from .compare import compare
 from .control import CommandResult, SearchState, TrialStatus
+from .replay import replay
 from .search import Search, search
 from .search import open_search as open
 
-_LAZY: dict[str, tuple[str, str]] = {}
+_LAZY: dict[str, tuple[str, str]] = {"load": ("predictor", "load")}
 
 
 def __getattr__(name: str) -> Any:

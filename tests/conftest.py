@@ -50,3 +50,15 @@ def scripted(tmp_path, searches):
         return s
 
     return make
+
+
+def ipython_shell():
+    """IPython's test shell, the same one whichever test asks first.
+
+    ``IPython.testing.globalipapp.get_ipython()`` starts the shell on its first call and
+    returns None on every later one, so later callers take the running instance instead.
+    """
+    from IPython.core.getipython import get_ipython
+    from IPython.testing import globalipapp
+
+    return globalipapp.get_ipython() or get_ipython()

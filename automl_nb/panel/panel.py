@@ -41,6 +41,7 @@ from .charts import (
 )
 from .figures import CurvesFigure, ImportanceFigure, ObjectiveFigure, ParallelFigure
 from .table import TrialTable
+from .teaching import TeachingViews
 
 log = logging.getLogger("automl_nb")
 
@@ -56,9 +57,10 @@ PARTS = {
     "parallel": (1.0, FIGURE_MESSAGES),
     "importance": (1.0, FIGURE_MESSAGES),
     "cards": (1.0, 4),  # best card, progress value and style, open details
+    "teaching": (1.0, 12),  # the teaching tabs (panel/teaching.py): two figures and a diagram
 }
 LIVE = ("status", "curves", "table")
-SUMMARY = ("objective", "parallel", "importance", "cards")
+SUMMARY = ("objective", "parallel", "importance", "cards", "teaching")
 #: Header, buttons, form, command sentence: rare (a state or budget change), never deferred.
 RARE = frozenset(("header", "controls", "form", "command"))
 #: The flusher sends at most this many comm messages in any BUDGET_WINDOW seconds; a part
@@ -87,10 +89,11 @@ class Panel(widgets.VBox):
     """The live panel of a search (``Search.panel()``).
 
     Public parts (each an ipywidgets widget unless said otherwise): ``header``;
-    ``pause_button`` (Pause/Resume), ``stop_button``, ``add_trials_input`` and
-    ``add_trials_button``, ``add_time_button``; ``progress``, ``status_line``,
-    ``status_message``; ``objective_chart``, ``curves_chart``, ``parallel_chart``,
+    ``pause_button`` (Pause/Resume), ``step_button`` (one more trial, then pause),
+    ``stop_button``, ``add_trials_input`` and ``add_trials_button``, ``add_time_button``;
+    ``progress``, ``status_line``, ``status_message``; ``objective_chart``, ``curves_chart``, ``parallel_chart``,
     ``importance_chart`` (renderers; their ``.widget`` is the FigureWidget);
+    ``teaching`` (:class:`~automl_nb.panel.teaching.TeachingViews`: how the oracle decides);
     ``table`` (:class:`TrialTable`); ``details`` with ``details_html``,
     ``details_export_button``, ``details_close_button``; ``enqueue_inputs`` (a
     dict name -> input) and ``enqueue_button``; ``best_html``, ``export_path``,
@@ -152,6 +155,7 @@ class Panel(widgets.VBox):
                 self.status_box,
                 self.status_message,
                 self.charts,
+                self.teaching,
                 self.table,
                 self.details,
                 self.bottom,
@@ -189,6 +193,10 @@ class Panel(widgets.VBox):
         self.add_time_button = widgets.Button(
             description="+1 min", icon="clock-o", tooltip="Raise the time budget by a minute"
         )
+        self.step_button = widgets.Button(
+            description="Step", icon="step-forward", tooltip="Run one more trial, then pause"
+        )
+        self.step_button.on_click(lambda _b: self._step())
         self.pause_button.on_click(lambda _b: self._toggle_pause())
         self.stop_button.on_click(lambda _b: self._command(self.search.stop))
         self.add_trials_button.on_click(
@@ -198,6 +206,7 @@ class Panel(widgets.VBox):
         self.controls = widgets.HBox(
             [
                 self.pause_button,
+                self.step_button,
                 self.stop_button,
                 self.add_trials_input,
                 self.add_trials_button,
@@ -227,6 +236,7 @@ class Panel(widgets.VBox):
             layout=widgets.Layout(grid_template_columns="repeat(2, minmax(0, 1fr))", width="100%"),
         )
 
+        self.teaching = TeachingViews(self.search, lock=self._lock, on_details=self.show_details)
         self.table = TrialTable(on_action=self._row_action)
 
         self.details_html = widgets.HTML("")
@@ -342,6 +352,7 @@ class Panel(widgets.VBox):
             self._structure = True
             self._rows.pop(tid, None)
             dirty.update(("status", "rows", "live"))
+            dirty.add("teaching")
             if kind == "trial_ended":
                 dirty.update(SUMMARY)
             if tid == self.details_trial:
@@ -350,7 +361,7 @@ class Panel(widgets.VBox):
             self._structure = True
             dirty.update(("status", "header", "controls", "form", "rows", *SUMMARY))
         elif kind in ("state_changed", "search_ended"):
-            dirty.update(("status", "controls", "cards"))
+            dirty.update(("status", "controls", "cards", "teaching"))
         elif kind == "budget_changed":
             dirty.update(("status", "header", "cards"))
         elif kind == "command":
@@ -428,6 +439,8 @@ class Panel(widgets.VBox):
             return FIGURE_MESSAGES if self.parallel_chart.update(self.record) else 0
         if part == "importance":
             return FIGURE_MESSAGES if self.importance_chart.update(self.record) else 0
+        if part == "teaching":
+            return self.teaching.update(self.record)
         raise ValueError(f"unknown panel part {part!r}")
 
     def _clock_due(self, now: float) -> bool:
@@ -449,6 +462,7 @@ class Panel(widgets.VBox):
                 changed += _assign(self.pause_button, "icon", "play" if paused else "pause")
                 changed += _assign(self.pause_button, "disabled", off)
             sent += min(changed, 1) + _assign(self.stop_button, "disabled", off)
+            sent += _assign(self.step_button, "disabled", off)
         if "form" in dirty and self._build_form():
             sent += 1
         if "command" in dirty and self.record.last_command is not None:
@@ -546,6 +560,13 @@ class Panel(widgets.VBox):
             return None
         self._say(str(result))
         return result
+
+    def _step(self) -> Any:
+        step = getattr(self.search, "step", None)
+        if step is None:
+            self._say("this search has no step mode")
+            return None
+        return self._command(step)
 
     def _toggle_pause(self) -> Any:
         state = str(getattr(self.search, "state", self.record.state))

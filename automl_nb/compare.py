@@ -1,0 +1,147 @@
+"""``automl_nb.compare([s1, s2, s3])``: several searches' best score so far, in one chart.
+
+Two panels side by side: the best score against the search's running time, and
+against the number of finished trials. Any mix of live searches, reopened ones and
+replays works: each is read through its record (under its lock) with
+:func:`automl_nb.teaching.best_so_far`. The data function :func:`comparison_data`
+needs no plotly; :func:`compare` imports it when called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .teaching import best_so_far, oracle_kind
+
+__all__ = ["compare", "comparison_data"]
+
+COLOURS = {"random": "#7f7f7f", "bayesian": "#1f77b4", "hyperband": "#d62728"}
+PALETTE = ("#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22")
+
+
+def _label(search: Any) -> str:
+    record = search.record
+    oracle = record.config.oracle if record.config is not None else None
+    name = getattr(search, "name", None) or "search"
+    kind = oracle_kind(oracle)
+    extra = "" if kind == "other" or kind in str(name).lower() else f" ({kind})"
+    replayed = " [replay]" if type(search).__name__ == "Replay" else ""
+    return f"{name}{extra}{replayed}"
+
+
+def comparison_data(
+    searches: Sequence[Any], labels: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """One dict a search: label, oracle, objective, direction, points (BestPoint tuples), state.
+
+    Raises ValueError when the searches optimise different objectives (their scores
+    could not share an axis) or when ``labels`` does not match ``searches``.
+    """
+    searches = list(searches)
+    if not searches:
+        raise ValueError("compare() needs at least one search, replay or reopened search")
+    if labels is not None and len(labels) != len(searches):
+        raise ValueError(
+            f"labels has {len(labels)} names for {len(searches)} searches; give one a search"
+        )
+    out = []
+    for i, search in enumerate(searches):
+        record = getattr(search, "record", None)
+        if record is None or not hasattr(search, "lock"):
+            raise TypeError(
+                "compare() takes searches (automl_nb.search, automl_nb.open or automl_nb.replay); "
+                f"item {i} is {type(search).__name__}"
+            )
+        with search.lock:
+            points = best_so_far(record)
+            objective = record.objective
+            direction = record.direction
+            oracle = record.config.oracle if record.config is not None else None
+            state = record.state
+            label = labels[i] if labels is not None else _label(search)
+        out.append(
+            {
+                "label": label,
+                "oracle": oracle,
+                "objective": objective,
+                "direction": direction,
+                "state": state,
+                "points": points,
+            }
+        )
+    objectives = sorted({d["objective"] for d in out if d["objective"]})
+    if len(objectives) > 1:
+        raise ValueError(
+            "these searches optimise different objectives (" + ", ".join(objectives) + "); "
+            "compare searches that share one"
+        )
+    return out
+
+
+def compare(searches: Sequence[Any], labels: Sequence[str] | None = None, *, height: int = 360):
+    """A Plotly figure of each search's best score so far: against time, and against trials.
+
+    Call it again for a fresher picture of live searches; it reads each one as it is now.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    data = comparison_data(searches, labels)
+    objective = next((d["objective"] for d in data if d["objective"]), "score")
+    direction = next((d["direction"] for d in data if d["objective"]), "max")
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("against running time", "against trials finished"),
+        shared_yaxes=True,
+        horizontal_spacing=0.06,
+    )
+    used: dict[str, int] = {}
+    for d in data:
+        kind = oracle_kind(d["oracle"])
+        colour = COLOURS.get(kind) if used.get(kind, 0) == 0 else None
+        if colour is None:
+            colour = PALETTE[sum(used.values()) % len(PALETTE)]
+        used[kind] = used.get(kind, 0) + 1
+        pts = d["points"]
+        common = {
+            "mode": "lines+markers",
+            "line": {"shape": "hv", "color": colour, "width": 2},
+            "marker": {"size": 5, "color": colour},
+            "name": d["label"],
+            "legendgroup": d["label"],
+        }
+        fig.add_trace(
+            go.Scatter(
+                x=[p.elapsed_s for p in pts],
+                y=[p.best for p in pts],
+                hovertemplate="%{x:.0f}s: best %{y:.4f}<extra>" + d["label"] + "</extra>",
+                **common,
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[p.trial_index for p in pts],
+                y=[p.best for p in pts],
+                showlegend=False,
+                hovertemplate="trial %{x}: best %{y:.4f}<extra>" + d["label"] + "</extra>",
+                **common,
+            ),
+            row=1,
+            col=2,
+        )
+    better = "higher" if direction == "max" else "lower"
+    fig.update_layout(
+        title={"text": f"Best {objective} so far ({better} is better)", "x": 0.01},
+        height=height,
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 70, "b": 50},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    fig.update_xaxes(title_text="seconds of searching", row=1, col=1)
+    fig.update_xaxes(title_text="trials finished", row=1, col=2)
+    fig.update_yaxes(title_text=f"best {objective}", row=1, col=1)
+    return fig

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .search import Search
 
 PROG = "automl-nb"
-SUBCOMMANDS = ("search", "open")
+SUBCOMMANDS = ("search", "open", "worker")
 
 
 # -- text views of a search --------------------------------------------------------------
@@ -228,6 +228,8 @@ def _search(argv: list[str]) -> int:
             directory=args.directory,
             overwrite=args.overwrite,
             batch_size=args.batch_size,
+            workers=args.workers,
+            listen=args.listen,
             start=False,
         )
     except ValueError as exc:
@@ -290,6 +292,30 @@ def _open(argv: list[str]) -> int:
     return 0
 
 
+def _worker(argv: list[str]) -> int:
+    parser = _args.worker_parser()
+    args = parser.parse(argv)
+    if args.help:
+        print(parser.format_help())
+        return 0
+    if not args.chief:
+        raise ArgumentError(
+            "worker needs --chief HOST:PORT: the address of the search (search.workers.address)"
+        )
+    token = args.token or os.environ.get("AUTOML_NB_TOKEN")
+    if not token:
+        raise ArgumentError("worker needs the search's token: --token T (search.workers.token)")
+    from .workers import WorkerError, run_worker
+
+    try:
+        return run_worker(args.chief, token, worker_id=args.worker_id, threads=args.threads,
+                          parent_pid=args.parent_pid)
+    except ValueError as exc:
+        raise ArgumentError(str(exc)) from None
+    except WorkerError as exc:
+        return _fail(str(exc), 1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 the search failed, 2 bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -309,6 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _search(rest)
         if command == "open":
             return _open(rest)
+        if command == "worker":
+            return _worker(rest)
     except ArgumentError as exc:
         return _fail(str(exc))
     hint = _args.did_you_mean(command, SUBCOMMANDS)

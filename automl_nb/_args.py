@@ -257,6 +257,22 @@ OPTIONS: tuple[Option, ...] = (
         metavar="N",
     ),
     _opt(
+        "--workers",
+        help="trials run at once, each in its own worker process (default: 1, in this process)",
+        type=_whole_number("--workers", 1),
+        default=1,
+        metavar="N",
+    ),
+    _opt(
+        "--listen",
+        help=(
+            "with --workers: also accept workers from other machines on HOST[:PORT], such as "
+            "0.0.0.0 (they need the search's token and the same filesystem)"
+        ),
+        default=None,
+        metavar="HOST",
+    ),
+    _opt(
         "--build",
         help="the cell's function that builds a model from hp (default: build)",
         where=frozenset({CELL}),
@@ -387,6 +403,17 @@ COMMANDS: tuple[Command, ...] = (
 
 COMMAND_NAMES: tuple[str, ...] = tuple(c.name for c in COMMANDS)
 
+#: ``python -m automl_nb worker``: a worker process of a search with workers (command line only).
+WORKER_OPTIONS: tuple[Option, ...] = (
+    _opt("--chief", help="the search's chief, HOST:PORT (search.workers.address)", metavar="HOST:PORT"),
+    _opt("--token", help="the search's token (search.workers.token; default: $AUTOML_NB_TOKEN)",
+         metavar="T"),
+    _opt("--threads", help="TensorFlow threads for this worker (default: all cores)",
+         type=_whole_number("--threads", 1), metavar="N"),
+    _opt("--worker-id", help=argparse.SUPPRESS, dest="worker_id"),
+    _opt("--parent-pid", help=argparse.SUPPRESS, type=int, dest="parent_pid"),
+)
+
 EXAMPLES_NOTEBOOK = """\
   %load_ext automl_nb
   %automl digits --oracle hyperband --epochs 27 --seed 0
@@ -485,10 +512,33 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def parse(self, argv: Sequence[str]) -> argparse.Namespace:
         """Parse ``argv``; unknown options and stray words raise :class:`ArgumentError`."""
-        namespace, extra = self.parse_known_intermixed_args(list(argv))
+        namespace, extra = self.parse_known_intermixed_args(self._attach_dash_values(argv))
         if extra:
             self._reject(extra)
         return namespace
+
+    def _attach_dash_values(self, argv: Sequence[str]) -> list[str]:
+        """``--time -5s`` -> ``--time=-5s``, so the option's own check names the value.
+
+        Argparse takes a word such as ``-5s`` for an option and answers "--time needs a
+        value"; a word after an option that takes one value is attached to it when it
+        starts with a minus sign and a digit (a negative number with or without a unit).
+        """
+        takes_one = {
+            flag for action in self._actions if action.nargs is None for flag in action.option_strings
+        }
+        words = list(argv)
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            word = words[i]
+            if word in takes_one and i + 1 < len(words) and re.match(r"-\.?\d", words[i + 1]):
+                out.append(f"{word}={words[i + 1]}")
+                i += 2
+                continue
+            out.append(word)
+            i += 1
+        return out
 
     def _reject(self, extra: list[str]) -> None:
         known = [s for a in self._actions for s in a.option_strings]
@@ -562,6 +612,23 @@ def command_parser(name: str, where: str = LINE) -> ArgumentParser:
     return parser
 
 
+def worker_parser() -> ArgumentParser:
+    """The parser of ``python -m automl_nb worker``."""
+    parser = ArgumentParser(
+        prog="python -m automl_nb worker",
+        usage="python -m automl_nb worker --chief HOST:PORT --token T [--threads N]",
+        description=_wrap(
+            "Join a running search as a worker: it runs trials that the chief (the process of "
+            "automl_nb.search(..., workers=N, listen=...)) hands out. The worker must see the "
+            "search's directory at the same path (a shared filesystem)."
+        ),
+    )
+    for option in WORKER_OPTIONS:
+        _add(parser, option)
+    parser.add_argument("-h", "--help", action="store_true", help="show this help and exit")
+    return parser
+
+
 def command_by_name(name: str) -> Command:
     for command in COMMANDS:
         if command.name == name:
@@ -623,12 +690,15 @@ def cli_usage() -> str:
     return f"""\
 usage: python -m automl_nb search DATA [options]
        python -m automl_nb open DIR
+       python -m automl_nb worker --chief HOST:PORT --token T
 
 Run a KerasTuner search with live progress, or show a saved search's leaderboard.
 
 Commands:
   search DATA [options]   run a search and print its leaderboard
   open DIR                print the leaderboard of a saved search
+  worker --chief HOST:PORT --token T
+                          join a search started with workers and listen (shared filesystem)
 
 Run 'python -m automl_nb search --help' for the options.
 
@@ -662,7 +732,9 @@ def _rewrite(message: str, open_command: str) -> str:
 
     message = re.sub(r"\boverwrite=True\b", "--overwrite", message)
     message = re.sub(r"automl_nb\.open\('([^']*)'\)", rf"{open_command} \1", message)
-    names = "target|validation|objective|oracle|seed|trials|epochs|time|batch_size|directory"
+    names = (
+        "target|validation|objective|oracle|seed|trials|epochs|time|batch_size|directory|workers|listen"
+    )
     return re.sub(rf"(?<![\w.(])({names})=(?:'([^']*)')?(?![\w(])", keyword, message)
 
 

@@ -127,9 +127,15 @@ class Engine:
         return plan
 
     # -- a trial's life -----------------------------------------------------------
-    def begin_trial(self, plan: TrialPlan, values: dict[str, Any]) -> None:
+    def begin_trial(
+        self, plan: TrialPlan, values: dict[str, Any], info: dict[str, Any] | None = None
+    ) -> None:
+        """``info`` adds to ``TrialStarted.info`` (the worker that runs it, with workers > 1)."""
         hps = {k: v for k, v in values.items() if not k.startswith("tuner/")}
-        info = {k[len("tuner/"):]: v for k, v in values.items() if k in ("tuner/bracket", "tuner/round")}
+        info = {
+            **{k[len("tuner/"):]: v for k, v in values.items() if k in ("tuner/bracket", "tuner/round")},
+            **(info or {}),
+        }
         self._outcome.pop(plan.trial_id, None)
         self._best[plan.trial_id] = None
         self._best_epoch[plan.trial_id] = None
@@ -148,7 +154,13 @@ class Engine:
         )
 
     def batch_end(self, trial_id: str, loss: float | None = None) -> Action | None:
-        """After each batch: obey pause/prune/stop/time; returns the action the trial takes."""
+        """After each batch: obey pause/prune/stop/time; returns the action the trial takes.
+
+        A trial already ending (pruned, stopped) is never held by a pause: it only
+        has its partial epoch left to validate, and no batch runs.
+        """
+        if trial_id in self._outcome:
+            return Action.STOP
         action = self.control.at_batch_end(trial_id)
         if action is not None and trial_id not in self._outcome:
             if action is Action.PRUNE:
@@ -190,6 +202,9 @@ class Engine:
     def end_trial(self, trial_id: str, score: float | None = None) -> str:
         """Publish how the trial ended; returns its status."""
         status, reason = self._outcome.pop(trial_id, ("completed", None))
+        if self.control.consume_prune(trial_id) and status == "completed":
+            # the prune came after the last batch (during the final validation): too late to stop it
+            reason = "finished its last epoch before the prune could take effect"
         if score is None or (isinstance(score, float) and math.isnan(score)):
             score = self._best.get(trial_id)
         if status == "failed":

@@ -105,7 +105,6 @@ class Control:
         self._segment_start: float | None = None
         # Set whenever the worker must look closer at a batch end: a cheap check on the hot path.
         self._attention = False
-        self.batches_while_pending = 0  # batches the worker ran since the last command (bench)
 
     # -- the clock: time spent running, paused time excluded -------------
     def running_time(self) -> float:

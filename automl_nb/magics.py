@@ -120,6 +120,8 @@ class AutoMLMagics(Magics):
                 directory=args.directory,
                 overwrite=args.overwrite,
                 batch_size=args.batch_size,
+                workers=args.workers,
+                listen=args.listen,
                 start=False,
             )
         except ValueError as exc:

@@ -3,7 +3,10 @@
 ``automl_nb.search(...)`` checks its arguments at once (one sentence naming the
 argument when something is wrong), writes the search's directory and returns a
 running :class:`Search`. TensorFlow is imported on the search thread, so the
-call returns at once and the kernel stays free for the panel's buttons.
+call returns at once and the kernel stays free for the panel's buttons; only a
+custom ``space=`` is built once on the calling thread first (importing
+TensorFlow), so that a broken ``build(hp)`` is one sentence before anything is
+written.
 
 A search's directory holds everything needed to reopen it with no code run
 from it: ``search.json`` (settings), ``data.npz`` (the prepared arrays, no
@@ -21,6 +24,7 @@ import re
 import shutil
 import threading
 import time as _time
+import zipfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +47,7 @@ from .events import (
     SearchStarted,
     SpaceDefined,
     StateChanged,
+    TrialEnded,
     read_journal,
 )
 from .record import RESULT_COLUMNS, SearchRecord
@@ -234,6 +239,19 @@ class Search:
         with self.lock:
             return list(self._record.space)
 
+    @property
+    def workers(self) -> Any:
+        """The :class:`~automl_nb.workers.WorkerPool` of a search with workers, else None.
+
+        ``search.workers.join_command()`` says how another machine joins it.
+        """
+        return None if self._scripted else self._trainer
+
+    @property
+    def _scripted(self) -> bool:
+        """Trials come from a trainer without Keras models (``automl_nb.testing``)."""
+        return self._trainer is not None and not getattr(self._trainer, "keras_models", False)
+
     def subscribe(self, fn: Callable[[Event], Any], replay: bool = False) -> Callable[[], None]:
         """Call ``fn(event)`` on every new event (on the publishing thread); returns an unsubscribe."""
         return self._bus.subscribe(fn, replay=replay)
@@ -292,13 +310,25 @@ class Search:
 
     # -- commands ----------------------------------------------------------------------------
     def _answer(self, command: str, accepted: bool, message: str, **args: Any) -> CommandResult:
-        self._bus.publish(CommandIssued(command=command, args=args, accepted=accepted, message=message))
+        self._publish(CommandIssued(command=command, args=args, accepted=accepted, message=message))
         return CommandResult(command, accepted, message)
 
     def _set_state(self, state: SearchState, reason: str | None = None) -> None:
         previous = self._control.set_state(state)
         if previous is not state:
-            self._bus.publish(StateChanged(state=state.value, previous=previous.value, reason=reason))
+            self._publish(StateChanged(state=state.value, previous=previous.value, reason=reason))
+
+    def _publish(self, event: Event) -> None:
+        """Publish from a command: a journal that cannot be written makes no button raise.
+
+        The search thread's own events still raise :class:`JournalError` (the search stops);
+        here the views hear the event anyway, though it is in no file.
+        """
+        try:
+            self._bus.publish(event)
+        except JournalError as exc:
+            log.warning("%s", exc)
+            self._bus.publish(event, journal=False)
 
     def start(self) -> CommandResult:
         """Start the search, or continue one that ended or was reopened."""
@@ -309,7 +339,7 @@ class Search:
             state = self.state
             if state in (SearchState.RUNNING, SearchState.PAUSED, SearchState.STOPPING):
                 return self._answer("start", True, f"the search is already {state.value}")
-            if self._trainer is None:
+            if not self._scripted:
                 problem = self._cannot_train()
                 if problem:
                     return self._answer("start", False, problem)
@@ -322,22 +352,25 @@ class Search:
             self._control.stop_requested = False
             self.error = None
             resumed = bool(self._record.trials) or self._record.config is not None
-            self._bus.publish(
-                SearchStarted(
-                    name=self.name,
-                    directory=str(self.directory),
-                    data=self.settings["data"],
-                    oracle=self.settings["oracle"],
-                    objective=self.objective,
-                    direction=self.direction,
-                    trials=self.settings["trials"],
-                    time_budget_s=self.settings["time_budget_s"],
-                    epochs=self.settings["epochs"],
-                    seed=self.settings["seed"],
-                    space=self._record.space,
-                    resumed=resumed,
+            try:
+                self._bus.publish(
+                    SearchStarted(
+                        name=self.name,
+                        directory=str(self.directory),
+                        data=self.settings["data"],
+                        oracle=self.settings["oracle"],
+                        objective=self.objective,
+                        direction=self.direction,
+                        trials=self.settings["trials"],
+                        time_budget_s=self.settings["time_budget_s"],
+                        epochs=self.settings["epochs"],
+                        seed=self.settings["seed"],
+                        space=self._record.space,
+                        resumed=resumed,
+                    )
                 )
-            )
+            except JournalError as exc:  # nothing can be recorded, so nothing may run
+                return self._answer("start", False, str(exc))
             self._set_state(SearchState.RUNNING, "continued" if resumed else "started")
             self._requests_only = requests_only
             self._thread = threading.Thread(target=self._run, name=f"automl_nb-{self.name}", daemon=True)
@@ -441,7 +474,7 @@ class Search:
                     f"trial {tid} is {trial.status}; only a completed, pruned or stopped trial "
                     "can be promoted", trial_id=tid,
                 )
-            if self._trainer is None and not self._checkpoint_exists(tid):
+            if not self._scripted and not self._checkpoint_exists(tid):
                 return self._answer(
                     "promote", False, f"trial {tid} has no saved checkpoint to train on from", trial_id=tid
                 )
@@ -498,7 +531,7 @@ class Search:
                 self.settings["time_budget_s"] = new_budget
                 parts.append(f"{_fmt_seconds(add_time)} more time")
             self._save_settings()
-            self._bus.publish(
+            self._publish(
                 BudgetChanged(trials=self.settings["trials"], time_budget_s=self.settings["time_budget_s"])
             )
             return self._continue_if_ended("extend", "budget raised: " + " and ".join(parts),
@@ -568,20 +601,22 @@ class Search:
         if final is SearchState.FAILED:
             self.error = reason
         with self._lock:
-            best = self._record.best()
-            try:
-                self._set_state(final, reason)
-                self._bus.publish(
-                    SearchEnded(
-                        state=final.value,
-                        reason=reason,
-                        best_trial_id=best.trial_id if best else None,
-                        best_score=best.score if best else None,
-                    )
+            running = self._record.running
+            if running is not None:  # the search broke off mid-trial (a journal that failed)
+                self._publish(
+                    TrialEnded(trial_id=running.trial_id, status="failed", epochs=running.epochs,
+                               reason=f"interrupted: {reason}")
                 )
-            except JournalError as exc:
-                self.error = str(exc)
-                self._control.set_state(SearchState.FAILED)
+            best = self._record.best()
+            self._set_state(final, reason)
+            self._publish(
+                SearchEnded(
+                    state=final.value,
+                    reason=reason,
+                    best_trial_id=best.trial_id if best else None,
+                    best_score=best.score if best else None,
+                )
+            )
 
     def _build_tuner(self, engine: Engine | None):
         from . import spaces
@@ -667,7 +702,7 @@ class Search:
     def _check_values(self, values: dict[str, Any]) -> dict[str, Any]:
         from . import spaces
 
-        if self._trainer is not None:
+        if self._scripted:
             return self._trainer.check_values(values)
         tuner = self._ensure_tuner()
         space = tuner.oracle.get_space()
@@ -706,7 +741,7 @@ class Search:
 
     def best_model(self, trial_id: str | None = None):
         """The best trial's model (or ``trial_id``'s) at its best epoch, as a Keras model."""
-        if self._trainer is not None:
+        if self._scripted:
             raise RuntimeError("a scripted search has no Keras models")
         tid = self._resolve_trial(trial_id)
         if trial_id is None and self._final_model is not None:
@@ -874,6 +909,8 @@ def search(
     start: bool = True,
     batch_size: int = 32,
     step: bool = False,
+    workers: int = 1,
+    listen: str | None = None,
 ) -> Search:
     """Start a KerasTuner search in the background and return it at once.
 
@@ -882,6 +919,10 @@ def search(
     ``oracle`` is "bayesian", "hyperband", "random" or a KerasTuner Oracle; for
     Hyperband ``epochs`` is its max_epochs. ``time`` takes seconds or "90s", "10m",
     "1h". ``step=True`` pauses after every trial (``search.step()`` runs the next).
+    ``workers=N`` runs N trials at once in N worker processes (KerasTuner's distributed
+    mode); ``listen="0.0.0.0"`` (or ``"HOST:PORT"``) also lets workers on other machines
+    that share this filesystem join (see :mod:`automl_nb.workers`). ``space`` may name a
+    build(hp) function as ``"module:function"``.
     """
     trials = _positive_int("trials", trials, allow_none=True)
     epochs = _positive_int("epochs", epochs)
@@ -890,6 +931,16 @@ def search(
     seed = _check_seed(seed)
     oracle_checked = _oracles.check_oracle(oracle)
     oracle_name = oracle_checked if isinstance(oracle_checked, str) else type(oracle_checked).__name__
+    workers = _positive_int("workers", workers)
+    pool = None
+    space_ref = None
+    if workers > 1 or listen is not None or isinstance(space, str):
+        from .workers import WorkerPool, resolve_space
+
+        distributed = workers > 1 or listen is not None
+        space_ref, space = resolve_space(space, across_processes=distributed)
+        if distributed:
+            pool = WorkerPool(workers, listen=listen)
     dataset = load_data(data, target=target, validation=validation, seed=seed)
     objective, direction = _check_objective(objective, dataset, custom_space=space is not None)
     if space is not None:
@@ -915,10 +966,12 @@ def search(
         "step": step,
         "created": datetime.now().isoformat(timespec="seconds"),
     }
+    if pool is not None:
+        settings.update(workers=workers, space_ref=space_ref)
     _create_directory(path, settings, dataset)
     result = Search(
         directory=path, settings=settings, dataset=dataset, space=space, oracle=oracle_checked,
-        verbose=verbose,
+        verbose=verbose, trainer=pool,
     )
     if start:
         started = result.start()
@@ -979,8 +1032,6 @@ def open_search(
     Only JSON and NumPy arrays (without pickle) are read; no code from the directory runs.
     A search with a custom space needs ``space=`` again to continue or to rebuild models.
     """
-    import numpy as np
-
     path = Path(directory)
     if not path.is_dir():
         raise SearchError(f"directory '{path}' does not exist; pass the folder of a saved search")
@@ -993,24 +1044,14 @@ def open_search(
     if settings.get("space") == "custom" and space is None:
         log.info("search %s used a custom space: pass space= to continue it", path)
     history = read_journal(path / JOURNAL_NAME)
-    dataset = None
     data_path = path / DATA_NAME
-    if data_path.exists():
-        meta = settings.get("dataset", {})
-        with np.load(data_path, allow_pickle=False) as arrays:
-            dataset = Dataset(
-                name=meta.get("name", settings["name"]),
-                family=meta["family"],
-                task=meta["task"],
-                x_train=arrays["x_train"],
-                y_train=arrays["y_train"],
-                x_val=arrays["x_val"],
-                y_val=arrays["y_val"],
-                class_names=meta.get("class_names"),
-                feature_names=meta.get("feature_names"),
-                preprocessing=meta.get("preprocessing"),
-                label_dtype=meta.get("label_dtype", "int"),
-            )
+    try:
+        dataset = _read_dataset(data_path, settings) if data_path.exists() else None
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        # pickled objects (refused), a broken file: the search is still shown, it cannot train
+        log.warning("%s could not be read back (%s); the search is shown but cannot train",
+                    data_path, str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
+        dataset = None
     return Search(
         directory=path,
         settings=settings,
@@ -1020,3 +1061,24 @@ def open_search(
         history=history,
         verbose=verbose,
     )
+
+
+def _read_dataset(data_path: Path, settings: dict[str, Any]) -> Dataset:
+    """The prepared arrays, without pickle: an object array in the file is refused."""
+    import numpy as np
+
+    meta = settings.get("dataset", {})
+    with np.load(data_path, allow_pickle=False) as arrays:
+        return Dataset(
+            name=meta.get("name", settings["name"]),
+            family=meta["family"],
+            task=meta["task"],
+            x_train=arrays["x_train"],
+            y_train=arrays["y_train"],
+            x_val=arrays["x_val"],
+            y_val=arrays["y_val"],
+            class_names=meta.get("class_names"),
+            feature_names=meta.get("feature_names"),
+            preprocessing=meta.get("preprocessing"),
+            label_dtype=meta.get("label_dtype", "int"),
+        )

@@ -320,3 +320,25 @@ def test_wait_with_a_timeout_returns_the_current_state(scripted):
     trainer = slow()
     s = scripted(trainer, trials=1, epochs=1000)
     assert s.wait(0.05) in (SearchState.RUNNING, SearchState.IDLE)
+
+
+def test_a_prune_that_comes_after_the_last_batch_is_cleared_and_explained(scripted, monkeypatch):
+    from automl_nb._engine import Engine
+
+    trainer = ScriptedTrainer(batches_per_epoch=2)
+    original = Engine.epoch_end
+    seen = []
+
+    def epoch_end_then_prune(self, trial_id, epoch_index, metrics):
+        original(self, trial_id, epoch_index, metrics)
+        if trial_id == "0000" and not seen:  # during the final validation: no batch is left
+            seen.append(search.prune("0000"))
+
+    monkeypatch.setattr(Engine, "epoch_end", epoch_end_then_prune)
+    search = scripted(trainer, trials=2, epochs=1)
+    search.wait(10)
+    assert seen and seen[0]
+    first = search.record.trials["0000"]
+    assert first.status == "completed"
+    assert first.reason == "finished its last epoch before the prune could take effect"
+    assert search._control.prune_target is None and not search._control._attention

@@ -1,0 +1,148 @@
+"""Parallel trials: searches whose trials run in worker processes (``workers=N``).
+
+Tiny real searches (iris, random oracle): each test starts two worker processes, which
+import TensorFlow, so each takes some seconds. Every process a test starts is killed at
+teardown, even when the test fails.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import automl_nb
+from automl_nb import SearchState
+from automl_nb.search import SearchError
+
+from .conftest import wait_for
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is dead; our pool reaps its children, but be sure
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][:1] != "Z"
+    except OSError:
+        return True
+
+
+@pytest.fixture
+def pooled(searches):
+    """Searches with workers: stopped at teardown, and any worker process left is killed."""
+    made = []
+    extra: list[subprocess.Popen] = []
+    yield made, extra
+    for proc in extra:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    for s in made:
+        if s._thread is not None and not s.state.is_finished():
+            s.stop()
+        s.wait(60)
+    left = [pid for s in made if s.workers for pid in s.workers.pids if _alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"worker processes outlived their search: {left}"
+
+
+def _search(pooled, tmp_path, name, **kwargs):
+    made, _ = pooled
+    kwargs.setdefault("oracle", "random")
+    kwargs.setdefault("seed", 0)
+    s = automl_nb.search("iris", directory=tmp_path / name, workers=2, **kwargs)
+    made.append(s)
+    return s
+
+
+def test_bad_worker_arguments_say_what_works(tmp_path):
+    def build(hp):
+        raise AssertionError("never built")
+
+    with pytest.raises(SearchError, match="workers=N needs the built-in space or a space importable"):
+        automl_nb.search("iris", space=build, workers=2, directory=tmp_path / "c", start=False)
+    with pytest.raises(SearchError, match="module 'no_such_module' cannot be imported"):
+        automl_nb.search("iris", space="no_such_module:build", workers=2, directory=tmp_path / "d")
+    with pytest.raises(SearchError, match="workers must be at least 1"):
+        automl_nb.search("iris", workers=0, directory=tmp_path / "e")
+    with pytest.raises(SearchError, match="listen must be a host such as '0.0.0.0' or 'HOST:PORT'"):
+        automl_nb.search("iris", workers=2, listen=5, directory=tmp_path / "f")
+    with pytest.raises(SearchError, match="listen '0.0.0.0:x' has no valid port"):
+        automl_nb.search("iris", workers=2, listen="0.0.0.0:x", directory=tmp_path / "g")
+
+
+@pytest.mark.slow
+def test_two_workers_finish_a_search(tmp_path, pooled):
+    s = _search(pooled, tmp_path, "two", trials=4, epochs=2)
+    assert s.wait(240) is SearchState.DONE, s.error
+    r = s.results
+    assert list(r.trial_id) == ["0000", "0001", "0002", "0003"]
+    assert set(r.status) == {"completed"} and r.score.notna().all()
+    started = [e for e in s.events() if e.kind == "trial_started"]
+    assert len(started) == 4 and all(e.info.get("worker") in ("w0", "w1") for e in started)
+    assert [e.kind for e in s.events()].count("epoch_ended") == 8
+    assert s.best_model().output_shape == (None, 3)  # the chief's tuner reads the workers' checkpoints
+    assert len(s.workers.pids) == 2 and not any(_alive(p) for p in s.workers.pids)
+    assert all(k not in os.environ for k in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP"))
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_replaced_and_its_trial_fails(tmp_path, pooled):
+    s = _search(pooled, tmp_path, "kill", trials=3, epochs=30)
+    wait_for(lambda: s.record.running and s.record.running.curve, timeout=120, what="a first epoch")
+    with s.lock:
+        victim = s.record.running.trial_id
+    worker = next(e.info["worker"] for e in s.events() if e.kind == "trial_started" and e.trial_id == victim)
+    pid = s.workers.workers[worker].proc.pid
+    os.kill(pid, signal.SIGKILL)
+    assert s.wait(240) is SearchState.DONE, s.error
+    trial = s.record.trials[victim]
+    assert trial.status == "failed"
+    ended = next(e for e in s.events() if e.kind == "trial_ended" and e.trial_id == victim)
+    assert ended.reason == f"worker {worker} was killed by SIGKILL"
+    assert len(s.results) == 3
+    assert {t.status for t in s.record.trials.values() if t.trial_id != victim} == {"completed"}
+    assert len(s.workers.pids) == 3  # a new worker took its place
+    assert not any(_alive(p) for p in s.workers.pids)
+
+
+@pytest.mark.slow
+def test_pause_and_prune_reach_a_trial_in_a_worker(tmp_path, pooled):
+    s = _search(pooled, tmp_path, "steer", trials=2, epochs=500, listen="127.0.0.1")
+    wait_for(lambda: len(s.record.trials) == 2 and all(t.curve for t in s.record.trials.values()),
+             timeout=120, what="both trials training")
+    assert s.pause()
+    time.sleep(0.5)  # a poll (50 ms) and the batch in flight
+    with s.lock:
+        before = {t.trial_id: len(t.curve) for t in s.record.trials.values()}
+    # meanwhile, a worker with the wrong token is refused (before it imports TensorFlow)
+    _, extra = pooled
+    env = {**os.environ, "AUTOML_NB_TOKEN": ""}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "automl_nb", "worker", "--chief", s.workers.address, "--token", "wrong"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    extra.append(proc)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "refused this worker: its --token is not the search's" in err
+    with s.lock:
+        after = {t.trial_id: len(t.curve) for t in s.record.trials.values()}
+    assert after == before  # nothing trained while paused, in either worker
+    assert s.prune("0001")
+    wait_for(lambda: s.record.trials["0001"].status == "pruned", timeout=30, what="the prune")
+    assert s.record.trials["0001"].score is not None
+    assert s.record.trials["0000"].status == "running"
+    assert s.resume()
+    wait_for(lambda: len(s.record.trials["0000"].curve) > after["0000"], timeout=30, what="training again")
+    assert s.stop()
+    assert s.wait(60) is SearchState.DONE
+    assert s.record.trials["0000"].status == "stopped"
+    assert not any(_alive(p) for p in s.workers.pids)

@@ -360,6 +360,8 @@ def _features(x_raw: Any, arg: str) -> tuple[np.ndarray, str, list[str] | None]:
             f"{arg}: X could not be read as an array ({exc}); pass a numpy array whose "
             "samples all have the same shape"
         ) from None
+    if x.ndim >= 1 and len(x) == 0:
+        raise DataError(f"{arg}: X has no rows; pass at least one sample per set")
     if x.ndim == 0 or x.ndim == 1 or x.ndim > 4:
         raise DataError(
             f"{arg}: X has shape {x.shape} ({x.ndim} dimension{'s' if x.ndim != 1 else ''}); "
@@ -367,8 +369,6 @@ def _features(x_raw: Any, arg: str) -> tuple[np.ndarray, str, list[str] | None]:
             "(N, height, width, channels) for image data"
             + (" (X.reshape(-1, 1) for a single feature)" if x.ndim == 1 else "")
         )
-    if len(x) == 0:
-        raise DataError(f"{arg}: X has no rows; pass at least one sample per set")
     if 0 in x.shape[1:]:
         raise DataError(
             f"{arg}: X has shape {x.shape}; each sample needs at least one value"

@@ -230,31 +230,56 @@ class JournalError(OSError):
 
 
 class Journal:
-    """Append-only JSON-lines file; each line is flushed as it is written."""
+    """Append-only JSON-lines file; each line goes to the file in one unbuffered write.
+
+    A line is all or nothing: when a write fails part-way (disk full), the file is cut
+    back to its last whole line before :class:`JournalError` is raised, and a torn last
+    line left by a crash is cut off when the journal is opened again, so a later line
+    never runs into a broken one.
+    """
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         self._fh = None
+        self._size = 0  # bytes of whole lines in the file
 
     def _open(self):
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = self.path.open("a", encoding="utf-8")
+            fh = open(self.path, "a+b", buffering=0)  # noqa: SIM115 - kept open; read: a torn tail
+            try:
+                self._size = _whole_lines(fh)
+            except OSError:
+                fh.close()
+                raise
+            self._fh = fh
         return self._fh
 
     def append(self, event: Event, *, sync: bool = False) -> None:
-        line = json.dumps(event.to_dict(), separators=(",", ":"), allow_nan=False)
+        data = (json.dumps(event.to_dict(), separators=(",", ":"), allow_nan=False) + "\n").encode()
         try:
             fh = self._open()
-            fh.write(line + "\n")
-            fh.flush()
+            view = memoryview(data)
+            while view:
+                view = view[fh.write(view) :]
             if sync:
                 os.fsync(fh.fileno())
         except OSError as exc:
+            self._cut_back()
             raise JournalError(
                 f"could not write the journal {self.path}: {exc.strerror or exc}; "
                 "free some disk space or choose a writable directory="
             ) from exc
+        self._size += len(data)
+
+    def _cut_back(self) -> None:
+        """After a failed write: drop any part of the line that reached the file."""
+        if self._fh is None:
+            return
+        try:
+            os.ftruncate(self._fh.fileno(), self._size)
+        except OSError:  # cannot even truncate (read-only now): reopening cuts the torn line
+            self.close()
 
     def close(self) -> None:
         if self._fh is not None:
@@ -263,6 +288,26 @@ class Journal:
             except OSError:
                 pass
             self._fh = None
+
+
+def _whole_lines(fh: Any) -> int:
+    """The size of a journal file up to its last newline; a torn last line is cut off."""
+    fd = fh.fileno()
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return size
+    keep = size
+    while keep > 0:
+        start = max(0, keep - 65536)
+        chunk = os.pread(fd, keep - start, start)
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            keep = start + cut + 1
+            break
+        keep = start
+    log.warning("cutting a torn last line (%d bytes) off %s", size - keep, fh.name)
+    os.ftruncate(fd, keep)
+    return keep
 
 
 # Events after which the journal is fsynced: what must survive a power cut.
@@ -289,15 +334,28 @@ class EventBus:
         with self._lock:
             return list(self._history)
 
-    def publish(self, event: Event) -> Event:
+    def publish(self, event: Event, *, journal: bool = True) -> Event:
+        """Number the event, append it to the journal, then hand it to every subscriber.
+
+        ``journal=False`` is for when the journal cannot be written (:class:`JournalError`):
+        the event still reaches the subscribers (so a panel shows why the search ended) but
+        is in no file; it gets ``seq`` -1 and numbers no later event.
+        """
         with self._lock:
-            event = dataclasses.replace(event, seq=len(self._history), time=time.time())
-            if self.journal is not None:
+            seq = self._next_seq() if journal else -1
+            event = dataclasses.replace(event, seq=seq, time=time.time())
+            if journal and self.journal is not None:
                 self.journal.append(event, sync=isinstance(event, _DURABLE))
             self._history.append(event)
             for fn in list(self._subscribers):
                 _deliver(fn, event)
         return event
+
+    def _next_seq(self) -> int:
+        for event in reversed(self._history):
+            if event.seq >= 0:
+                return event.seq + 1
+        return len(self._history)
 
     def subscribe(self, fn: Callable[[Event], Any], *, replay: bool = False) -> Callable[[], None]:
         """Call ``fn(event)`` for each new event; returns a function that unsubscribes."""

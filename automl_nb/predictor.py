@@ -51,7 +51,7 @@ class Predictor:
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
             import keras
 
-            self._model = keras.saving.load_model(self.path)
+            self._model = keras.saving.load_model(self.path, safe_mode=True)  # runs no code
         return self._model
 
     def features(self, data: Any) -> np.ndarray:

@@ -601,12 +601,12 @@ class Search:
         if final is SearchState.FAILED:
             self.error = reason
         with self._lock:
-            running = self._record.running
-            if running is not None:  # the search broke off mid-trial (a journal that failed)
-                self._publish(
-                    TrialEnded(trial_id=running.trial_id, status="failed", epochs=running.epochs,
-                               reason=f"interrupted: {reason}")
-                )
+            if final is SearchState.FAILED:  # broken off mid-trial (a journal that failed)
+                for trial in [t for t in self._record.trials.values() if t.status == "running"]:
+                    self._publish(
+                        TrialEnded(trial_id=trial.trial_id, status="failed", epochs=trial.epochs,
+                                   reason=f"interrupted: {reason}")
+                    )
             best = self._record.best()
             self._set_state(final, reason)
             self._publish(

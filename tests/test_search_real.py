@@ -128,8 +128,12 @@ def test_a_build_that_always_raises_fails_the_search_at_once(tmp_path, searches)
     def build(hp):
         raise ValueError("my layer is broken")
 
-    s = automl_nb.search("iris", space=build, oracle="random", trials=5, epochs=1, directory=tmp_path / "b")
+    # search() builds a custom space once before it writes anything (tests/test_bad_input.py);
+    # a search reopened with a broken build fails on its thread, with one sentence
+    s = automl_nb.search("iris", oracle="random", trials=5, epochs=1, directory=tmp_path / "b", start=False)
+    s = open_search(tmp_path / "b", space=build)
     searches.append(s)
+    assert s.start()
     assert s.wait(240) is SearchState.FAILED
     assert s.error == "build(hp) raised ValueError: my layer is broken; fix it and start the search again"
     assert s.results.empty
@@ -143,7 +147,7 @@ def test_a_failing_build_fails_its_trials_and_the_search_says_why(tmp_path, sear
     def build(hp):
         units = hp.Int("units", 4, 8)
         calls.append(1)
-        if len(calls) > 1:  # the first build only declares the space
+        if len(calls) > 2:  # search() checks the first build, KerasTuner's declares the space
             raise ValueError("my layer is broken")
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units),
                                   keras.layers.Dense(3, activation="softmax")])

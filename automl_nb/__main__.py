@@ -217,20 +217,9 @@ def _search(argv: list[str]) -> int:
     try:
         search = start_search(
             args.data[0],
-            target=args.target,
             validation=args.validation[0] if args.validation else None,
-            oracle=args.oracle,
-            objective=args.objective,
-            trials=args.trials,
-            epochs=args.epochs,
-            time=args.time,
-            seed=args.seed,
-            directory=args.directory,
-            overwrite=args.overwrite,
-            batch_size=args.batch_size,
-            workers=args.workers,
-            listen=args.listen,
             start=False,
+            **_args.search_kwargs(args),
         )
     except ValueError as exc:
         raise ArgumentError(_args.for_command_line(str(exc))) from None

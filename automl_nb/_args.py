@@ -746,3 +746,16 @@ def for_notebook(message: str) -> str:
 def for_command_line(message: str) -> str:
     """A library error sentence as command-line users should read it."""
     return _rewrite(message, "python -m automl_nb open")
+
+
+# The options that map one to one onto automl_nb.search() keywords (DATA, --validation and
+# the cell's build function are resolved differently by the magic and the command line).
+SEARCH_KEYWORDS = (
+    "target", "oracle", "objective", "trials", "epochs", "time", "seed", "directory",
+    "overwrite", "batch_size", "workers", "listen",
+)
+
+
+def search_kwargs(args: Any) -> dict[str, Any]:
+    """The keyword arguments for ``automl_nb.search()`` that parsed options give, for both fronts."""
+    return {name: getattr(args, name) for name in SEARCH_KEYWORDS}

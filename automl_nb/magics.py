@@ -108,21 +108,10 @@ class AutoMLMagics(Magics):
         try:
             search = start_search(
                 data,
-                target=args.target,
                 validation=validation,
                 space=space,
-                oracle=args.oracle,
-                objective=args.objective,
-                trials=args.trials,
-                epochs=args.epochs,
-                time=args.time,
-                seed=args.seed,
-                directory=args.directory,
-                overwrite=args.overwrite,
-                batch_size=args.batch_size,
-                workers=args.workers,
-                listen=args.listen,
                 start=False,
+                **_args.search_kwargs(args),
             )
         except ValueError as exc:
             raise UsageError(_args.for_notebook(str(exc))) from None

@@ -202,6 +202,18 @@ class SearchRecord:
                     names.append(name)
         return names
 
+    def results(self):
+        """``rows()`` as a pandas DataFrame with the documented column order."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows(), columns=[*RESULT_COLUMNS, *self.hyperparameter_names()])
+
+    def best_hyperparameters(self) -> dict[str, Any]:
+        best = self.best()
+        if best is None:
+            raise RuntimeError("no trial has finished with a score yet; wait for one first")
+        return dict(best.hyperparameters)
+
     def rows(self) -> list[dict[str, Any]]:
         """One plain dict a trial, in start order: the results table's rows."""
         names = self.hyperparameter_names()

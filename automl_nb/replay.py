@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from .control import CommandResult, SearchState
 from .events import JOURNAL_NAME, Event, read_journal
-from .record import RESULT_COLUMNS, SearchRecord
+from .record import SearchRecord
 
 if TYPE_CHECKING:
     import pandas
@@ -165,19 +165,12 @@ class Replay:
     @property
     def results(self) -> pandas.DataFrame:
         """One row a trial played so far, as ``Search.results``."""
-        import pandas as pd
-
         with self._lock:
-            rows = self._record.rows()
-            names = self._record.hyperparameter_names()
-        return pd.DataFrame(rows, columns=[*RESULT_COLUMNS, *names])
+            return self._record.results()
 
     def best_hyperparameters(self) -> dict[str, Any]:
         with self._lock:
-            best = self._record.best()
-            if best is None:
-                raise RuntimeError("no trial has finished with a score yet in this replay")
-            return dict(best.hyperparameters)
+            return self._record.best_hyperparameters()
 
     def surrogate_names(self) -> list[str]:
         """Hyperparameters the recording's Bayesian snapshots cover (empty if it has none)."""

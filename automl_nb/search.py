@@ -50,7 +50,7 @@ from .events import (
     TrialEnded,
     read_journal,
 )
-from .record import RESULT_COLUMNS, SearchRecord
+from .record import SearchRecord
 
 if TYPE_CHECKING:
     import pandas
@@ -263,19 +263,12 @@ class Search:
     @property
     def results(self) -> pandas.DataFrame:
         """One row a trial: trial_id, status, score, epochs, duration_s, parent_id, then hyperparameters."""
-        import pandas as pd
-
         with self.lock:
-            rows = self._record.rows()
-            names = self._record.hyperparameter_names()
-        return pd.DataFrame(rows, columns=[*RESULT_COLUMNS, *names])
+            return self._record.results()
 
     def best_hyperparameters(self) -> dict[str, Any]:
         with self.lock:
-            best = self._record.best()
-            if best is None:
-                raise RuntimeError("no trial has finished with a score yet; wait for one first")
-            return dict(best.hyperparameters)
+            return self._record.best_hyperparameters()
 
     def __repr__(self) -> str:
         with self.lock:

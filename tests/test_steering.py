@@ -335,7 +335,8 @@ def test_a_prune_that_comes_after_the_last_batch_is_cleared_and_explained(script
             seen.append(search.prune("0000"))
 
     monkeypatch.setattr(Engine, "epoch_end", epoch_end_then_prune)
-    search = scripted(trainer, trials=2, epochs=1)
+    search = scripted(trainer, trials=2, epochs=1, start=False)  # bound before its thread runs
+    search.start()
     search.wait(10)
     assert seen and seen[0]
     first = search.record.trials["0000"]

@@ -46,12 +46,18 @@ STATUS_COLOURS = {
     "running": "#1f77b4",
 }
 HEIGHT = 300
+# Plotly's FigureWidget does not follow its container's width in JupyterLab or Notebook 7: it
+# draws at the layout's width (700 px by default) and a narrower place cuts its right part off.
+# Every chart is drawn WIDTH px wide, in grid cells at least that wide (see CHART_GRID).
+WIDTH = 470
+CHART_GRID = f"repeat(auto-fill, minmax({WIDTH + 10}px, 1fr))"
 
 
 def _layout(title: str, x: str, y: str, **extra: Any) -> dict[str, Any]:
     layout: dict[str, Any] = {
         "title": {"text": title, "font": {"size": 13}, "x": 0.01, "xanchor": "left"},
         "height": HEIGHT,
+        "width": WIDTH,
         "margin": {"l": 50, "r": 15, "t": 40, "b": 40},
         "xaxis": {"title": {"text": x}},
         "yaxis": {"title": {"text": y}},

@@ -39,7 +39,7 @@ from .charts import (
     status_text,
     table_row,
 )
-from .figures import CurvesFigure, ImportanceFigure, ObjectiveFigure, ParallelFigure
+from .figures import CHART_GRID, CurvesFigure, ImportanceFigure, ObjectiveFigure, ParallelFigure
 from .table import TrialTable
 from .teaching import TeachingViews
 
@@ -233,7 +233,7 @@ class Panel(widgets.VBox):
                 self.parallel_chart.widget,
                 self.importance_chart.widget,
             ],
-            layout=widgets.Layout(grid_template_columns="repeat(2, minmax(0, 1fr))", width="100%"),
+            layout=widgets.Layout(grid_template_columns=CHART_GRID, width="100%"),
         )
 
         self.teaching = TeachingViews(self.search, lock=self._lock, on_details=self.show_details)

@@ -35,6 +35,7 @@ from ..teaching import (
     oracle_kind,
     sampled_points,
 )
+from .figures import WIDTH
 from .table import asset
 
 log = logging.getLogger("automl_nb")
@@ -60,6 +61,7 @@ def _layout(title: str, x: str, y: str, **extra: Any) -> dict[str, Any]:
     layout: dict[str, Any] = {
         "title": {"text": title, "font": {"size": 13}, "x": 0.01, "xanchor": "left"},
         "height": HEIGHT,
+        "width": WIDTH,
         "margin": {"l": 60, "r": 15, "t": 40, "b": 45},
         "xaxis": {"title": {"text": x}},
         "yaxis": {"title": {"text": y}},

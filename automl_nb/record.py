@@ -25,6 +25,19 @@ from .events import (
 )
 
 RESULT_COLUMNS = ("trial_id", "status", "score", "epochs", "duration_s", "parent_id")
+#: Statuses whose score counts (a failed trial has none).
+SCORED = ("completed", "pruned", "stopped")
+
+
+def finite(value: Any) -> float | None:
+    """``value`` as a float, or None when it is missing, NaN or infinite (JSON-safe)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
 
 
 @dataclass
@@ -188,7 +201,7 @@ class SearchRecord:
         """The best finished trial with a score (failed trials never count)."""
         best: TrialRecord | None = None
         for trial in self.trials.values():
-            if trial.status in ("completed", "pruned", "stopped") and better(
+            if trial.status in SCORED and better(
                 trial.score, best.score if best else None, self.direction
             ):
                 best = trial

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from .control import CommandResult, SearchState
 from .events import JOURNAL_NAME, Event, read_journal
 from .record import SearchRecord
+from .search import panel_mimebundle
 
 if TYPE_CHECKING:
     import pandas
@@ -264,17 +265,7 @@ class Replay:
         return Panel(self)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        try:
-            widget = self.panel()
-        except Exception:  # no widget front end: the text form
-            log.debug("panel unavailable", exc_info=True)
-            return {"text/plain": repr(self)}
-        bundle = widget._repr_mimebundle_(include=include, exclude=exclude)
-        if isinstance(bundle, tuple):
-            bundle = bundle[0]
-        bundle = dict(bundle or {})
-        bundle["text/plain"] = repr(self)
-        return bundle
+        return panel_mimebundle(self, include, exclude)
 
     # -- commands: a replay cannot be steered --------------------------------------------
     def _refuse(self, command: str) -> CommandResult:

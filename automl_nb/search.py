@@ -50,7 +50,7 @@ from .events import (
     TrialEnded,
     read_journal,
 )
-from .record import SearchRecord
+from .record import SCORED, SearchRecord
 
 if TYPE_CHECKING:
     import pandas
@@ -60,7 +60,7 @@ log = logging.getLogger("automl_nb")
 SETTINGS_NAME = "search.json"
 DATA_NAME = "data.npz"
 KT_DIR = "kt"
-PROMOTABLE = ("completed", "pruned", "stopped")
+PROMOTABLE = SCORED  # a trial with a score can be promoted or exported
 
 
 class SearchError(ValueError):
@@ -289,17 +289,7 @@ class Search:
             return panel
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        try:
-            widget = self.panel()
-        except Exception:  # no widget front end: the text form
-            log.debug("panel unavailable", exc_info=True)
-            return {"text/plain": repr(self)}
-        bundle = widget._repr_mimebundle_(include=include, exclude=exclude)
-        if isinstance(bundle, tuple):
-            bundle = bundle[0]
-        bundle = dict(bundle or {})
-        bundle["text/plain"] = repr(self)
-        return bundle
+        return panel_mimebundle(self, include, exclude)
 
     # -- commands ----------------------------------------------------------------------------
     def _answer(self, command: str, accepted: bool, message: str, **args: Any) -> CommandResult:
@@ -809,6 +799,21 @@ class Search:
 # --------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------
+def panel_mimebundle(owner: Any, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    """What Jupyter shows for a search (or a replay): its panel, with its repr as the text form."""
+    try:
+        widget = owner.panel()
+    except Exception:  # no widget front end: the text form
+        log.debug("panel unavailable", exc_info=True)
+        return {"text/plain": repr(owner)}
+    bundle = widget._repr_mimebundle_(include=include, exclude=exclude)
+    if isinstance(bundle, tuple):
+        bundle = bundle[0]
+    bundle = dict(bundle or {})
+    bundle["text/plain"] = repr(owner)
+    return bundle
+
+
 def _not_now(command: str, state: SearchState) -> str:
     if state is SearchState.IDLE:
         return f"the search has not started; call start() before {command}"

@@ -23,7 +23,8 @@ import threading
 import warnings
 from typing import Any, NamedTuple
 
-from .record import SearchRecord, TrialRecord, better
+from .events import jsonable
+from .record import SCORED, SearchRecord, TrialRecord, better, finite
 
 __all__ = [
     "BayesianState",
@@ -40,34 +41,6 @@ __all__ = [
     "oracle_kind",
     "sampled_points",
 ]
-
-#: Statuses whose score counts (a failed trial has none).
-SCORED = ("completed", "pruned", "stopped")
-
-
-def _finite(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
-
-
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, bool | str | int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if hasattr(value, "item"):
-        return _plain(value.item())
-    return str(value)
-
 
 def _epochs_word(n: int) -> str:
     return f"{n} epoch" if n == 1 else f"{n} epochs"
@@ -345,7 +318,7 @@ def _bracket_data(
         children = {t.parent_id: t.trial_id for t in next_round or ()}
         next_full = next_round is not None and len(next_round) >= (spec["keep"] or 0)
         scored = sorted(
-            (t for t in trials if t.status in SCORED and _finite(t.score) is not None),
+            (t for t in trials if t.status in SCORED and finite(t.score) is not None),
             key=lambda t: float(t.score),  # type: ignore[arg-type]
             reverse=direction == "max",
         )
@@ -368,7 +341,7 @@ def _bracket_data(
                 {
                     "trial_id": t.trial_id,
                     "status": t.status,
-                    "score": _finite(t.score)
+                    "score": finite(t.score)
                     if t.finished
                     else _running_best(t, objective, direction),
                     "epochs": t.epochs,
@@ -406,8 +379,8 @@ def _running_best(trial: TrialRecord, objective: str | None, direction: str) -> 
     """A running trial's best objective value so far."""
     best = None
     for _, value in trial.objective_curve(objective or ""):
-        if better(_finite(value), best, direction):
-            best = _finite(value)
+        if better(finite(value), best, direction):
+            best = finite(value)
     return best
 
 
@@ -520,8 +493,8 @@ def _axis(record: SearchRecord, name: str, values: list[Any]) -> dict[str, Any]:
         "kind": kind,
         "categorical": categorical,
         "log": spec.get("sampling") == "log",
-        "min": _finite(spec.get("min")),
-        "max": _finite(spec.get("max")),
+        "min": finite(spec.get("min")),
+        "max": finite(spec.get("max")),
         "categories": categories,
     }
 
@@ -569,9 +542,9 @@ def sampled_points(
             {
                 "trial_id": t.trial_id,
                 "order": order,
-                "x": str(vx) if ax["categorical"] else _plain(vx),
-                "y": str(vy) if ay["categorical"] else _plain(vy),
-                "score": _finite(t.score) if t.status in SCORED else None,
+                "x": str(vx) if ax["categorical"] else jsonable(vx),
+                "y": str(vy) if ay["categorical"] else jsonable(vy),
+                "score": finite(t.score) if t.status in SCORED else None,
                 "status": t.status,
                 "source": t.source,
             }
@@ -638,7 +611,7 @@ def best_so_far(record: SearchRecord) -> list[BestPoint]:
             clock += min(max(0.0, start - last_end), GAP_CAP_S)
         clock += max(0.0, trial.ended_at - (start or trial.ended_at))
         last_end = trial.ended_at
-        score = _finite(trial.score) if trial.status in SCORED else None
+        score = finite(trial.score) if trial.status in SCORED else None
         if better(score, best, record.direction):
             best = score
         if best is not None:
@@ -794,7 +767,7 @@ class BayesianState:
                     else "this space has no hyperparameter to tune"
                 )
             if chosen is not None:
-                self.next_values = {k: _plain(v) for k, v in chosen.hyperparameters.values.items()}
+                self.next_values = {k: jsonable(v) for k, v in chosen.hyperparameters.values.items()}
             else:
                 try:
                     response = type(oracle).populate_space(box, "preview")
@@ -802,7 +775,7 @@ class BayesianState:
                     response = {"status": "FAILED", "values": None}
                     self.message = self.message or f"the oracle could not preview ({exc})"
                 if response.get("status") == "RUNNING" and response.get("values"):
-                    self.next_values = {k: _plain(v) for k, v in response["values"].items()}
+                    self.next_values = {k: jsonable(v) for k, v in response["values"].items()}
 
     def _vector(self, hps: Any) -> list[float]:
         """A trial's point in [0, 1]^d, exactly as ``_vectorize_trials`` embeds it."""
@@ -869,7 +842,7 @@ class BayesianState:
             isinstance(v, int | float) and not isinstance(v, bool) for v in values
         )
         held = {
-            name: _plain(hp_i.prob_to_value(self.base[i]))
+            name: jsonable(hp_i.prob_to_value(self.base[i]))
             for i, (name, hp_i) in enumerate(zip(self.names, self.space))
             if name != hp_name
         }
@@ -887,7 +860,7 @@ class BayesianState:
             "initial_points": self.initial_points,
             "held": held,
             "held_from": self.best_id,
-            "x": [str(v) if categorical else _plain(v) for v in values],
+            "x": [str(v) if categorical else jsonable(v) for v in values],
             "mean": [],
             "std": [],
             "lower": [],
@@ -898,7 +871,7 @@ class BayesianState:
                     "trial_id": tid,
                     "x": str(vals.get(hp_name, hp.default))
                     if categorical
-                    else _plain(vals.get(hp_name, hp.default)),
+                    else jsonable(vals.get(hp_name, hp.default)),
                     "score": score,
                 }
                 for tid, vals, score in self.observed
@@ -925,7 +898,7 @@ class BayesianState:
         if self.next_values is not None:
             value = self.next_values.get(hp_name, hp.default)
             nxt: dict[str, Any] = {
-                "x": str(value) if categorical else _plain(value),
+                "x": str(value) if categorical else jsonable(value),
                 "trial_id": self.next_trial,
                 "running": self.next_running,
                 "values": dict(self.next_values),

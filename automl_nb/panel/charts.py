@@ -14,37 +14,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..record import SearchRecord, TrialRecord, better
+from ..events import jsonable
+from ..record import SCORED, SearchRecord, TrialRecord, better, finite
 
 #: Trial statuses whose score counts (a failed trial has none).
-SCORED = ("completed", "pruned", "stopped")
 FINISHED = ("completed", "pruned", "stopped", "failed")
-
-
-def finite(value: Any) -> float | None:
-    """``value`` as a float, or None when it is missing, NaN or infinite (JSON-safe)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
-
-
-def plain(value: Any) -> Any:
-    """A JSON-safe copy of a hyperparameter value (numpy scalars, NaN, tuples)."""
-    if isinstance(value, bool) or value is None or isinstance(value, str | int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if hasattr(value, "item"):
-        return plain(value.item())
-    return str(value)
+plain = jsonable  # a JSON-safe copy of a hyperparameter value (numpy scalars, NaN, tuples)
 
 
 def space_of(record: SearchRecord) -> list[dict[str, Any]]:

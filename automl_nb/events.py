@@ -346,10 +346,18 @@ class EventBus:
             event = dataclasses.replace(event, seq=seq, time=time.time())
             if journal and self.journal is not None:
                 self.journal.append(event, sync=isinstance(event, _DURABLE))
+            self.deliver(event)
+        return event
+
+    def deliver(self, event: Event) -> None:
+        """Keep an event that is already numbered and stamped, and hand it to every subscriber.
+
+        No journal is written: this is for events read from one (a replay plays them back).
+        """
+        with self._lock:
             self._history.append(event)
             for fn in list(self._subscribers):
                 _deliver(fn, event)
-        return event
 
     def _next_seq(self) -> int:
         for event in reversed(self._history):

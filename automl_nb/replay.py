@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .control import CommandResult, SearchState
-from .events import JOURNAL_NAME, Event, read_journal
+from .events import JOURNAL_NAME, Event, EventBus, read_journal
 from .record import SearchRecord
 from .search import panel_mimebundle
 
@@ -90,10 +90,10 @@ class Replay:
         self._snapshots: list[dict[str, Any]] = [
             s for s in teaching.get("bayesian", []) if isinstance(s, dict)
         ]
-        self._lock = threading.RLock()
+        self._bus = EventBus()  # no journal: the recording's own is the record
+        self._lock = self._bus._lock
         self._record = SearchRecord()
-        self._history: list[Event] = []
-        self._subscribers: list[Callable[[Event], Any]] = []
+        self._bus.subscribe(self._record.apply)
         self._position = 0
         self._skip = threading.Event()
         self._thread: threading.Thread | None = None
@@ -143,25 +143,11 @@ class Replay:
 
     def subscribe(self, fn: Callable[[Event], Any], replay: bool = False) -> Callable[[], None]:
         """Call ``fn(event)`` on every event played from now on (after the ones so far if ``replay``)."""
-        if not callable(fn):
-            raise TypeError(f"subscribe() needs a callable taking one event; got {fn!r}")
-        with self._lock:
-            if replay:
-                for event in self._history:
-                    _deliver(fn, event)
-            self._subscribers.append(fn)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if fn in self._subscribers:
-                    self._subscribers.remove(fn)
-
-        return unsubscribe
+        return self._bus.subscribe(fn, replay=replay)
 
     def events(self) -> list[Event]:
         """The events played so far (with their times moved to this playback)."""
-        with self._lock:
-            return list(self._history)
+        return self._bus.history
 
     @property
     def results(self) -> pandas.DataFrame:
@@ -251,11 +237,8 @@ class Replay:
 
     def _deliver(self, event: Event) -> None:
         with self._lock:
-            self._history.append(event)
-            self._record.apply(event)
             self._position += 1
-            for fn in list(self._subscribers):
-                _deliver(fn, event)
+            self._bus.deliver(event)
 
     # -- the panel -----------------------------------------------------------------------
     def panel(self):
@@ -336,13 +319,6 @@ def find_recording(directory: str | os.PathLike[str]) -> Path:
         f"directory '{path}' does not exist; pass the folder of a recorded search (with "
         f"events.jsonl) or a recording's name{hint}"
     )
-
-
-def _deliver(fn: Callable[[Event], Any], event: Event) -> None:
-    try:
-        fn(event)
-    except Exception:  # a subscriber's bug must not stop the replay
-        log.exception("a replay subscriber (%r) raised on %s; the replay goes on", fn, event.kind)
 
 
 def _check_speed(speed: Any) -> float:

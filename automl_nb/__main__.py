@@ -65,6 +65,8 @@ def trial_line(event: TrialEnded, search: Search) -> str:
     if trial is not None:
         if trial.parent_id:
             parts.append(f"from {trial.parent_id}")
+        if trial.info.get("worker"):
+            parts.append(f"on {trial.info['worker']}")
         values = " ".join(f"{k}={_number(v)}" for k, v in trial.hyperparameters.items())
         if values:
             parts.append(values)
@@ -94,7 +96,7 @@ def status_text(search: Search) -> str:
         record = search.record
         trials = list(record.trials.values())
         best = record.best()
-        running = record.running
+        running = [t for t in trials if t.status == "running"]
     counts: dict[str, int] = {}
     for trial in trials:
         counts[trial.status] = counts.get(trial.status, 0) + 1
@@ -109,8 +111,12 @@ def status_text(search: Search) -> str:
         text += f" of {budget}"
     if best is not None:
         text += f"; best {search.objective} {best.score:.4f} (trial {best.trial_id})"
-    if running is not None:
-        text += f"; trial {running.trial_id} is at epoch {running.epochs}"
+    if len(running) == 1:
+        text += f"; trial {running[0].trial_id} is at epoch {running[0].epochs}"
+    elif running:
+        text += "; running: " + ", ".join(
+            f"trial {t.trial_id} on {t.info.get('worker', '?')} at epoch {t.epochs}" for t in running
+        )
     if search.error:
         text += f"; reason: {search.error}"
     return text + f"\ndirectory: {search.directory}"
@@ -152,19 +158,23 @@ class Progress:
         self.live = self.stream.isatty() if live is None else live
         self._lock = threading.Lock()
         self._planned: dict[str, int] = {}
+        self._where: dict[str, str] = {}  # trial id -> " on w1" (searches with workers)
         self._epoch_line = False
 
     def __call__(self, event: Event) -> None:
         with self._lock:
             if isinstance(event, TrialStarted):
                 self._planned[event.trial_id] = event.epochs
+                if event.info.get("worker"):
+                    self._where[event.trial_id] = f" on {event.info['worker']}"
             elif isinstance(event, EpochEnded) and self.live:
                 planned = self._planned.get(event.trial_id)
                 of = f"/{planned}" if planned else ""
                 score = (
                     "" if event.score is None else f"  {self.search.objective} {event.score:.4f}"
                 )
-                text = f"  trial {event.trial_id}  epoch {event.epoch}{of}{score}"
+                where = self._where.get(event.trial_id, "")
+                text = f"  trial {event.trial_id}{where}  epoch {event.epoch}{of}{score}"
                 self.stream.write("\r" + text.ljust(72))
                 self.stream.flush()
                 self._epoch_line = True

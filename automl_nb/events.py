@@ -60,6 +60,7 @@ class SearchStarted(Event):
     seed: int | None
     space: list[dict[str, Any]] = field(default_factory=list)
     resumed: bool = False
+    workers: int = 1  #: worker processes that run its trials (1: this process)
 
 
 @dataclass(frozen=True)

@@ -350,6 +350,7 @@ class Search:
                         seed=self.settings["seed"],
                         space=self._record.space,
                         resumed=resumed,
+                        workers=getattr(self.workers, "n", 1),
                     )
                 )
             except JournalError as exc:  # nothing can be recorded, so nothing may run

@@ -5,6 +5,7 @@
 //           source, reason, info, hp: {...}}]   every trial, start order
 //   live: {trial_id: row}   running trials' newer rows, overlaid on `rows`
 //   columns: [hp name]      hyperparameter columns shown
+//   A "worker" column appears when a trial ran in a worker process (info.worker).
 //   objective, direction ("max" | "min"), sort ("" | "score"), selected, default_epochs
 // Row buttons send custom messages: {action: "prune" | "promote" | "details",
 //   trial_id, epochs}. Rows are updated in place, keyed by trial id, so an open
@@ -73,10 +74,15 @@ function render({ model, el: root }) {
     model.send(msg);
   }
 
+  function hasWorkers() {
+    return (model.get("rows") || []).some((r) => r.info && r.info.worker);
+  }
+
   function buildHeader() {
     const columns = model.get("columns") || [];
     const sort = model.get("sort");
-    const key = JSON.stringify([columns, sort, model.get("objective"), model.get("direction")]);
+    const workers = hasWorkers();
+    const key = JSON.stringify([columns, sort, model.get("objective"), model.get("direction"), workers]);
     if (key === headerKey) return false;
     headerKey = key;
     thead.replaceChildren();
@@ -94,6 +100,11 @@ function render({ model, el: root }) {
       model.save_changes();
     });
     tr.append(scoreTh, el("th", "amnb-num", "epochs"), el("th", "amnb-num", "time"));
+    if (workers) {
+      const th = el("th", "amnb-worker", "worker");
+      th.title = "The worker process that ran the trial";
+      tr.append(th);
+    }
     for (const name of columns) tr.append(el("th", "amnb-hp", name));
     tr.append(el("th", "amnb-actions-head", ""));
     thead.append(tr);
@@ -112,10 +123,12 @@ function render({ model, el: root }) {
       score: el("td", "amnb-num amnb-score"),
       epochs: el("td", "amnb-num"),
       time: el("td", "amnb-num"),
+      worker: hasWorkers() ? el("td", "amnb-worker") : null,
       hps: [],
       actions: el("td", "amnb-actions"),
     };
     tr.append(cells.n, cells.id, cells.status, cells.score, cells.epochs, cells.time);
+    if (cells.worker) tr.append(cells.worker);
     for (const _ of model.get("columns") || []) {
       const td = el("td", "amnb-hp");
       cells.hps.push(td);
@@ -178,6 +191,7 @@ function render({ model, el: root }) {
     const epochs = row.status === "running" && row.target ? `${row.epochs}/${row.target}` : String(row.epochs ?? "—");
     setText(c.epochs, epochs);
     setText(c.time, row.status === "running" ? "…" : fmtDuration(row.duration_s));
+    if (c.worker) setText(c.worker, info.worker ? String(info.worker) : "—");
     const columns = model.get("columns") || [];
     const hp = row.hp || {};
     columns.forEach((name, i) => {

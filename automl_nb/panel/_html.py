@@ -109,6 +109,8 @@ def details_html(record: SearchRecord, trial_id: str) -> str:
     elif trial.source != "oracle":
         facts.append(escape(trial.source))
     info = getattr(trial, "info", None) or {}
+    if info.get("worker"):
+        facts.append(f"ran on worker <code>{escape(str(info['worker']))}</code>")
     if "bracket" in info:
         facts.append(f"Hyperband bracket {info['bracket']}, round {info.get('round')}")
     reason = f"<br><span style='{MUTED}'>{escape(trial.reason)}</span>" if trial.reason else ""

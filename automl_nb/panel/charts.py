@@ -413,6 +413,15 @@ def importance(record: SearchRecord) -> dict[str, float]:
 # -- status line, header, table, best card ---------------------------------------------
 
 
+class RunningTrial(NamedTuple):
+    """A trial that is training now, and where (with workers, several run at once)."""
+
+    trial_id: str
+    epoch: int  #: absolute epoch reached
+    target: int | None  #: absolute epoch it trains to
+    worker: str | None  #: the worker process that runs it (``TrialStarted.info["worker"]``)
+
+
 class StatusInfo(NamedTuple):
     """What the status line says."""
 
@@ -420,12 +429,13 @@ class StatusInfo(NamedTuple):
     done: int  #: finished trials the oracle proposed (what the trial budget counts)
     extra: int  #: finished promoted or enqueued trials
     total: int | None  #: the trial budget
-    running_id: str | None
+    running_id: str | None  #: the latest trial that started and still runs
     running_epoch: int | None  #: absolute epoch reached
     running_target: int | None  #: absolute epoch the running trial trains to
     elapsed_s: float
     eta_s: float | None
     progress: float  #: 0..1 of the budget that ends first
+    running: tuple[RunningTrial, ...] = ()  #: every running trial, in start order
 
 
 def status_info(record: SearchRecord, now: float) -> StatusInfo:
@@ -435,6 +445,7 @@ def status_info(record: SearchRecord, now: float) -> StatusInfo:
     extra = len(finished) - done
     total = record.trials_budget
     running = record.running
+    now_running = [t for t in record.trials.values() if t.status == "running"]
     elapsed = record.elapsed(now)
     final = record.state in ("done", "failed")
     fractions: list[float] = []
@@ -451,9 +462,9 @@ def status_info(record: SearchRecord, now: float) -> StatusInfo:
             if span > 0 and got > 0:
                 per_trial = trial_age * span / got
         if per_trial is not None:
-            etas.append(
-                max(0.0, remaining * per_trial - (min(trial_age, per_trial) if running else 0))
-            )
+            # trials that run side by side (workers) share what is left
+            spent = sum(min(max(0.0, now - t.started_at), per_trial) for t in now_running)
+            etas.append(max(0.0, remaining * per_trial - spent) / max(1, len(now_running)))
     if record.time_budget_s:
         fractions.append(min(1.0, elapsed / record.time_budget_s))
         etas.append(max(0.0, record.time_budget_s - elapsed))
@@ -472,7 +483,16 @@ def status_info(record: SearchRecord, now: float) -> StatusInfo:
         elapsed_s=elapsed,
         eta_s=eta,
         progress=progress,
+        running=tuple(
+            RunningTrial(t.trial_id, t.epochs, t.planned_epochs or None, _worker_of(t))
+            for t in now_running
+        ),
     )
+
+
+def _worker_of(trial: TrialRecord) -> str | None:
+    worker = (getattr(trial, "info", None) or {}).get("worker")
+    return str(worker) if worker is not None else None
 
 
 def duration_text(seconds: float | None) -> str:
@@ -494,15 +514,22 @@ def status_text(info: StatusInfo) -> str:
     if info.extra:
         trials += f" (+{info.extra} promoted or queued)"
     parts.append(trials)
-    if info.running_id is not None:
-        epoch = f"epoch {info.running_epoch}"
-        if info.running_target:
-            epoch += f"/{info.running_target}"
-        parts.append(f"trial {info.running_id} at {epoch}")
+    if info.running:
+        parts.append(", ".join(_running_text(t) for t in info.running))
+    elif info.running_id is not None:
+        parts.append(_running_text(RunningTrial(info.running_id, info.running_epoch or 0,
+                                                info.running_target, None)))
     parts.append(f"elapsed {duration_text(info.elapsed_s)}")
     if info.eta_s is not None and info.state not in ("done", "failed"):
         parts.append(f"about {duration_text(info.eta_s)} left")
     return " · ".join(parts)
+
+
+def _running_text(trial: RunningTrial) -> str:
+    """``"trial 0004 at epoch 2/5"``, with workers ``"trial 0004 on w1 at epoch 2/5"``."""
+    epoch = f"epoch {trial.epoch}" + (f"/{trial.target}" if trial.target else "")
+    where = f" on {trial.worker}" if trial.worker else ""
+    return f"trial {trial.trial_id}{where} at {epoch}"
 
 
 class HeaderInfo(NamedTuple):
@@ -564,10 +591,12 @@ def header_info(record: SearchRecord) -> HeaderInfo:
     if config is None:
         return HeaderInfo("", "waiting for the search to start", "—", "—", "—")
     seed = f" (seed {config.seed})" if config.seed is not None else ""
+    workers = getattr(config, "workers", 1)
+    where = f", trials in {workers} worker processes" if workers > 1 else ""
     return HeaderInfo(
         name=config.name,
         data=data_text(config.data),
-        oracle=f"{config.oracle}{seed}",
+        oracle=f"{config.oracle}{seed}{where}",
         objective=f"{config.objective} ({'higher' if config.direction == 'max' else 'lower'} is better)",
         budget=budget_text(record.trials_budget, record.time_budget_s, config.epochs),
     )

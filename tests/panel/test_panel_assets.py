@@ -78,7 +78,12 @@ const root = new Node("div");
 const cleanup = mod.default.render({ model, el: root });
 const tbody = root.find((n) => n.tagName === "tbody");
 const ids = () => tbody.children.map((tr) => tr.children[1].textContent);
-const out = { order: ids(), cells: tbody.children.map((tr) => tr.children.map((td) => td.textContent)) };
+const header = () => root.find((n) => n.tagName === "thead").children[0].children.map((th) => th.textContent);
+const out = {
+  order: ids(),
+  header: header(),
+  cells: tbody.children.map((tr) => tr.children.map((td) => td.textContent)),
+};
 const button = (tr, label) => tr.find((n) => n.tagName === "button" && n.textContent === label);
 button(tbody.children[2], "Prune").click();
 const promoteRow = tbody.children[0];
@@ -102,35 +107,31 @@ console.log(JSON.stringify(out));
 """
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the ES module")
-def test_trial_table_module_renders_rows_and_sends_actions(tmp_path):
+def _row(tid, n, status, score, epochs, info=None, **hp):
+    return {
+        "trial_id": tid,
+        "n": n,
+        "status": status,
+        "score": score,
+        "epochs": epochs,
+        "target": 5,
+        "duration_s": 12.0,
+        "parent_id": None,
+        "source": "oracle",
+        "reason": None,
+        "info": info or {},
+        "hp": hp,
+    }
+
+
+def _render(tmp_path, rows) -> dict:
+    """Render the table in node's fake DOM, click its buttons, and return what it showed and sent."""
     module = tmp_path / "trial_table.mjs"
     module.write_text(asset("trial_table.js"))
     harness = tmp_path / "harness.mjs"
     harness.write_text(HARNESS)
-
-    def row(tid, n, status, score, epochs, **hp):
-        return {
-            "trial_id": tid,
-            "n": n,
-            "status": status,
-            "score": score,
-            "epochs": epochs,
-            "target": 5,
-            "duration_s": 12.0,
-            "parent_id": None,
-            "source": "oracle",
-            "reason": None,
-            "info": {},
-            "hp": hp,
-        }
-
     state = {
-        "rows": [
-            row("0000", 1, "completed", 0.81, 5, units=32, lr=0.001),
-            row("0001", 2, "pruned", 0.62, 2, units=64, lr=0.01),
-            row("0002", 3, "running", 0.5, 1, units=16, lr=0.0001),
-        ],
+        "rows": rows,
         "live": {},
         "columns": ["units", "lr"],
         "objective": "val_accuracy",
@@ -147,8 +148,22 @@ def test_trial_table_module_renders_rows_and_sends_actions(tmp_path):
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout)
+    return json.loads(done.stdout)
+
+
+needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the ES module")
+
+
+@needs_node
+def test_trial_table_module_renders_rows_and_sends_actions(tmp_path):
+    out = _render(tmp_path, [
+        _row("0000", 1, "completed", 0.81, 5, units=32, lr=0.001),
+        _row("0001", 2, "pruned", 0.62, 2, units=64, lr=0.01),
+        _row("0002", 3, "running", 0.5, 1, units=16, lr=0.0001),
+    ])
     assert out["order"] == ["0000", "0001", "0002"]
+    assert out["header"][:6] == ["#", "trial", "status", "val_accuracy ↕", "epochs", "time"]
+    assert "worker" not in out["header"]  # one process: no worker column
     first = out["cells"][0]
     assert first[:6] == ["1", "0000", "completed", "0.8100", "5", "12s"]
     assert first[6:8] == ["32", "0.001"]
@@ -161,3 +176,17 @@ def test_trial_table_module_renders_rows_and_sends_actions(tmp_path):
     assert out["liveCells"][3:5] == ["0.9500", "3/5"]
     assert out["sorted"] == ["0002", "0000", "0001"] and out["sort"] == "score" and out["saved"]
     assert out["handlersLeft"] == 0
+
+
+@needs_node
+def test_trial_table_shows_the_worker_that_ran_each_trial(tmp_path):
+    out = _render(tmp_path, [
+        _row("0000", 1, "completed", 0.81, 5, {"worker": "w1"}, units=32, lr=0.001),
+        _row("0001", 2, "pruned", 0.62, 2, {"worker": "w0"}, units=64, lr=0.01),
+        _row("0002", 3, "running", 0.5, 1, {"worker": "w1"}, units=16, lr=0.0001),
+    ])
+    assert out["header"][6] == "worker" and out["header"][7:9] == ["units", "lr"]
+    assert [cells[6] for cells in out["cells"]] == ["w1", "w0", "w1"]
+    assert out["cells"][0][7:9] == ["32", "0.001"]  # the hyperparameters move one column on
+    assert out["liveCells"][6] == "w1"  # a live epoch keeps the worker
+    assert out["sent"][0] == {"action": "prune", "trial_id": "0002"}

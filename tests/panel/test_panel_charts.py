@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from automl_nb.events import BudgetChanged, EpochEnded, SearchEnded, StateChanged, TrialEnded
-from automl_nb.panel import charts
+from automl_nb.panel import _html, charts
 from automl_nb.panel.testing import SPACE, sample, scripted_events, started, trial_events
 from automl_nb.record import SearchRecord
 
@@ -224,6 +224,30 @@ def test_status_info_counts_trials_and_estimates_time_left():
     assert info.eta_s == pytest.approx(2 * 0.5 - 0.1)
     text = charts.status_text(info)
     assert "2 of 4 trials" in text and "trial 0002 at epoch 2/5" in text and "left" in text
+
+
+def test_status_line_names_every_running_trial_and_its_worker():
+    events = [started(trials=6, epochs=5, workers=2)]
+    events.append(StateChanged(state="running", previous="idle"))
+    events += trial_events("0000", {}, 5, info={"worker": "w0"})  # duration_s = 0.5
+    events += trial_events("0001", {}, 2, status="running", planned=5, info={"worker": "w1"})
+    events += trial_events("0002", {}, 1, status="running", planned=5, info={"worker": "w0"})
+    record = fold(events)
+    now = record.trials["0002"].started_at + 0.1
+    info = charts.status_info(record, now)
+    assert info.running_id == "0002"  # the latest, as with one process
+    assert info.running == (
+        charts.RunningTrial("0001", 2, 5, "w1"),
+        charts.RunningTrial("0002", 1, 5, "w0"),
+    )
+    # five trials left at 0.5 s, two running side by side (their time so far: 0.5 and 0.1)
+    assert info.eta_s == pytest.approx((5 * 0.5 - 0.5 - 0.1) / 2)
+    text = charts.status_text(info)
+    assert "trial 0001 on w1 at epoch 2/5, trial 0002 on w0 at epoch 1/5" in text
+    html = _html.details_html(record, "0001")
+    assert "ran on worker <code>w1</code>" in html
+    assert charts.header_info(record).oracle == "random (seed 0), trials in 2 worker processes"
+    assert charts.header_info(fold([started()])).oracle == "random (seed 0)"
 
 
 def test_status_info_with_a_time_budget_and_at_the_end():

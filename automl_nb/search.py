@@ -1024,13 +1024,24 @@ def _create_directory(path: Path, settings: dict[str, Any], dataset: Dataset | N
 
 
 def open_search(
-    directory: str | os.PathLike[str], *, space: Any = None, oracle: Any = None, verbose: bool = False
+    directory: str | os.PathLike[str],
+    *,
+    space: Any = None,
+    oracle: Any = None,
+    verbose: bool = False,
+    workers: int | None = None,
+    listen: str | None = None,
 ) -> Search:
     """Reopen a search from its directory: every finished trial, ready to continue with start().
 
     Only JSON and NumPy arrays (without pickle) are read; no code from the directory runs.
-    A search with a custom space needs ``space=`` again to continue or to rebuild models.
+    A search with a custom space needs ``space=`` again to continue or to rebuild models
+    (with workers, as ``"module:function"`` or a function importable by that name).
+    ``workers`` is how many worker processes ``start()`` runs trials in: by default as many
+    as the search had; ``workers=1`` continues it in this process.
     """
+    if workers is not None:
+        workers = _positive_int("workers", workers)
     path = Path(directory)
     if not path.is_dir():
         raise SearchError(f"directory '{path}' does not exist; pass the folder of a saved search")
@@ -1051,6 +1062,20 @@ def open_search(
         log.warning("%s could not be read back (%s); the search is shown but cannot train",
                     data_path, str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
         dataset = None
+    pool = None
+    if workers is None:
+        saved = settings.get("workers", 1)
+        workers = saved if isinstance(saved, int) and not isinstance(saved, bool) and saved >= 1 else 1
+    if workers > 1 or listen is not None or isinstance(space, str):
+        from .workers import WorkerPool, resolve_space
+
+        distributed = workers > 1 or listen is not None
+        space_ref, space = resolve_space(space, across_processes=distributed)
+        if distributed:
+            pool = WorkerPool(workers, listen=listen)
+            settings = {**settings, "workers": workers, "space_ref": space_ref}
+    if pool is None and "workers" in settings:
+        settings = {**settings, "workers": 1}  # continued in this process
     return Search(
         directory=path,
         settings=settings,
@@ -1059,6 +1084,7 @@ def open_search(
         oracle=oracle,
         history=history,
         verbose=verbose,
+        trainer=pool,
     )
 
 

@@ -1156,7 +1156,7 @@ def _train(link: _Link, hello: dict, threads: int) -> None:
     from .search import open_search
 
     space = _import_space(hello["space"]) if hello.get("space") else None
-    search = open_search(hello["directory"], space=space)
+    search = open_search(hello["directory"], space=space, workers=1)  # its data and settings
     settings = search.settings
     if search.dataset is None:
         raise WorkerError(f"the search's data cannot be read from {hello['directory']}")

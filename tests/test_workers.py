@@ -8,6 +8,7 @@ teardown, even when the test fails.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +18,9 @@ import pytest
 
 import automl_nb
 from automl_nb import SearchState
-from automl_nb.search import SearchError
+from automl_nb.__main__ import trial_line
+from automl_nb.events import read_journal
+from automl_nb.search import SearchError, open_search
 
 from .conftest import wait_for
 
@@ -89,6 +92,10 @@ def test_two_workers_finish_a_search(tmp_path, pooled):
     started = [e for e in s.events() if e.kind == "trial_started"]
     assert len(started) == 4 and all(e.info.get("worker") in ("w0", "w1") for e in started)
     assert [e.kind for e in s.events()].count("epoch_ended") == 8
+    assert next(e for e in s.events() if e.kind == "search_started").workers == 2
+    ended = next(e for e in s.events() if e.kind == "trial_ended")
+    worker = s.record.trials[ended.trial_id].info["worker"]
+    assert f"  on {worker}  " in trial_line(ended, s)  # the command line says where it ran
     assert s.best_model().output_shape == (None, 3)  # the chief's tuner reads the workers' checkpoints
     assert len(s.workers.pids) == 2 and not any(_alive(p) for p in s.workers.pids)
     assert all(k not in os.environ for k in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP"))
@@ -146,3 +153,58 @@ def test_pause_and_prune_reach_a_trial_in_a_worker(tmp_path, pooled):
     assert s.wait(60) is SearchState.DONE
     assert s.record.trials["0000"].status == "stopped"
     assert not any(_alive(p) for p in s.workers.pids)
+
+
+CHIEF_SCRIPT = """
+import sys, automl_nb
+s = automl_nb.search("iris", oracle="random", trials=5, epochs=40, seed=3, workers=2,
+                     directory=sys.argv[1])
+s.wait()
+"""
+
+
+@pytest.mark.slow
+def test_a_killed_chief_loses_only_running_trials_and_reopens_with_its_workers(tmp_path, pooled):
+    directory = tmp_path / "chief"
+    proc = subprocess.Popen([sys.executable, "-c", CHIEF_SCRIPT, str(directory)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, extra = pooled
+    extra.append(proc)
+
+    def one_finished_and_others_running():
+        events = read_journal(directory)
+        ended = [e for e in events if e.kind == "trial_ended"]
+        started = [e for e in events if e.kind == "trial_started"]
+        return len(ended) >= 1 and len(started) > len(ended)
+
+    wait_for(one_finished_and_others_running, timeout=180, interval=0.05, what="a trial finished, another running")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    old_pids = [int(m) for log in (directory / "workers").glob("*.log")
+                for m in re.findall(r"automl-nb worker \w+: pid (\d+)", log.read_text())]
+    assert len(old_pids) >= 2
+    wait_for(lambda: not any(_alive(p) for p in old_pids), timeout=30, interval=0.1,
+             what="the dead chief's workers to die with it")
+
+    made, _ = pooled
+    again = open_search(directory)  # workers=2, as the search had
+    made.append(again)
+    assert again.workers is not None and again.workers.n == 2
+    finished = {t.trial_id: t.score for t in again.record.finished_trials() if t.status == "completed"}
+    assert finished
+    assert any(t.reason and "interrupted" in t.reason for t in again.record.trials.values())
+    assert again.start()
+    assert again.wait(240) is SearchState.DONE, again.error
+    r = again.results.set_index("trial_id")
+    assert len(r) == 5 and set(r.status) == {"completed"}
+    for tid, score in finished.items():  # no finished trial lost or run again
+        assert r.loc[tid, "score"] == score
+        assert sum(e.kind == "trial_started" and e.trial_id == tid for e in again.events()) == 1
+    second = [e for e in again.events() if e.kind == "trial_started"][-1]
+    assert second.info.get("worker") in ("w0", "w1")  # the continued trials ran in workers
+    assert not any(_alive(p) for p in again.workers.pids)
+
+    in_process = open_search(directory, workers=1)
+    assert in_process.workers is None and in_process.settings["workers"] == 1
+    with pytest.raises(SearchError, match="workers must be at least 1; got 0"):
+        open_search(directory, workers=0)

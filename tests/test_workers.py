@@ -83,6 +83,23 @@ def test_bad_worker_arguments_say_what_works(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_worker_imports_tensorflow_without_sklearn_and_pandas_yet_both_import_after():
+    code = (
+        "import sys\n"
+        "from automl_nb.workers import _import_tensorflow\n"
+        "_import_tensorflow()\n"
+        "assert 'keras' in sys.modules and 'tensorflow' in sys.modules\n"
+        "print(sorted(n for n in ('sklearn', 'pandas') if n in sys.modules))\n"
+        "import pandas, sklearn.linear_model\n"  # a build(hp) module may import them
+        "print(pandas.DataFrame({'a': [1]}).shape)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[]", "(1, 1)"]
+
+
+@pytest.mark.slow
 def test_two_workers_finish_a_search(tmp_path, pooled):
     s = _search(pooled, tmp_path, "two", trials=4, epochs=2)
     assert s.wait(240) is SearchState.DONE, s.error

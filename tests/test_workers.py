@@ -225,3 +225,28 @@ def test_a_killed_chief_loses_only_running_trials_and_reopens_with_its_workers(t
     assert in_process.workers is None and in_process.settings["workers"] == 1
     with pytest.raises(SearchError, match="workers must be at least 1; got 0"):
         open_search(directory, workers=0)
+
+
+@pytest.mark.slow
+def test_promote_and_enqueue_go_to_the_next_free_worker(tmp_path, pooled):
+    s = _search(pooled, tmp_path, "promo", trials=3, epochs=3)
+    wait_for(lambda: any(t.status == "completed" for t in s.record.trials.values()),
+             timeout=120, interval=0.05, what="a finished trial")
+    with s.lock:
+        parent = next(t for t in s.record.trials.values() if t.status == "completed")
+    assert s.promote(parent.trial_id, epochs=2)
+    assert s.enqueue({"units": 32, "learning_rate": 0.005})
+    assert s.wait(240) is SearchState.DONE, s.error
+    trials = list(s.record.trials.values())
+    assert len(trials) == 5 and {t.status for t in trials} == {"completed"}
+    child = next(t for t in trials if t.parent_id == parent.trial_id)
+    queued = next(t for t in trials if t.source == "enqueued")
+    assert child.source == "promoted" and child.info["worker"] in ("w0", "w1")
+    assert queued.info["worker"] in ("w0", "w1")
+    assert (queued.hyperparameters["units"], queued.hyperparameters["learning_rate"]) == (32, 0.005)
+    # it trained on from the parent's checkpoint in a worker: its epochs number on, and its
+    # first loss is near the parent's last, not back at a fresh model's
+    assert [e for e, _ in child.curve] == [parent.epochs + 1, parent.epochs + 2]
+    first, last = parent.curve[0][1]["loss"], parent.curve[-1][1]["loss"]
+    assert first > last
+    assert abs(child.curve[0][1]["loss"] - last) < abs(child.curve[0][1]["loss"] - first)

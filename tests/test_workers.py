@@ -250,3 +250,47 @@ def test_promote_and_enqueue_go_to_the_next_free_worker(tmp_path, pooled):
     first, last = parent.curve[0][1]["loss"], parent.curve[-1][1]["loss"]
     assert first > last
     assert abs(child.curve[0][1]["loss"] - last) < abs(child.curve[0][1]["loss"] - first)
+
+
+@pytest.mark.slow
+def test_a_worker_started_by_hand_joins_with_the_token_and_leaves_when_the_search_ends(tmp_path, pooled):
+    made, extra = pooled
+    s = automl_nb.search("iris", oracle="random", trials=6, epochs=10, seed=1, workers=1,
+                         listen="127.0.0.1", directory=tmp_path / "remote", start=False)
+    made.append(s)
+    assert s.start() and s.pause()  # no trial starts until the hand-started worker is ready
+    wait_for(lambda: s.workers.address, timeout=30, what="the chief's address")
+    command = s.workers.join_command().split()
+    assert command[:3] == ["python", "-m", "automl_nb"] and command[-1] == s.workers.token
+    log = tmp_path / "remote.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, *command[1:]], stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    extra.append(proc)
+    wait_for(lambda: "ready after" in log.read_text(), timeout=120, interval=0.1,
+             what="the hand-started worker to be ready")
+    wait_for(lambda: "ready after" in (s.directory / "workers" / "w0.log").read_text(),
+             timeout=120, interval=0.1, what="the local worker to be ready")
+    assert s.resume()
+    assert s.wait(240) is SearchState.DONE, s.error
+    ran_on = {e.info.get("worker") for e in s.events() if e.kind == "trial_started"}
+    remote = [w for w in s.workers.workers.values() if w.remote]
+    assert len(remote) == 1 and remote[0].id.startswith("r")
+    assert ran_on == {"w0", remote[0].id}  # both took trials
+    assert len(s.results) == 6 and set(s.results.status) == {"completed"}
+    assert proc.wait(30) == 0  # it left by itself when the search ended
+
+
+@pytest.mark.slow
+def test_hyperband_rounds_run_across_workers(tmp_path, pooled):
+    s = _search(pooled, tmp_path, "hyperband", oracle="hyperband", trials=None, epochs=4)
+    assert s.wait(240) is SearchState.DONE, s.error
+    trials = list(s.record.trials.values())
+    assert {t.status for t in trials} == {"completed"}
+    assert {t.info["worker"] for t in trials} == {"w0", "w1"}
+    kept = [t for t in trials if t.parent_id is not None]  # a later round trains on a kept trial
+    assert kept
+    for child in kept:
+        parent = s.record.trials[child.parent_id]
+        assert child.info["bracket"] == parent.info["bracket"] and child.info["round"] > parent.info["round"]
+        assert child.curve[0][0] == parent.epochs + 1  # its curve continues the parent's

@@ -329,11 +329,14 @@ class Panel(widgets.VBox):
         with self._lock:
             if self._closed:
                 return False
+            ended = False
             while self._events:
                 event = self._events.popleft()
                 self.record.apply(event)
                 self._note(event)
-            sent = self._push(force, self._clock())
+                ended = ended or event.kind == "search_ended"
+            # the end goes out whole, in one round: never "done" over a row still "running"
+            sent = self._push(force or ended, self._clock())
             if sent:
                 self.rounds += 1
             return sent

@@ -279,6 +279,26 @@ def test_a_panel_made_before_the_search_starts_builds_its_form_later(fake, make_
     assert "digits" in panel.header.value
 
 
+def test_the_end_of_a_search_goes_out_in_one_round_despite_the_cadence(fake, make_panel):
+    """With workers, two trials end close together: the status line must not say done while
+    the table still shows a trial running (the table's cadence is slower than the status's)."""
+    now = [0.0]
+    running_search(fake)
+    fake.feed(trial_events("0002", {"units": 16}, 1, status="running", planned=5))
+    panel = make_panel(fake, clock=lambda: now[0])
+    now[0] = 10.0
+    fake.feed(trial_events("0001", {"units": 64}, 5)[2:])  # 0001 ends: the table shows it
+    panel.flush(force=False)
+    now[0] = 10.1  # within the table's cadence, 0002 ends and so does the search
+    fake.feed(trial_events("0002", {"units": 16}, 5)[2:])
+    fake.publish(StateChanged(state="done", previous="running"))
+    fake.publish(SearchEnded(state="done"))
+    panel.flush(force=False)
+    assert "done" in panel.status_line.value
+    assert [r["status"] for r in panel.table.current_rows()] == ["completed"] * 3
+    assert panel.progress.value == 1.0
+
+
 def test_the_message_budget_holds_under_a_flood_and_starves_no_part(fake, make_panel, comms):
     now = [0.0]
     running_search(fake)

@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 step = pytest.mark.steps  # a step of the one scenario: skipped once an earlier step failed
 
 NOTEBOOK = "03_steer_a_search.ipynb"
-START = "%automl digits --oracle random"
+START = "%automl digits --oracle random --trials 4 --epochs 30"
 TYPO = "%automl digits --oracle baysian"
 LOAD = 'path = "automl_runs/steer/best.keras"'
 RESULTS = "s.results"

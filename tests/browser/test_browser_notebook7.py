@@ -14,7 +14,8 @@ from .helpers import Notebook, Panel, Shots, poll
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
-START = "%automl digits --oracle random"
+START = "%automl digits --oracle random --trials 4 --epochs 30"
+WORKERS = "%automl digits --oracle random --trials 4 --epochs 10 --seed 0 --workers 2"
 PATH = "nb7/03_steer_a_search.ipynb"
 
 
@@ -77,6 +78,34 @@ def test_notebook7_renders_the_live_panel(notebook7):
     panel.wait(lambda s: s.state == "done", timeout=60, what="the search to end after Stop")
     expect(panel.button("Stop")).to_be_disabled(timeout=10_000)
     shots.take(page, "stopped", panel.root)
+
+
+@pytest.mark.steps
+def test_notebook7_panel_names_the_worker_of_each_trial(notebook7):
+    """A search with two worker processes: the table's worker column and the status line say
+    which worker runs each trial, and both workers take trials."""
+    page, nb, shots = notebook7.page, notebook7.nb, notebook7.shots
+    cell = nb.code_cell(WORKERS)
+    nb.run_cell(cell, timeout=120)
+    panel = Panel(page, cell)
+    panel.wait_visible(timeout=60)
+    header = poll(panel.header.inner_text, until=lambda t: "worker processes" in t, timeout=30,
+                  what="the header to say the trials run in worker processes")
+    assert "trials in 2 worker processes" in header, header
+    snap = panel.wait(
+        lambda s: len(s.running()) == 2 and " on w0 " in s.status and " on w1 " in s.status,
+        timeout=120,
+        what="two trials running at once, the status line naming both workers",
+    )
+    assert {r.get("worker") for r in snap.running()} == {"w0", "w1"}, snap.rows
+    shots.take(page, "workers-running", panel.root)
+    snap = panel.wait(
+        lambda s: s.state == "done" and len(s.rows) == 4 and {r["status"] for r in s.rows} == {"completed"},
+        timeout=180,
+        what="the search with workers to end, every row completed",
+    )
+    assert {r.get("worker") for r in snap.rows} == {"w0", "w1"}, snap.rows
+    shots.take(page, "workers-done", panel.table, "center")
 
 
 def test_charts_fit_their_cells(notebook7):

@@ -67,6 +67,7 @@ function render({ model, el: root }) {
 
   const entries = new Map(); // trial_id -> {tr, cells, actionsKey, epochsInput}
   let headerKey = null;
+  let workerColumn = false; // shown once a trial ran in a worker process
 
   function send(action, trialId, epochs) {
     const msg = { action, trial_id: trialId };
@@ -85,6 +86,7 @@ function render({ model, el: root }) {
     const key = JSON.stringify([columns, sort, model.get("objective"), model.get("direction"), workers]);
     if (key === headerKey) return false;
     headerKey = key;
+    workerColumn = workers;
     thead.replaceChildren();
     const tr = el("tr");
     tr.append(el("th", "amnb-num", "#"), el("th", "", "trial"), el("th", "", "status"));
@@ -123,7 +125,7 @@ function render({ model, el: root }) {
       score: el("td", "amnb-num amnb-score"),
       epochs: el("td", "amnb-num"),
       time: el("td", "amnb-num"),
-      worker: hasWorkers() ? el("td", "amnb-worker") : null,
+      worker: workerColumn ? el("td", "amnb-worker") : null,
       hps: [],
       actions: el("td", "amnb-actions"),
     };

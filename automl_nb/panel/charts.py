@@ -444,8 +444,8 @@ def status_info(record: SearchRecord, now: float) -> StatusInfo:
     done = sum(1 for t in finished if t.source == "oracle")
     extra = len(finished) - done
     total = record.trials_budget
-    running = record.running
     now_running = [t for t in record.trials.values() if t.status == "running"]
+    running = now_running[-1] if now_running else None  # the latest, as record.running
     elapsed = record.elapsed(now)
     final = record.state in ("done", "failed")
     fractions: list[float] = []

@@ -177,6 +177,25 @@ class _StreamCallback(keras.callbacks.Callback):
         self.engine.epoch_end(self.trial_id, epoch, logs)
 
 
+def _label_hyperband_bracket(oracle: Any, trial_id: str, response: dict[str, Any]) -> None:
+    """Give a Hyperband trial the bracket it is in, not the oracle's newest one.
+
+    KerasTuner's ``HyperbandOracle`` sets ``tuner/bracket`` to its current bracket, while the
+    trial may fill a round of an older bracket still open (its epochs are right: they come
+    from the trial's own bracket). In one process the two are the same; with workers, a new
+    bracket starts while an older one's trials still run, and the label was wrong (trial
+    0007, round 1 of bracket 1, labelled bracket 0), so the Hyperband diagram drew it in the
+    wrong bracket. The oracle's own bookkeeping (``_brackets``) says where the trial is.
+    """
+    values = response.get("values")
+    if not values or "tuner/bracket" not in values:
+        return
+    for bracket in getattr(oracle, "_brackets", None) or ():
+        if any(info.get("id") == trial_id for round_ in bracket["rounds"] for info in round_):
+            values["tuner/bracket"] = bracket["bracket_num"]
+            return
+
+
 class AutoMLTuner(keras_tuner.Tuner):
     """A KerasTuner Tuner that streams events and obeys the search's controls."""
 
@@ -223,6 +242,7 @@ class AutoMLTuner(keras_tuner.Tuner):
             response = propose(trial_id)
             status = response.get("status")
             if status == "RUNNING":
+                _label_hyperband_bracket(oracle, trial_id, response)
                 engine.note_oracle_trial()
             elif status == "STOPPED":
                 self.stop_reason = "the oracle has no more trials to propose"

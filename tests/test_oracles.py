@@ -283,3 +283,56 @@ def test_check_objective():
     )
     with pytest.raises(OracleError, match=r"choose one of: loss$"):
         check_objective("val_mae", ["loss"])
+
+
+# --------------------------------------------------------------------------------------------
+# Hyperband's bracket labels with trials side by side (workers)
+
+
+def test_a_hyperband_trial_is_labelled_with_its_own_bracket_when_brackets_overlap(tmp_path):
+    """KerasTuner labels a trial with its newest bracket; with a trial held open (another
+    worker), a later round of an older bracket runs after a new bracket began."""
+    import keras
+
+    from automl_nb.tuner import AutoMLTuner
+
+    class Engine:  # what AutoMLTuner's oracle wrapper asks of the engine
+        control = None
+
+        def next_request(self):
+            return None
+
+        def note_oracle_trial(self):
+            pass
+
+    def build(hp):
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Int("units", 2, 8))])
+        model.compile(optimizer="adam", loss="mse")
+        return model
+
+    oracle = make("hyperband", objective="val_loss", direction="min", epochs=4)
+    oracle.verbose = 0
+    AutoMLTuner(oracle=oracle, hypermodel=build, engine=Engine(), directory=str(tmp_path), seed=0)
+
+    def end(trial, loss):
+        oracle.update_trial(trial.trial_id, {"val_loss": loss})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+
+    held = oracle.create_trial("other-worker")  # bracket 1, round 0, still training
+    made = []
+    for i in range(8):
+        trial = oracle.create_trial("worker")
+        made.append(trial)
+        end(trial, 1.0 - 0.05 * i)
+        if i == 6:  # by now bracket 0 has begun; the held trial of bracket 1 ends
+            end(held, 0.1)
+    labels = {t.trial_id: t.hyperparameters.values for t in [held, *oracle.trials.values()]}
+    late = [v for v in labels.values() if v.get("tuner/trial_id") == held.trial_id]
+    assert late, "the held trial was not promoted: the scenario did not happen"
+    assert any(v["tuner/bracket"] == 0 for v in labels.values())  # a newer bracket had begun
+    assert late[0]["tuner/bracket"] == labels[held.trial_id]["tuner/bracket"] == 1
+    assert late[0]["tuner/round"] == 1
+    for values in labels.values():  # every promotion is in its parent's bracket
+        if "tuner/trial_id" in values:
+            assert values["tuner/bracket"] == labels[values["tuner/trial_id"]]["tuner/bracket"]

@@ -64,8 +64,14 @@ variables (set only in workers, never in the kernel); its chief serves one call 
 and its "too many failed trials in a row" error is raised inside the oracle's lock, which its
 ``@synchronized`` then never releases: the chief counts failures in a row itself instead.
 
+Reopening: ``automl_nb.open(directory)`` of a search that had workers makes a new pool of as
+many (``workers=`` overrides it). The chief's tuner reloads KerasTuner's project, whose reload
+puts the trials that were running when the kernel died back in the oracle's retry queue, so
+the first workers to ask run them again, under the same trial ids.
+
 Limits: ``Control.prune_target`` is one slot, so two prunes given within the same few
-milliseconds keep only the second; each worker imports TensorFlow when it starts (seconds);
+milliseconds keep only the second; each worker imports TensorFlow when it starts (about
+2.5 s on a 2-core CPU, see :func:`_import_tensorflow`);
 the oracle's proposals depend on which results it has when a worker
 asks, so a seeded Bayesian or Hyperband search is not trial-for-trial the same as in one process
 (a seeded random search is).

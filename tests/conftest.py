@@ -21,6 +21,20 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.005, what: st
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def trials_in_journal(directory, finished: int):
+    """A predicate for :func:`wait_for`: the journal in ``directory`` shows at least
+    ``finished`` ended trials and a trial that started after them and still runs."""
+    from automl_nb.events import read_journal
+
+    def check() -> bool:
+        events = read_journal(directory)
+        ended = sum(e.kind == "trial_ended" for e in events)
+        started = sum(e.kind == "trial_started" for e in events)
+        return ended >= finished and started > ended
+
+    return check
+
+
 @pytest.fixture
 def searches():
     """Collects searches; stops and joins each at teardown so no thread outlives its test."""

@@ -17,7 +17,7 @@ import automl_nb
 from automl_nb import SearchState
 from automl_nb.search import SearchError, open_search
 
-from .conftest import wait_for
+from .conftest import trials_in_journal, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -234,13 +234,8 @@ def test_sigkill_mid_search_loses_at_most_the_running_trial(tmp_path, searches):
     proc = subprocess.Popen([sys.executable, "-c", CRASH_SCRIPT, str(directory)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        def two_finished():
-            from automl_nb.events import read_journal
-            events = read_journal(directory)
-            ended = [e for e in events if e.kind == "trial_ended"]
-            started = [e for e in events if e.kind == "trial_started"]
-            return len(ended) >= 2 and len(started) > len(ended)
-        wait_for(two_finished, timeout=240, interval=0.2, what="two finished trials and a third running")
+        wait_for(trials_in_journal(directory, finished=2), timeout=240, interval=0.2,
+                 what="two finished trials and a third running")
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
     finally:

@@ -19,10 +19,9 @@ import pytest
 import automl_nb
 from automl_nb import SearchState
 from automl_nb.__main__ import trial_line
-from automl_nb.events import read_journal
 from automl_nb.search import SearchError, open_search
 
-from .conftest import wait_for
+from .conftest import trials_in_journal, wait_for
 
 
 def _alive(pid: int) -> bool:
@@ -188,13 +187,8 @@ def test_a_killed_chief_loses_only_running_trials_and_reopens_with_its_workers(t
     _, extra = pooled
     extra.append(proc)
 
-    def one_finished_and_others_running():
-        events = read_journal(directory)
-        ended = [e for e in events if e.kind == "trial_ended"]
-        started = [e for e in events if e.kind == "trial_started"]
-        return len(ended) >= 1 and len(started) > len(ended)
-
-    wait_for(one_finished_and_others_running, timeout=180, interval=0.05, what="a trial finished, another running")
+    wait_for(trials_in_journal(directory, finished=1), timeout=180, interval=0.05,
+             what="a trial finished, another running")
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
     old_pids = [int(m) for log in (directory / "workers").glob("*.log")

@@ -288,3 +288,14 @@ def test_hyperband_rounds_run_across_workers(tmp_path, pooled):
         parent = s.record.trials[child.parent_id]
         assert child.info["bracket"] == parent.info["bracket"] and child.info["round"] > parent.info["round"]
         assert child.curve[0][0] == parent.epochs + 1  # its curve continues the parent's
+
+
+@pytest.mark.slow
+def test_the_time_budget_stops_the_trials_running_in_workers(tmp_path, pooled):
+    s = _search(pooled, tmp_path, "time", trials=None, epochs=5000, time=15)  # start-up counts
+    assert s.wait(120) is SearchState.DONE, s.error
+    assert s.record.end_reason == "the time budget is spent"
+    trials = list(s.record.trials.values())
+    assert len(trials) == 2 and {t.status for t in trials} == {"stopped"}  # no trial began after it
+    assert all(0 < t.epochs < 5000 and t.score is not None for t in trials)
+    assert not any(_alive(p) for p in s.workers.pids)

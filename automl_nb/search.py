@@ -931,15 +931,7 @@ def search(
     oracle_checked = _oracles.check_oracle(oracle)
     oracle_name = oracle_checked if isinstance(oracle_checked, str) else type(oracle_checked).__name__
     workers = _positive_int("workers", workers)
-    pool = None
-    space_ref = None
-    if workers > 1 or listen is not None or isinstance(space, str):
-        from .workers import WorkerPool, resolve_space
-
-        distributed = workers > 1 or listen is not None
-        space_ref, space = resolve_space(space, across_processes=distributed)
-        if distributed:
-            pool = WorkerPool(workers, listen=listen)
+    pool, space_ref, space = _worker_pool(workers, listen, space)
     dataset = load_data(data, target=target, validation=validation, seed=seed)
     objective, direction = _check_objective(objective, dataset, custom_space=space is not None)
     if space is not None:
@@ -978,6 +970,22 @@ def search(
             shutil.rmtree(path, ignore_errors=True)
             raise SearchError(started.message)
     return result
+
+
+def _worker_pool(workers: int, listen: str | None, space: Any) -> tuple[Any, str | None, Any]:
+    """(the WorkerPool or None, the space's ``"module:function"`` name or None, the space).
+
+    A pool when trials run in worker processes (``workers > 1`` or ``listen``); a space named
+    as ``"module:function"`` is imported either way.
+    """
+    if workers <= 1 and listen is None and not isinstance(space, str):
+        return None, None, space
+    from .workers import WorkerPool, resolve_space
+
+    distributed = workers > 1 or listen is not None
+    space_ref, space = resolve_space(space, across_processes=distributed)
+    pool = WorkerPool(workers, listen=listen) if distributed else None
+    return pool, space_ref, space
 
 
 def _check_space(space: Any, dataset: Dataset) -> None:
@@ -1062,19 +1070,13 @@ def open_search(
         log.warning("%s could not be read back (%s); the search is shown but cannot train",
                     data_path, str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
         dataset = None
-    pool = None
     if workers is None:
         saved = settings.get("workers", 1)
         workers = saved if isinstance(saved, int) and not isinstance(saved, bool) and saved >= 1 else 1
-    if workers > 1 or listen is not None or isinstance(space, str):
-        from .workers import WorkerPool, resolve_space
-
-        distributed = workers > 1 or listen is not None
-        space_ref, space = resolve_space(space, across_processes=distributed)
-        if distributed:
-            pool = WorkerPool(workers, listen=listen)
-            settings = {**settings, "workers": workers, "space_ref": space_ref}
-    if pool is None and "workers" in settings:
+    pool, space_ref, space = _worker_pool(workers, listen, space)
+    if pool is not None:
+        settings = {**settings, "workers": workers, "space_ref": space_ref}
+    elif "workers" in settings:
         settings = {**settings, "workers": 1}  # continued in this process
     return Search(
         directory=path,

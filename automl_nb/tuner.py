@@ -38,6 +38,10 @@ from ._engine import Engine, Stop, TrialPlan
 log = logging.getLogger("automl_nb")
 
 
+#: KerasTuner trial statuses that mean the trial is over (INVALID is retried).
+ENDED = ("COMPLETED", "FAILED")
+
+
 class TrialFailure(Exception):
     """A trial cannot go on; the message is the reason the user sees."""
 
@@ -252,6 +256,24 @@ class AutoMLTuner(keras_tuner.Tuner):
 
     def pre_create_trial(self):
         self.engine.control.wait_while_paused()
+
+    def reload(self):
+        """Reload the project, and never run again a trial that had already ended.
+
+        KerasTuner's ``Oracle.end_trial`` saves ``oracle.json`` before it takes the trial out
+        of ``ongoing_trials``, so a process killed between a trial's end and the next trial's
+        start (a kernel, or the chief of workers) leaves that finished trial listed as
+        running; its reload puts every such trial in the retry queue and trains it again.
+        The trial's own ``trial.json`` says it ended: only the trials that did not (still
+        RUNNING, or INVALID and due a retry) stay queued.
+        """
+        super().reload()
+        oracle = self.oracle
+        queue = getattr(oracle, "_retry_queue", None)
+        if isinstance(queue, list):  # the oracle itself, not a worker's client
+            oracle._retry_queue = [
+                t for t in queue if getattr(oracle.trials.get(t), "status", None) not in ENDED
+            ]
 
     # -- a trial -------------------------------------------------------------------
     def on_trial_begin(self, trial):

@@ -229,6 +229,27 @@ s.wait()
 """
 
 
+def test_a_trial_that_ended_just_before_a_crash_is_not_run_again(tmp_path, searches):
+    """KerasTuner saves oracle.json inside end_trial before it drops the trial from its ongoing
+    trials: a kill right after a trial ends leaves oracle.json as it is made here."""
+    directory = tmp_path / "window"
+    s = automl_nb.search("iris", oracle="random", trials=1, epochs=1, seed=5, directory=directory)
+    searches.append(s)
+    assert s.wait(240) is SearchState.DONE, s.error
+    oracle_file = directory / "kt" / "oracle.json"
+    state = json.loads(oracle_file.read_text())
+    assert state["ongoing_trials"] == {}
+    state["ongoing_trials"] = {"tuner0": "0000"}  # as saved inside end_trial
+    oracle_file.write_text(json.dumps(state))
+    again = open_search(directory)
+    searches.append(again)
+    assert again.extend(trials=1)
+    assert again.wait(240) is SearchState.DONE, again.error
+    started = [e.trial_id for e in again.events() if e.kind == "trial_started"]
+    assert started == ["0000", "0001"]  # 0000 ran once; the new budget went to a new trial
+    assert json.loads(oracle_file.read_text())["end_order"] == ["0000", "0001"]
+
+
 def test_sigkill_mid_search_loses_at_most_the_running_trial(tmp_path, searches):
     directory = tmp_path / "crash"
     proc = subprocess.Popen([sys.executable, "-c", CRASH_SCRIPT, str(directory)],

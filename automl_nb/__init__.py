@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 __all__ = [
     "CommandResult",
@@ -23,14 +23,14 @@ __all__ = [
     "search",
 ]
 
-# The core is light (NumPy, no TensorFlow); importing it here also makes sure the
-# names ``automl_nb.search``, ``automl_nb.replay`` and ``automl_nb.compare`` are the
-# functions, not the submodules of the same names (compare imports plotly when called).
-from .compare import compare
+# The core is light (NumPy, no TensorFlow); compare() imports plotly only when called. No
+# function here shares its name with a module of the package.
+from ._entry import open_search as open
+from ._entry import search
+from ._search import Search
+from .comparison import compare
 from .control import CommandResult, SearchState, TrialStatus
-from .replay import replay
-from .search import Search, search
-from .search import open_search as open
+from .replays import replay
 
 _LAZY: dict[str, tuple[str, str]] = {"load": ("predictor", "load")}
 
@@ -52,6 +52,6 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext automl_nb``: registers %automl and %%automl (TensorFlow is not imported)."""
-    from .magics import load_ipython_extension as _load
+    from .ui.magics import load_ipython_extension as _load
 
     _load(ipython)

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .errors import JournalError
+
 log = logging.getLogger("automl_nb")
 
 JOURNAL_NAME = "events.jsonl"
@@ -226,10 +228,6 @@ def read_journal(path: str | os.PathLike[str]) -> list[Event]:
     return events
 
 
-class JournalError(OSError):
-    """The journal could not be written (disk full, read-only directory)."""
-
-
 class Journal:
     """Append-only JSON-lines file; each line goes to the file in one unbuffered write.
 
@@ -329,6 +327,11 @@ class EventBus:
         self._lock = threading.RLock()
         self._subscribers: list[Callable[[Event], Any]] = []
         self._history: list[Event] = list(history or [])
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock events are published under; hold it to read a view consistently."""
+        return self._lock
 
     @property
     def history(self) -> list[Event]:

@@ -18,11 +18,15 @@ Two KerasTuner behaviours this module settles:
 
 from __future__ import annotations
 
-import difflib
+import functools
 import inspect
 import numbers
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from ._util import did_you_mean
+from .errors import OracleError
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras_tuner
@@ -35,6 +39,7 @@ __all__ = [
     "get_oracle",
     "kt_seed",
     "objective_direction",
+    "steer",
 ]
 
 ORACLES = ("bayesian", "hyperband", "random")
@@ -44,20 +49,11 @@ ORACLES = ("bayesian", "hyperband", "random")
 MAX_SEED = 2**32 - 2
 
 
-class OracleError(ValueError):
-    """An oracle, objective or oracle argument that cannot be used; the message says why."""
-
-
 def _show(obj: Any, limit: int = 60) -> str:
     text = repr(obj)
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return f"{text} ({type(obj).__name__})"
-
-
-def _did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _is_oracle(obj: Any) -> bool:
@@ -89,7 +85,7 @@ def check_oracle(oracle: Any) -> str | keras_tuner.Oracle:
             return name
         raise OracleError(
             f"oracle {oracle!r} is not known; choose one of: {', '.join(ORACLES)}"
-            f"{_did_you_mean(name, ORACLES)}"
+            f"{did_you_mean(name, ORACLES)}"
         )
     if _is_oracle(oracle):
         return oracle
@@ -191,13 +187,58 @@ def get_oracle(
         if key not in accepted:
             raise OracleError(
                 f"oracle {checked!r} takes no argument {key!r}; it takes: "
-                f"{', '.join(accepted)}{_did_you_mean(key, accepted)}"
+                f"{', '.join(accepted)}{did_you_mean(key, accepted)}"
             )
     args.update(kwargs)
     try:
-        return cls(**args)
+        return _steerable_class(cls)(**args)
     except (TypeError, ValueError) as err:
         raise OracleError(f"oracle {checked!r} could not be created: {err}") from err
+
+
+# --------------------------------------------------------------------------------------------
+# Steering: the one place where an oracle's behaviour is extended
+
+#: ``scheduler(trial_id, propose) -> response``: decides a trial before (or instead of) the
+#: oracle's own proposal, ``propose(trial_id)``; a response is KerasTuner's populate_space dict.
+Scheduler = Callable[[str, Callable[[str], dict[str, Any]]], dict[str, Any]]
+
+
+@functools.cache
+def _steerable_class(cls: type) -> type:
+    """``cls`` with one extension: its ``populate_space`` asks ``scheduler`` first.
+
+    Every trial KerasTuner creates goes through ``populate_space``; a scheduler (the tuner's:
+    the user's promotions and queued trials first, then the budgets; the workers' chief adds
+    pause) answers with a request's values, a stop, or the oracle's own proposal, so the
+    oracle records the user's trials as its own and learns from them.
+    """
+
+    class Steerable(cls):  # type: ignore[misc, valid-type]
+        steerable = True
+        scheduler: Scheduler | None = None
+
+        def populate_space(self, trial_id: str) -> dict[str, Any]:
+            propose = super().populate_space
+            scheduler = self.scheduler
+            return propose(trial_id) if scheduler is None else scheduler(trial_id, propose)
+
+    Steerable.__name__ = Steerable.__qualname__ = cls.__name__
+    Steerable.__module__ = cls.__module__
+    Steerable.__doc__ = cls.__doc__
+    return Steerable
+
+
+def steer(oracle: Any, scheduler: Scheduler | None) -> Any:
+    """Give ``oracle`` (a KerasTuner Oracle) a ``scheduler``; returns the oracle.
+
+    Oracles made by :func:`get_oracle` are of a steerable class already; an Oracle the user
+    made becomes an instance of its class's steerable subclass (its state is untouched).
+    """
+    if not getattr(type(oracle), "steerable", False):
+        oracle.__class__ = _steerable_class(type(oracle))
+    oracle.scheduler = scheduler
+    return oracle
 
 
 # --------------------------------------------------------------------------------------------
@@ -284,5 +325,5 @@ def check_objective(objective: str, available_metrics: list[str]) -> None:
         return
     raise OracleError(
         f"objective {objective!r} is not a metric of this model; choose one of: "
-        f"{', '.join(names)}{_did_you_mean(str(objective), names)}"
+        f"{', '.join(names)}{did_you_mean(str(objective), names)}"
     )

@@ -13,7 +13,6 @@ attribute (``automl_nb.spaces.SpaceHyperModel``), so instances still pickle by n
 
 from __future__ import annotations
 
-import difflib
 import functools
 import math
 import numbers
@@ -22,6 +21,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from ._util import did_you_mean
+from .errors import SpaceError
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -39,10 +41,6 @@ __all__ = [
 ]
 
 FAMILIES = ("tabular", "sequence", "image")
-
-
-class SpaceError(ValueError):
-    """A search space, or values given for one, that cannot be used; the message says why."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -632,10 +630,9 @@ def check_values(
     names = list(dict.fromkeys(h.name for h in space_hps.space))
     for key in values:
         if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise SpaceError(
-                f"unknown hyperparameter {key!r}; the space has: {', '.join(names)}{hint}"
+                f"unknown hyperparameter {key!r}; the space has: {', '.join(names)}"
+                + did_you_mean(str(key), names)
             )
     result: dict[str, Any] = {}
     for hp_obj in space_hps.space:

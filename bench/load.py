@@ -55,8 +55,8 @@ def settle(panel, timeout: float = 300.0) -> None:
 
 
 def scripted_run(root: Path, trials: int, epochs: int, with_panel: bool, name: str) -> dict:
-    from automl_nb.panel.testing import recording_comms
     from automl_nb.testing import ScriptedTrainer, scripted_search
+    from automl_nb.testing.panel import recording_comms
 
     gc.collect()
     with recording_comms(serialize=True, keep=False) as log:
@@ -97,7 +97,7 @@ def scripted_run(root: Path, trials: int, epochs: int, with_panel: bool, name: s
 
 
 def scripted(trials: int, epochs: int) -> None:
-    from automl_nb.panel.testing import recording_comms
+    from automl_nb.testing.panel import recording_comms
 
     print(f"(a) {trials:,} scripted trials x {epochs} epochs, whole stack, panel attached")
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,7 +130,7 @@ def scripted(trials: int, epochs: int) -> None:
 def real(trials: int, epochs: int) -> None:
     import automl_nb
     from automl_nb.events import TrialEnded
-    from automl_nb.panel.testing import recording_comms
+    from automl_nb.testing.panel import recording_comms
 
     print(
         f"\n(b) {trials} real trials (iris, built-in MLP, random oracle, {epochs} epoch each), "

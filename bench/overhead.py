@@ -132,12 +132,12 @@ class HookTimer:
     """
 
     TARGETS = (
-        ("automl_nb.tuner", "_StreamCallback", "on_train_batch_end"),
-        ("automl_nb.tuner", "_StreamCallback", "on_epoch_end"),  # includes Engine.epoch_end
-        ("automl_nb.tuner", "AutoMLTuner", "save_optimizer_state"),  # where the library has it
-        ("automl_nb._engine", "Engine", "begin_trial"),
-        ("automl_nb._engine", "Engine", "end_trial"),
-        ("automl_nb.search", None, "_create_directory"),
+        ("automl_nb.backends.tuner", "_StreamCallback", "on_train_batch_end"),
+        ("automl_nb.backends.tuner", "_StreamCallback", "on_epoch_end"),  # includes Engine.epoch_end
+        ("automl_nb.backends.tuner", "AutoMLTuner", "save_optimizer_state"),  # where the library has it
+        ("automl_nb.backends.engine", "Engine", "begin_trial"),
+        ("automl_nb.backends.engine", "Engine", "end_trial"),
+        ("automl_nb._search", None, "_create_directory"),
     )
 
     def __init__(self) -> None:
@@ -203,7 +203,7 @@ def main() -> None:
 
     from automl_nb.data import load_data
 
-    hooks = HOOKS.install()  # imports automl_nb.tuner (TensorFlow is already imported)
+    hooks = HOOKS.install()  # imports automl_nb.backends.tuner (TensorFlow is already imported)
 
     dataset = load_data("digits", seed=SEED)
     print(

@@ -26,7 +26,7 @@ from typing import Any
 
 from automl_nb.events import Event
 from automl_nb.panel import Panel
-from automl_nb.panel.testing import FakeSearch, recording_comms, scripted_events
+from automl_nb.testing.panel import FakeSearch, recording_comms, scripted_events
 
 TARGET_CPU_MS = 0.2
 TARGET_ROUNDS = 4.0

@@ -4,7 +4,7 @@ A seeded random search over the built-in CNN space on digits (``automl_nb.search
 oracle="random", epochs=200, seed=0)``: trials never end on their own while we measure) is
 steered from this thread while it trains on its own.
 
-Batches are counted without touching the library: ``automl_nb._engine.Engine.batch_end``
+Batches are counted without touching the library: ``automl_nb.backends.engine.Engine.batch_end``
 (called by the trial's callback after every training batch) is wrapped in this process to log
 when each call enters and returns, for which trial, and the action it returned.
 
@@ -48,7 +48,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import automl_nb
-from automl_nb import _engine
+from automl_nb.backends import engine as _engine
 
 SEED = 0
 EPOCHS = 200  # trials outlast the measurements; the search is stopped at the end

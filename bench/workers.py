@@ -39,7 +39,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import automl_nb
-from automl_nb.workers import cpu_count
+from automl_nb.backends.workers import cpu_count
 
 SEED = 0
 TARGET = 1.5

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from automl_nb import _args
-from automl_nb._args import (
+from automl_nb.ui import args as _args
+from automl_nb.ui.args import (
     CELL,
     CLI,
     LINE,
@@ -110,7 +110,7 @@ def test_defaults_and_help_come_from_one_table():
 def test_defaults_match_the_library():
     import inspect
 
-    from automl_nb.search import search
+    from automl_nb import search
 
     params = inspect.signature(search).parameters
     for option in OPTIONS:

@@ -20,8 +20,8 @@ from IPython.core.error import UsageError
 
 import automl_nb
 from automl_nb.data import DataError
+from automl_nb.errors import SearchError
 from automl_nb.oracles import OracleError
-from automl_nb.search import SearchError
 from automl_nb.testing import ScriptedTrainer, scripted_search
 
 from .conftest import ipython_shell
@@ -230,8 +230,8 @@ API_CASES = [
         lambda f: ((X, Y), {"oracle": "bayes"}),
         OracleError,
         (
-            r"^oracle 'bayes' is not known; choose one of: bayesian, hyperband, random "
-            r"\(did you mean 'bayesian'\?\)$"
+            r"^oracle 'bayes' is not known; choose one of: bayesian, hyperband, random"
+            r"; did you mean 'bayesian'\?$"
         ),
     ),
     (
@@ -240,7 +240,7 @@ API_CASES = [
         SearchError,
         (
             r"^objective 'val_acc' is not a metric of this classification search; choose one of: "
-            r"val_loss, val_accuracy, loss, accuracy \(did you mean 'val_accuracy'\?\)$"
+            r"val_loss, val_accuracy, loss, accuracy; did you mean 'val_accuracy'\?$"
         ),
     ),
     (

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from automl_nb import __main__ as cli
 from automl_nb.testing import ScriptedTrainer, scripted_search
+from automl_nb.ui import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 

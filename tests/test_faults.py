@@ -33,6 +33,7 @@ import pytest
 
 import automl_nb
 from automl_nb import SearchState, events
+from automl_nb.errors import SearchError
 from automl_nb.events import (
     EpochEnded,
     EventBus,
@@ -43,7 +44,6 @@ from automl_nb.events import (
     TrialStarted,
     read_journal,
 )
-from automl_nb.search import SearchError
 from automl_nb.testing import ScriptedTrainer, scripted_search
 
 from .conftest import wait_for
@@ -222,7 +222,7 @@ def test_a_panel_shows_why_the_search_stopped_and_its_buttons_still_answer(
     tmp_path, disk, searches
 ):
     panel_module = pytest.importorskip("automl_nb.panel")
-    from automl_nb.panel.testing import recording_comms
+    from automl_nb.testing.panel import recording_comms
 
     s = scripted_search(
         ScriptedTrainer(batches_per_epoch=3),

@@ -33,7 +33,10 @@ def test_the_core_runs_with_the_ui_libraries_blocked():
             sys.modules[name] = None  # any import of them now raises ImportError
         import tempfile
         import automl_nb
-        from automl_nb import search, control, events, record, data, spaces, oracles, _engine
+        from automl_nb import _entry, _search, control, events, record, data, spaces, oracles, store
+        from automl_nb import errors, _kt_compat, teaching
+        from automl_nb.backends import base, engine, local, scripted
+        from automl_nb.backends import workers
         from automl_nb.testing import ScriptedTrainer, scripted_search
         s = scripted_search(ScriptedTrainer(), directory=tempfile.mkdtemp() + "/s", trials=2, epochs=2)
         print(s.wait(20).value, len(s.results))
@@ -44,7 +47,8 @@ def test_the_core_runs_with_the_ui_libraries_blocked():
 def test_search_module_imports_no_tensorflow():
     out = run("""
         import sys
-        import automl_nb.search
+        import automl_nb._search, automl_nb._entry, automl_nb.backends.local, automl_nb._kt_compat
+        import automl_nb.backends.workers, automl_nb.store, automl_nb.teaching
         print("tensorflow" in sys.modules, "keras" in sys.modules)
     """)
     assert out == "False False"

@@ -16,13 +16,14 @@ import numpy as np
 import pytest
 from IPython.core.error import UsageError
 
-from automl_nb import _args, magics
 from automl_nb.testing import ScriptedTrainer, scripted_search
+from automl_nb.ui import args as _args
+from automl_nb.ui import magics
 
 from .conftest import ipython_shell
 
 ROOT = Path(__file__).resolve().parents[1]
-search_module = importlib.import_module("automl_nb.search")  # the module, not the function
+search_module = importlib.import_module("automl_nb._entry")  # the module, not the function
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def automl(ip):
 
 @pytest.fixture
 def fake(monkeypatch, tmp_path):
-    """Replace automl_nb.search.search with scripted searches; records each call."""
+    """Replace automl_nb._entry.search with scripted searches; records each call."""
     calls: list[tuple[object, dict]] = []
     made = []
 

@@ -15,7 +15,8 @@ import pytest
 
 import automl_nb
 from automl_nb import SearchState
-from automl_nb.search import SearchError, open_search
+from automl_nb._entry import open_search
+from automl_nb.errors import SearchError
 
 from .conftest import trials_in_journal, wait_for
 
@@ -117,9 +118,7 @@ def test_promote_restores_the_optimizer_state(tmp_path, searches):
     s = automl_nb.search("iris", oracle="random", trials=1, epochs=3, seed=3, directory=tmp_path / "o")
     searches.append(s)
     assert s.wait(240) is SearchState.DONE
-    tuner = s._tuner
-    model = tuner.hypermodel.build(tuner.oracle.get_trial("0000").hyperparameters)
-    assert tuner.restore_checkpoint(model, "0000") is True
+    model = s.best_model("0000")  # built, then its checkpoint restored with the optimizer state
     iterations = int(np.asarray(model.optimizer.iterations))
     assert iterations > 0  # the step count (and Adam's moments) came back with the weights
 
@@ -185,15 +184,37 @@ def test_nan_loss_fails_the_trial_with_advice(tmp_path, searches):
     assert trial.reason == "loss became NaN at epoch 1; try a lower learning rate"
 
 
-def test_same_seed_same_trials_and_scores(tmp_path, searches):
+def test_same_seed_same_trials_and_with_deterministic_the_same_scores(tmp_path, searches):
     runs = []
-    for i in range(2):
+    for i, deterministic in enumerate((False, False, True, True)):
         s = automl_nb.search("iris", oracle="bayesian", trials=3, epochs=2, seed=7,
-                             directory=tmp_path / f"r{i}")
+                             deterministic=deterministic, directory=tmp_path / f"r{i}")
         searches.append(s)
         assert s.wait(240) is SearchState.DONE
         runs.append(s.results.drop(columns=["duration_s"]))
-    assert runs[0].equals(runs[1])
+    hps = [c for c in runs[0].columns if c not in ("score", "epochs")]
+    assert all(run[hps].equals(runs[0][hps]) for run in runs)  # the same trials, every time
+    assert runs[2].equals(runs[3])  # and with deterministic=True, bit-identical scores
+
+
+def test_a_seeded_search_changes_no_global_state(tmp_path, searches):
+    import random
+
+    from keras_tuner.src import config as kt_config
+    from tensorflow.python.framework import config
+
+    random.seed(11)
+    np.random.seed(11)
+    expected = (random.random(), float(np.random.random()))
+    random.seed(11)
+    np.random.seed(11)
+    s = automl_nb.search("iris", oracle="random", trials=2, epochs=1, seed=3, deterministic=True,
+                         directory=tmp_path / "g")
+    searches.append(s)
+    assert s.wait(240) is SearchState.DONE
+    assert (random.random(), float(np.random.random())) == expected  # the user's streams, untouched
+    assert not config.is_op_determinism_enabled()  # on only while that search ran
+    assert bool(kt_config.DEBUG) is True  # KerasTuner's traceback flag, as the user had it
 
 
 def test_bad_arguments_answer_with_one_sentence(tmp_path):

@@ -413,7 +413,7 @@ def test_check_values_casts(tab_hps):
                 r"batch_norm, optimizer, learning_rate$"
             ),
         ),
-        ({"learning_rat": 0.01}, r"\(did you mean 'learning_rate'\?\)$"),
+        ({"learning_rat": 0.01}, r"; did you mean 'learning_rate'\?$"),
         ({"learning_rate": 1}, r"'learning_rate' must be between 0.0001 and 0.01; got 1.0"),
         ({"units": 1000}, r"'units' must be between 16 and 256; got 1000"),
         ({"units": 64.5}, r"'units' takes a whole number; got 64.5 \(float\)"),

@@ -8,8 +8,9 @@ import time
 import pytest
 
 from automl_nb import SearchState
+from automl_nb._entry import open_search
+from automl_nb.errors import SearchError
 from automl_nb.events import CommandIssued, StateChanged
-from automl_nb.search import SearchError, open_search
 from automl_nb.testing import ScriptedTrainer
 
 from .conftest import wait_for
@@ -323,7 +324,7 @@ def test_wait_with_a_timeout_returns_the_current_state(scripted):
 
 
 def test_a_prune_that_comes_after_the_last_batch_is_cleared_and_explained(scripted, monkeypatch):
-    from automl_nb._engine import Engine
+    from automl_nb.backends.engine import Engine
 
     trainer = ScriptedTrainer(batches_per_epoch=2)
     original = Engine.epoch_end

@@ -27,7 +27,7 @@ from automl_nb.events import (
     TrialStarted,
 )
 from automl_nb.record import SearchRecord
-from automl_nb.replay import NOT_STEERABLE, Replay, save_recording
+from automl_nb.replays import NOT_STEERABLE, Replay, save_recording
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "notebooks" / "recordings"
@@ -349,7 +349,7 @@ def test_a_replay_cannot_be_steered(recorded):
 
 
 def test_replay_finds_shipped_recordings_by_name_from_anywhere(tmp_path, monkeypatch):
-    from automl_nb.replay import recordings
+    from automl_nb.replays import recordings
 
     monkeypatch.chdir(tmp_path)
     assert {"digits-random", "digits-bayesian", "digits-hyperband"} <= set(recordings())
@@ -415,7 +415,7 @@ def test_recordings_are_small_and_replay_without_tensorflow():
 
 
 def test_compare_takes_live_reopened_and_replayed_searches(recorded, scripted):
-    from automl_nb.compare import comparison_data
+    from automl_nb.comparison import comparison_data
 
     search, path = recorded
     other = scripted(trials=2, epochs=2)
@@ -543,7 +543,8 @@ def test_surrogate_takes_a_search_and_says_when_it_has_no_oracle_yet(kt, tmp_pat
 
     class Live:  # what the view reads of a running Search
         record, state = SearchRecord(), "running"
-        _tuner = type("Tuner", (), {"oracle": oracle})()
+
+    Live.oracle = oracle
 
     last = teaching.bayesian_state(Live(), preview=False)
     assert last.next_trial == "0003" and last.completed == 3

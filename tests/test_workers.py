@@ -18,8 +18,9 @@ import pytest
 
 import automl_nb
 from automl_nb import SearchState
-from automl_nb.__main__ import trial_line
-from automl_nb.search import SearchError, open_search
+from automl_nb._entry import open_search
+from automl_nb.errors import SearchError
+from automl_nb.ui.cli import trial_line
 
 from .conftest import trials_in_journal, wait_for
 
@@ -85,8 +86,8 @@ def test_bad_worker_arguments_say_what_works(tmp_path):
 def test_a_worker_imports_tensorflow_without_sklearn_and_pandas_yet_both_import_after():
     code = (
         "import sys\n"
-        "from automl_nb.workers import _import_tensorflow\n"
-        "_import_tensorflow()\n"
+        "from automl_nb.backends.workers import import_tensorflow\n"
+        "import_tensorflow()\n"
         "assert 'keras' in sys.modules and 'tensorflow' in sys.modules\n"
         "print(sorted(n for n in ('sklearn', 'pandas') if n in sys.modules))\n"
         "import pandas, sklearn.linear_model\n"  # a build(hp) module may import them
@@ -124,7 +125,7 @@ def test_a_killed_worker_is_replaced_and_its_trial_fails(tmp_path, pooled):
     with s.lock:
         victim = s.record.running.trial_id
     worker = next(e.info["worker"] for e in s.events() if e.kind == "trial_started" and e.trial_id == victim)
-    pid = s.workers.workers[worker].proc.pid
+    pid = s.workers.members[worker].proc.pid
     os.kill(pid, signal.SIGKILL)
     assert s.wait(240) is SearchState.DONE, s.error
     trial = s.record.trials[victim]
@@ -268,7 +269,7 @@ def test_a_worker_started_by_hand_joins_with_the_token_and_leaves_when_the_searc
     assert s.resume()
     assert s.wait(240) is SearchState.DONE, s.error
     ran_on = {e.info.get("worker") for e in s.events() if e.kind == "trial_started"}
-    remote = [w for w in s.workers.workers.values() if w.remote]
+    remote = [w for w in s.workers.members.values() if w.remote]
     assert len(remote) == 1 and remote[0].id.startswith("r")
     assert ran_on == {"w0", remote[0].id}  # both took trials
     assert len(s.results) == 6 and set(s.results.status) == {"completed"}

@@ -6,7 +6,7 @@ from html import escape
 from typing import Any
 
 from ..record import SearchRecord
-from .charts import BestInfo, HeaderInfo, duration_text, finite, trial_curve
+from ._data import BestInfo, HeaderInfo, duration_text, finite, trial_curve
 
 MUTED = "color: var(--jp-ui-font-color2, #666)"
 

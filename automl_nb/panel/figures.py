@@ -1,4 +1,4 @@
-"""Live Plotly ``FigureWidget`` renderers of the chart data in :mod:`automl_nb.panel.charts`.
+"""Live Plotly ``FigureWidget`` renderers of the chart data in :mod:`automl_nb.panel._data`.
 
 Each renderer builds its figure once, with every trace it will ever need (the
 learning-curves chart keeps a fixed pool of trace slots that trials take in turn),
@@ -15,7 +15,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from ..record import SearchRecord
-from .charts import (
+from ._data import (
     IMPORTANCE_METHOD,
     best_trial_ids,
     curve_style,
@@ -184,7 +184,7 @@ class CurvesFigure(_Renderer):
     """(b) Learning curves: the validation objective per absolute epoch, one trace a trial.
 
     The figure has ``slots`` traces made up front; the trials of
-    :func:`~automl_nb.panel.charts.visible_curve_ids` take them, so a search with
+    :func:`~automl_nb.panel._data.visible_curve_ids` take them, so a search with
     more trials shows the running ones, the best ones and the most recent.
     """
 

@@ -30,7 +30,7 @@ import ipywidgets as widgets
 from ..events import EpochEnded, Event
 from ..record import SearchRecord
 from . import _html
-from .charts import (
+from ._data import (
     best_info,
     header_info,
     main_hyperparameters,
@@ -41,7 +41,7 @@ from .charts import (
 )
 from .figures import CHART_GRID, CurvesFigure, ImportanceFigure, ObjectiveFigure, ParallelFigure
 from .table import TrialTable
-from .teaching import TeachingViews
+from .teaching_tab import TeachingViews
 
 log = logging.getLogger("automl_nb")
 
@@ -93,7 +93,7 @@ class Panel(widgets.VBox):
     ``stop_button``, ``add_trials_input`` and ``add_trials_button``, ``add_time_button``;
     ``progress``, ``status_line``, ``status_message``; ``objective_chart``, ``curves_chart``, ``parallel_chart``,
     ``importance_chart`` (renderers; their ``.widget`` is the FigureWidget);
-    ``teaching`` (:class:`~automl_nb.panel.teaching.TeachingViews`: how the oracle decides);
+    ``teaching`` (:class:`~automl_nb.panel.teaching_tab.TeachingViews`: how the oracle decides);
     ``table`` (:class:`TrialTable`); ``details`` with ``details_html``,
     ``details_export_button``, ``details_close_button``; ``enqueue_inputs`` (a
     dict name -> input) and ``enqueue_button``; ``best_html``, ``export_path``,
@@ -102,7 +102,7 @@ class Panel(widgets.VBox):
 
     Args:
         search: a Search (or anything with its interface, such as
-            :class:`~automl_nb.panel.testing.FakeSearch`).
+            :class:`~automl_nb.testing.panel.FakeSearch`).
         interval: seconds between two rounds of the flusher thread.
         max_curves: traces of the learning-curves chart (trials beyond it show
             the running ones, the ``keep_best`` best and the most recent).

@@ -1,168 +1,20 @@
 """Fakes that ship with the package, for tests of automl-nb and of tools built on it.
 
-:class:`ScriptedTrainer` runs the search loop without TensorFlow: it proposes
-hyperparameters from a small space, "trains" each trial by emitting the curve a
-function gives, and obeys every control (pause, prune, stop, promote, enqueue,
-budgets) at the same safe points as the Keras tuner, through the same engine.
-:func:`scripted_search` makes a :class:`~automl_nb.Search` driven by one.
+- :func:`scripted_search`: a real :class:`~automl_nb.Search` whose trials come from a
+  :class:`~automl_nb.backends.scripted.ScriptedTrainer` (scripted curves, no TensorFlow);
+- :mod:`automl_nb.testing.panel`: a fake search and recording comms for the panel's tests.
 """
 
 from __future__ import annotations
 
-import math
-import random
-import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from .._engine import Engine, Stop
-from ..events import SpaceDefined
-from ..search import (
-    JOURNAL_NAME,
-    SETTINGS_NAME,
-    Search,
-    SearchError,
-    _prepare_directory,
-    _write_json,
-)
+from .._search import Search
+from ..backends.scripted import DEFAULT_SPACE, ScriptedTrainer, default_curve, sample
+from ..store import FORMAT, Store, prepare_directory
 
-DEFAULT_SPACE: list[dict[str, Any]] = [
-    {"name": "units", "kind": "int", "default": 64, "min": 16, "max": 256, "step": 16,
-     "sampling": "linear", "values": None},
-    {"name": "dropout", "kind": "float", "default": 0.1, "min": 0.0, "max": 0.5, "step": None,
-     "sampling": "linear", "values": None},
-    {"name": "learning_rate", "kind": "float", "default": 1e-3, "min": 1e-4, "max": 1e-2,
-     "step": None, "sampling": "log", "values": None},
-    {"name": "optimizer", "kind": "choice", "default": "adam", "min": None, "max": None,
-     "step": None, "sampling": None, "values": ["adam", "sgd", "rmsprop"]},
-]
-
-Curve = Callable[[dict[str, Any], int], dict[str, float]]
-
-
-def default_curve(values: dict[str, Any], epoch: int) -> dict[str, float]:
-    """A smooth, deterministic learning curve whose ceiling depends on the hyperparameters."""
-    lr = float(values.get("learning_rate", 1e-3))
-    quality = 0.97 - 0.08 * abs(math.log10(lr) + 2.5) - 0.2 * float(values.get("dropout", 0.1)) ** 2
-    quality -= 0.03 if values.get("optimizer") == "sgd" else 0.0
-    acc = max(0.05, quality * (1 - math.exp(-epoch / 2.5)))
-    loss = -math.log(max(acc, 1e-3))
-    return {"loss": loss * 0.9, "accuracy": min(1.0, acc * 1.02), "val_loss": loss, "val_accuracy": acc}
-
-
-def sample(space: list[dict[str, Any]], rng: random.Random) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for spec in space:
-        kind = spec["kind"]
-        if kind == "choice":
-            values[spec["name"]] = rng.choice(spec["values"])
-        elif kind == "boolean":
-            values[spec["name"]] = rng.random() < 0.5
-        elif kind == "fixed":
-            values[spec["name"]] = spec["default"]
-        elif kind == "int":
-            step = spec.get("step") or 1
-            n = (spec["max"] - spec["min"]) // step
-            values[spec["name"]] = spec["min"] + step * rng.randint(0, n)
-        else:
-            lo, hi = spec["min"], spec["max"]
-            if spec.get("sampling") == "log":
-                values[spec["name"]] = 10 ** rng.uniform(math.log10(lo), math.log10(hi))
-            else:
-                values[spec["name"]] = rng.uniform(lo, hi)
-    return values
-
-
-def check_values(space: list[dict[str, Any]], values: dict[str, Any]) -> dict[str, Any]:
-    """The spec-level twin of :func:`automl_nb.spaces.check_values`, without KerasTuner."""
-    by_name = {spec["name"]: spec for spec in space}
-    for name, value in values.items():
-        spec = by_name.get(name)
-        if spec is None:
-            raise SearchError(f"unknown hyperparameter '{name}'; the space has: {', '.join(by_name)}")
-        if spec["kind"] == "choice" and value not in spec["values"]:
-            raise SearchError(f"{name}={value!r} is not one of {spec['values']}")
-        if spec["kind"] in ("int", "float") and not (spec["min"] <= value <= spec["max"]):
-            raise SearchError(f"{name}={value!r} is outside {spec['min']}..{spec['max']}")
-    return {**{s["name"]: s["default"] for s in space}, **values}
-
-
-class ScriptedTrainer:
-    """Runs trials by emitting scripted curves; no TensorFlow.
-
-    ``batch_seconds`` sleeps after every batch, so tests can steer a trial while it
-    "trains"; ``fail`` returns a reason to fail a trial at an epoch (or None).
-    """
-
-    def __init__(
-        self,
-        space: list[dict[str, Any]] | None = None,
-        curve: Curve = default_curve,
-        *,
-        batches_per_epoch: int = 5,
-        batch_seconds: float = 0.0,
-        seed: int = 0,
-        fail: Callable[[dict[str, Any], int], str | None] | None = None,
-    ):
-        self.space = list(space or DEFAULT_SPACE)
-        self.curve = curve
-        self.batches_per_epoch = batches_per_epoch
-        self.batch_seconds = batch_seconds
-        self.seed = seed
-        self.fail = fail
-        self.batches_run = 0
-        self.batches_by_trial: dict[str, int] = {}
-
-    def check_values(self, values: dict[str, Any]) -> dict[str, Any]:
-        return check_values(self.space, values)
-
-    def run(self, search: Search, engine: Engine) -> str | None:
-        if search.record.space != self.space:
-            engine.bus.publish(SpaceDefined(space=self.space))
-        index = len(search.record.trials)
-        rng = random.Random(self.seed * 1_000_003 + index)
-        while True:
-            engine.control.wait_while_paused()
-            try:
-                request = engine.next_request()
-            except Stop as stop:
-                return str(stop)
-            trial_id = f"{index:04d}"
-            index += 1
-            if request is not None:
-                plan = engine.plan_request(trial_id, request)
-                values = dict(request.values)
-            else:
-                values = sample(self.space, rng)
-                engine.note_oracle_trial()
-                plan = engine.plan_for(trial_id, values)
-            engine.begin_trial(plan, values)
-            try:
-                self._train(engine, trial_id, plan.initial_epoch, plan.epochs, values)
-            except Exception as exc:  # noqa: BLE001 - a failure fails this trial only
-                engine.fail(trial_id, str(exc))
-            engine.end_trial(trial_id)
-
-    def _train(self, engine: Engine, trial_id: str, first: int, last: int, values: dict) -> None:
-        for epoch in range(first, last):
-            interrupted = False
-            for _ in range(self.batches_per_epoch):
-                if self.batch_seconds:
-                    time.sleep(self.batch_seconds)
-                self.batches_run += 1
-                self.batches_by_trial[trial_id] = self.batches_by_trial.get(trial_id, 0) + 1
-                if engine.batch_end(trial_id) is not None:
-                    interrupted = True
-                    break
-            if self.fail is not None:
-                reason = self.fail(values, epoch + 1)
-                if reason:
-                    raise RuntimeError(reason)
-            engine.epoch_end(trial_id, epoch, self.curve(values, epoch + 1))
-            if interrupted:
-                return
+__all__ = ["DEFAULT_SPACE", "ScriptedTrainer", "default_curve", "sample", "scripted_search"]
 
 
 def scripted_search(
@@ -181,9 +33,9 @@ def scripted_search(
 ) -> Search:
     """A :class:`Search` run by a :class:`ScriptedTrainer` (fast, no TensorFlow)."""
     trainer = trainer or ScriptedTrainer()
-    path = _prepare_directory(directory, overwrite)
+    path = prepare_directory(directory, overwrite)
     settings = {
-        "format": "automl-nb/1",
+        "format": FORMAT,
         "name": name,
         "data": {"name": name, "family": "tabular", "task": "classification", "n_train": 100,
                  "n_val": 25, "input_shape": [4], "n_classes": 3, "class_names": ["a", "b", "c"]},
@@ -199,9 +51,7 @@ def scripted_search(
         "step": step,
         "created": datetime.now().isoformat(timespec="seconds"),
     }
-    path.mkdir(parents=True, exist_ok=True)
-    _write_json(path / SETTINGS_NAME, settings)
-    (path / JOURNAL_NAME).touch()
+    Store(path).create(settings, None)
     search = Search(directory=path, settings=settings, dataset=None, trainer=trainer)
     if start:
         search.start()

@@ -9,7 +9,7 @@ trials that train 75 epochs in all. A budget in epochs, not seconds, keeps what 
 recordings show the same however busy the recording machine was. Each
 recording keeps only JSON: the journal (events.jsonl) and the settings (search.json);
 the Bayesian one also keeps teaching.json, the oracle's Gaussian process as it stood
-when it chose each trial (automl_nb.replay.bayesian_snapshots). Models, data and
+when it chose each trial (automl_nb.replays.bayesian_snapshots). Models, data and
 KerasTuner's files are left behind, so all three together stay small.
 """
 
@@ -47,7 +47,7 @@ def bayesian_oracle():
 
 def main() -> None:
     import automl_nb
-    from automl_nb.replay import bayesian_snapshots, save_recording
+    from automl_nb.replays import bayesian_snapshots, save_recording
 
     work = Path(tempfile.mkdtemp(prefix="automl-recordings-"))
     os.chdir(work)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from automl_nb.panel.testing import FakeSearch, recording_comms
+from automl_nb.testing.panel import FakeSearch, recording_comms
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from automl_nb.events import BudgetChanged, EpochEnded, SearchEnded, StateChanged, TrialEnded
-from automl_nb.panel import _html, charts
-from automl_nb.panel.testing import SPACE, sample, scripted_events, started, trial_events
+from automl_nb.panel import _data as charts
+from automl_nb.panel import _html
 from automl_nb.record import SearchRecord
+from automl_nb.testing.panel import SPACE, sample, scripted_events, started, trial_events
 
 
 def fold(events, start_time: float = 1000.0) -> SearchRecord:
@@ -40,8 +41,8 @@ def test_chart_data_imports_without_plotly_or_widgets():
         "pkg = types.ModuleType('automl_nb.panel')\n"
         "pkg.__path__ = [str(pathlib.Path(automl_nb.__file__).parent / 'panel')]\n"
         "sys.modules['automl_nb.panel'] = pkg\n"
-        "import automl_nb.panel.charts as charts\n"
-        "import automl_nb.panel.testing as testing\n"
+        "import automl_nb.panel._data as charts\n"
+        "import automl_nb.testing.panel as testing\n"
         "from automl_nb.record import SearchRecord\n"
         "r = SearchRecord(list(testing.scripted_events(trials=4, epochs=3)))\n"
         "assert len(charts.objective_history(r)) == 4\n"

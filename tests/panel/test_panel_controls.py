@@ -6,7 +6,7 @@ import ipywidgets
 import pytest
 
 from automl_nb.events import CommandIssued, StateChanged
-from automl_nb.panel.testing import FakeSearch, started, trial_events
+from automl_nb.testing.panel import FakeSearch, started, trial_events
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ import time
 import ipywidgets
 
 from automl_nb.events import EpochEnded, SearchEnded, SearchStarted, StateChanged
-from automl_nb.panel import Panel, charts
-from automl_nb.panel.testing import FakeSearch, scripted_events, started, trial_events
+from automl_nb.panel import Panel
+from automl_nb.panel import _data as charts
+from automl_nb.testing.panel import FakeSearch, scripted_events, started, trial_events
 
 
 def parts(panel: Panel) -> dict[str, ipywidgets.Widget]:

@@ -14,9 +14,9 @@ from automl_nb import teaching
 from automl_nb.control import CommandResult
 from automl_nb.events import SearchEnded, StateChanged
 from automl_nb.panel.table import asset
-from automl_nb.panel.teaching import TITLES, HyperbandDiagram
-from automl_nb.panel.testing import SPACE, FakeSearch, sample, started, trial_events
-from automl_nb.replay import NOT_STEERABLE, Replay
+from automl_nb.panel.teaching_tab import TITLES, HyperbandDiagram
+from automl_nb.replays import NOT_STEERABLE, Replay
+from automl_nb.testing.panel import SPACE, FakeSearch, sample, started, trial_events
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RECORDINGS = ROOT / "notebooks" / "recordings"

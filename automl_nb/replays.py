@@ -33,10 +33,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._search import panel_mimebundle
 from .control import CommandResult, SearchState
 from .events import JOURNAL_NAME, Event, EventBus, read_journal
 from .record import SearchRecord
-from .search import panel_mimebundle
 
 if TYPE_CHECKING:
     import pandas

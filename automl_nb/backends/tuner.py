@@ -4,22 +4,23 @@
 KerasTuner's own search loop, oracles, trial store and checkpoints:
 
 - ``pre_create_trial`` blocks while the search is paused (a trial boundary);
-- the oracle's ``populate_space`` is wrapped so the user's requests (promote,
-  enqueue) run before the oracle's next proposal, as trials the oracle records
-  as its own, and so the trial and time budgets end the loop;
-- ``run_trial`` adds one fresh callback that, after every batch, obeys pause,
-  prune, stop and the time budget and fails the trial on a NaN loss, after
-  every epoch publishes the metrics, and at the start of a trial that trains
-  on from another (a promotion, a Hyperband round) restores that trial's best
-  checkpoint with its optimizer state (see ``restore_checkpoint``);
-- ``on_trial_end`` lets the oracle score the trial (a pruned or stopped trial
-  reaches it as COMPLETED with its best score so far) and publishes the outcome.
+- :meth:`AutoMLTuner.schedule` is the oracle's scheduler (``oracles.steer``): the user's
+  requests (promote, enqueue) run before the oracle's next proposal, as trials the oracle
+  records as its own, and the trial and time budgets end the loop;
+- ``run_trial`` adds one fresh callback that, after every batch, obeys pause, prune, stop and
+  the time budget and fails the trial on a NaN loss, after every epoch publishes the metrics,
+  and at the start of a trial that trains on from another (a promotion, a Hyperband round)
+  restores that trial's best checkpoint with its optimizer state (``restore_checkpoint``);
+- ``on_trial_end`` lets the oracle score the trial (a pruned or stopped trial reaches it as
+  COMPLETED with its best score so far) and publishes the outcome.
 
-This module imports TensorFlow: import it on the search thread only.
+Private parts of KerasTuner and TensorFlow are reached through ``automl_nb._kt_compat`` only.
+This module imports TensorFlow: import it on the search thread (or a worker process) only.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -29,21 +30,17 @@ from typing import Any
 import keras
 import keras_tuner
 import numpy as np
-from keras_tuner.src import config as kt_config
-from keras_tuner.src import utils as kt_utils
-from keras_tuner.src.engine import hypermodel as kt_hypermodel
 
-from ._engine import Engine, Stop, TrialPlan
+from .. import _kt_compat as compat
+from ..errors import TrialFailure
+from ..oracles import steer
+from .engine import Engine, Stop, TrialPlan
 
 log = logging.getLogger("automl_nb")
 
 
 #: KerasTuner trial statuses that mean the trial is over (INVALID is retried).
 ENDED = ("COMPLETED", "FAILED")
-
-
-class TrialFailure(Exception):
-    """A trial cannot go on; the message is the reason the user sees."""
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -60,42 +57,8 @@ def describe_failure(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
-_CUSTOM_GRADIENT = "CustomGradient-"
-
-
-def _gradient_registry() -> dict[str, Any] | None:
-    try:
-        from tensorflow.python.framework import ops as tf_ops
-
-        return tf_ops._gradient_registry._registry  # private: see _forget_gradients
-    except (ImportError, AttributeError):  # another TensorFlow: nothing to release
-        return None
-
-
-def _custom_gradients() -> set[str]:
-    registry = _gradient_registry()
-    return {n for n in list(registry or ()) if n.startswith(_CUSTOM_GRADIENT)}
-
-
-def _forget_gradients(names: set[str]) -> None:
-    """Drop gradient functions that ``tf.custom_gradient`` registered for good.
-
-    Keras's TensorFlow optimizer sums gradients through ``all_reduce``, a
-    ``tf.custom_gradient``: every traced train step registers a gradient function under a
-    fresh name in TensorFlow's global registry, which is never emptied, and that function
-    holds the step's gradient tensors, so each trial's whole train-step graph lived on (about
-    2.5 MB a trial on iris). The tuner forgets the names one trial late: the trial that
-    registered them has ended, and so has any trace that could still look one up.
-    """
-    registry = _gradient_registry()
-    if registry is None:
-        return
-    for name in names:
-        registry.pop(name, None)
-
-
 class _SeededHyperModel(keras_tuner.HyperModel):
-    """Seeds Keras on the search thread before each build (clear_session resets it)."""
+    """Builds each trial's model with its own seed (the same seed, the same weights)."""
 
     def __init__(self, inner: keras_tuner.HyperModel, tuner: AutoMLTuner):
         super().__init__(name=getattr(inner, "name", None), tunable=inner.tunable)
@@ -103,10 +66,8 @@ class _SeededHyperModel(keras_tuner.HyperModel):
         self.tuner = tuner
 
     def build(self, hp):
-        seed = self.tuner.trial_seed
-        if seed is not None:
-            keras.utils.set_random_seed(seed)
-        return self.inner.build(hp)
+        with compat.seeded_build(self.tuner.trial_seed):
+            return self.inner.build(hp)
 
     def declare_hyperparameters(self, hp):
         self.inner.declare_hyperparameters(hp)
@@ -189,15 +150,14 @@ def _label_hyperband_bracket(oracle: Any, trial_id: str, response: dict[str, Any
     from the trial's own bracket). In one process the two are the same; with workers, a new
     bracket starts while an older one's trials still run, and the label was wrong (trial
     0007, round 1 of bracket 1, labelled bracket 0), so the Hyperband diagram drew it in the
-    wrong bracket. The oracle's own bookkeeping (``_brackets``) says where the trial is.
+    wrong bracket. The oracle's own bookkeeping says where the trial is.
     """
     values = response.get("values")
     if not values or "tuner/bracket" not in values:
         return
-    for bracket in getattr(oracle, "_brackets", None) or ():
-        if any(info.get("id") == trial_id for round_ in bracket["rounds"] for info in round_):
-            values["tuner/bracket"] = bracket["bracket_num"]
-            return
+    bracket = compat.hyperband_bracket(oracle, trial_id)
+    if bracket is not None:
+        values["tuner/bracket"] = bracket
 
 
 class AutoMLTuner(keras_tuner.Tuner):
@@ -211,6 +171,7 @@ class AutoMLTuner(keras_tuner.Tuner):
         engine: Engine,
         directory: str,
         seed: int | None,
+        project_name: str = "kt",
         overwrite: bool = False,
     ):
         self.engine = engine
@@ -219,40 +180,37 @@ class AutoMLTuner(keras_tuner.Tuner):
         self.stop_reason: str | None = None
         super().__init__(
             oracle=oracle,
-            hypermodel=_SeededHyperModel(kt_hypermodel.get_hypermodel(hypermodel), self),
+            hypermodel=_SeededHyperModel(compat.get_hypermodel(hypermodel), self),
             directory=directory,
-            project_name="kt",
+            project_name=project_name,
             overwrite=overwrite,
         )
-        self._wrap_oracle()
+        self.steer_oracle()
 
     # -- scheduling: our requests first, budgets enforced -----------------------
-    def _wrap_oracle(self) -> None:
-        oracle = self.oracle
-        if not hasattr(self, "_propose"):
-            self._propose = oracle.populate_space  # the oracle's own, wrapped once
-        propose = self._propose
+    def steer_oracle(self) -> None:
+        """Make :meth:`schedule` the oracle's scheduler (``oracles.steer``)."""
+        steer(self.oracle, self.schedule)
 
-        def populate_space(trial_id: str) -> dict[str, Any]:
-            engine = self.engine
-            try:
-                request = engine.next_request()
-            except Stop as stop:
-                self.stop_reason = str(stop)
-                return {"status": "STOPPED", "values": None}
-            if request is not None:
-                engine.plan_request(trial_id, request)
-                return {"status": "RUNNING", "values": dict(request.values)}
-            response = propose(trial_id)
-            status = response.get("status")
-            if status == "RUNNING":
-                _label_hyperband_bracket(oracle, trial_id, response)
-                engine.note_oracle_trial()
-            elif status == "STOPPED":
-                self.stop_reason = "the oracle has no more trials to propose"
-            return response
-
-        oracle.populate_space = populate_space
+    def schedule(self, trial_id: str, propose) -> dict[str, Any]:
+        """The oracle's next trial: the user's next request, a stop, or the oracle's proposal."""
+        engine = self.engine
+        try:
+            request = engine.next_request()
+        except Stop as stop:
+            self.stop_reason = str(stop)
+            return {"status": "STOPPED", "values": None}
+        if request is not None:
+            engine.plan_request(trial_id, request)
+            return {"status": "RUNNING", "values": dict(request.values)}
+        response = propose(trial_id)
+        status = response.get("status")
+        if status == "RUNNING":
+            _label_hyperband_bracket(self.oracle, trial_id, response)
+            engine.note_oracle_trial()
+        elif status == "STOPPED":
+            self.stop_reason = "the oracle has no more trials to propose"
+        return response
 
     def pre_create_trial(self):
         self.engine.control.wait_while_paused()
@@ -268,16 +226,11 @@ class AutoMLTuner(keras_tuner.Tuner):
         RUNNING, or INVALID and due a retry) stay queued.
         """
         super().reload()
-        oracle = self.oracle
-        queue = getattr(oracle, "_retry_queue", None)
-        if isinstance(queue, list):  # the oracle itself, not a worker's client
-            oracle._retry_queue = [
-                t for t in queue if getattr(oracle.trials.get(t), "status", None) not in ENDED
-            ]
+        compat.drop_ended_retries(self.oracle, ENDED)
 
     # -- a trial -------------------------------------------------------------------
     def on_trial_begin(self, trial):
-        self._gradients_before = _custom_gradients()
+        self._gradients_before = compat.custom_gradient_names()
         values = dict(trial.hyperparameters.values)
         plan = self.engine.plan_for(trial.trial_id, values)
         if self.seed is not None:
@@ -309,23 +262,21 @@ class AutoMLTuner(keras_tuner.Tuner):
 
     def _release_gradients(self) -> None:
         """Forget the custom gradients the trial before this one registered (see below)."""
-        new = _custom_gradients() - getattr(self, "_gradients_before", set())
+        new = compat.custom_gradient_names() - getattr(self, "_gradients_before", set())
         stale, self._gradients_pending = getattr(self, "_gradients_pending", set()), new
-        _forget_gradients(stale)
+        compat.forget_custom_gradients(stale)
 
-    def on_search_begin(self):
-        self._debug = kt_config.DEBUG
-        kt_config.DEBUG = False  # a failed trial is reported as an event, not a traceback
-
-    def on_search_end(self):
-        kt_config.DEBUG = getattr(self, "_debug", True)
+    def search(self, *fit_args, **fit_kwargs):
+        """KerasTuner's search; a failed trial is an event, not a traceback on this thread."""
+        with compat.quiet_tracebacks():
+            return super().search(*fit_args, **fit_kwargs)
 
     # -- checkpoints -----------------------------------------------------------------
     def checkpoint_path(self, trial_id: str) -> str:
-        return self._get_checkpoint_fname(trial_id)
+        return compat.checkpoint_file(self, trial_id)
 
     def has_checkpoint(self, trial_id: str) -> bool:
-        return os.path.exists(self._get_checkpoint_fname(trial_id))
+        return os.path.exists(self.checkpoint_path(trial_id))
 
     def restore_checkpoint(self, model: keras.Model, trial_id: str) -> bool:
         """Load a trial's best checkpoint: weights and optimizer state.
@@ -337,13 +288,14 @@ class AutoMLTuner(keras_tuner.Tuner):
         Returns whether the optimizer state was restored.
         """
         if not model.built:
-            config_path = self._get_build_config_fname(trial_id)
+            config_path = compat.build_config_file(self, trial_id)
             if os.path.exists(config_path):
-                model.build_from_config(kt_utils.load_json(config_path))
+                with open(config_path) as fh:
+                    model.build_from_config(json.load(fh))
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None and not optimizer.built:
             optimizer.build(model.trainable_variables)
-        model.load_weights(self._get_checkpoint_fname(trial_id))
+        model.load_weights(self.checkpoint_path(trial_id))
         return optimizer is not None and int(np.asarray(optimizer.iterations)) > 0
 
     def load_trial_model(self, trial_id: str) -> keras.Model:

@@ -256,7 +256,7 @@ class PointsView(widgets.VBox):
 class BayesianView(widgets.VBox):
     """A Dropdown (the hyperparameter) and the oracle's Gaussian process along it.
 
-    ``search`` is the live Search (its oracle is ``search._tuner.oracle`` once the
+    ``search`` is the live Search (its oracle is ``search.oracle`` once the
     search thread built it) or a Replay with recorded snapshots
     (``search.surrogate(name)``). Live computation runs on a worker thread, once a
     trial starts or ends or the search pauses; the Dropdown reslices what was fitted.
@@ -343,8 +343,7 @@ class BayesianView(widgets.VBox):
 
     # -- where the data comes from --------------------------------------------------------
     def oracle(self) -> Any:
-        tuner = getattr(self.search, "_tuner", None)
-        oracle = getattr(tuner, "oracle", None)
+        oracle = getattr(self.search, "oracle", None)  # a replay has none
         return oracle if oracle is not None and is_bayesian(oracle) else None
 
     def _recorded(self) -> bool:

@@ -11,20 +11,19 @@
 - :func:`sampled_points`: the points a search tried over two hyperparameters.
 - :func:`best_so_far`: the best score so far against running time and trial count.
 
-The panel's views (:mod:`automl_nb.panel.teaching`), :func:`automl_nb.compare` and any
+The panel's views (:mod:`automl_nb.panel.teaching_tab`), :func:`automl_nb.compare` and any
 static export draw these; tests assert on them without drawing anything.
 """
 
 from __future__ import annotations
 
-import copy
 import math
-import threading
 import warnings
 from typing import Any, NamedTuple
 
-from .events import jsonable
-from .record import SCORED, SearchRecord, TrialRecord, better, finite
+from .. import _kt_compat
+from ..events import jsonable
+from ..record import SCORED, SearchRecord, TrialRecord, better, finite
 
 __all__ = [
     "BayesianState",
@@ -68,14 +67,14 @@ def _oracle_of(source: Any) -> Any:
     if hasattr(source, "populate_space"):
         return source
     if hasattr(source, "record") and hasattr(source, "state"):
-        tuner = getattr(source, "_tuner", None)
-        if tuner is None:
+        oracle = getattr(source, "oracle", None)
+        if oracle is None:
             raise RuntimeError(
                 "this search has no oracle yet: it builds one when it starts (a reopened "
                 "search after start(), a replay never; a replay's recording may carry snapshots: "
                 "replay.surrogate(name))"
             )
-        return tuner.oracle
+        return oracle
     return source
 
 
@@ -634,41 +633,6 @@ def is_bayesian(oracle: Any) -> bool:
     return isinstance(oracle, kt.oracles.BayesianOptimizationOracle)
 
 
-def _snapshot(oracle: Any, timeout: float) -> Any:
-    """A private copy of the oracle's search state, taken under the oracle's own lock.
-
-    The copy shares nothing the oracle will write to: its trials, hyperparameters,
-    Gaussian process, random state and tried-values set are copies, and our tuner's
-    ``populate_space`` wrapper is dropped so the class's own method runs on it.
-    """
-    from keras_tuner.src.engine import oracle as oracle_module
-
-    lock = oracle_module.LOCKS[oracle]
-    mine = oracle_module.THREADS.get(oracle) == threading.current_thread().name
-    if not mine and not lock.acquire(timeout=timeout):
-        raise TimeoutError(
-            f"the oracle stayed busy for {timeout:g}s (it is choosing the next trial); try again"
-        )
-    try:
-        box = copy.copy(oracle)
-        box.__dict__.pop("populate_space", None)
-        box.trials = copy.deepcopy(oracle.trials)
-        box.ongoing_trials = {
-            key: box.trials[t.trial_id]
-            for key, t in oracle.ongoing_trials.items()
-            if t.trial_id in box.trials
-        }
-        box.hyperparameters = oracle.hyperparameters.copy()
-        box.gpr = copy.deepcopy(oracle.gpr)
-        box._random_state = copy.deepcopy(oracle._random_state)
-        box._tried_so_far = set(oracle._tried_so_far)
-        box._id_to_hash = copy.copy(oracle._id_to_hash)
-    finally:
-        if not mine:
-            lock.release()
-    return box
-
-
 class BayesianState:
     """The oracle's Gaussian process fitted once; :meth:`slice` reads it along any axis.
 
@@ -701,7 +665,7 @@ class BayesianState:
                 "oracle must be a KerasTuner BayesianOptimizationOracle (search with "
                 f"oracle='bayesian'); got {type(oracle).__name__}"
             )
-        box = _snapshot(oracle, timeout)
+        box = _kt_compat.snapshot_oracle(oracle, timeout)
         order = list(box.trials)
         if until is None and box.ongoing_trials:
             until = max((t.trial_id for t in box.ongoing_trials.values()), key=order.index)
@@ -724,7 +688,7 @@ class BayesianState:
         self.objective = box.objective.name
         self.direction = box.objective.direction
         self.beta = float(box.beta)
-        self.space = list(box._nonfixed_space())
+        self.space = _kt_compat.nonfixed_space(box)
         self.names = [hp.name for hp in self.space]
         completed = [t for t in box.trials.values() if t.status == "COMPLETED"]
         self.completed = len(completed)
@@ -752,7 +716,7 @@ class BayesianState:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # sklearn's ConvergenceWarning on a handful of points
             try:
-                x, y = box._vectorize_trials()
+                x, y = _kt_compat.vectorize_trials(box)
             except (UnboundLocalError, NameError):
                 x, y = np.zeros((0, len(self.space))), np.zeros(0)
                 self.message = "the oracle holds a trial it cannot score yet; try after it ends"

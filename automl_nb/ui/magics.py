@@ -1,9 +1,9 @@
 """``%automl`` and ``%%automl``: parse, resolve names in the notebook, call the library.
 
 The magic is thin: the arguments come from the one specification in
-:mod:`automl_nb._args` (shared with ``python -m automl_nb``), names are looked up in
+:mod:`automl_nb.ui.args` (shared with ``python -m automl_nb``), names are looked up in
 the notebook's namespace, and everything else is :func:`automl_nb.search` and the
-:class:`~automl_nb.search.Search` it returns. Every user mistake is an IPython
+:class:`~automl_nb._search.Search` it returns. Every user mistake is an IPython
 ``UsageError``: one sentence, no traceback.
 
 Importing this module does not import TensorFlow.
@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, output_can_be_silenced
 
-from . import _args
-from ._args import BUNDLED_DATASETS, CELL, COMMAND_NAMES, LINE, ArgumentError
-from .events import SearchEnded
+from ..events import SearchEnded
+from . import args as _args
+from .args import BUNDLED_DATASETS, CELL, COMMAND_NAMES, LINE, ArgumentError
 
 if TYPE_CHECKING:
     from argparse import Namespace
 
-    from .search import Search
+    from .._search import Search
 
 _MISSING = object()
 
@@ -103,7 +103,7 @@ class AutoMLMagics(Magics):
         space = None
         if cell is not None:
             space = self._run_cell_for_build(cell, args.build)
-        from .search import search as start_search
+        from .._entry import search as start_search
 
         try:
             search = start_search(
@@ -174,7 +174,7 @@ class AutoMLMagics(Magics):
             progress.drain()
             progress.close()
             if not failed:
-                from .__main__ import leaderboard, status_text
+                from .cli import leaderboard, status_text
 
                 print(status_text(search).splitlines()[0])
                 print(leaderboard(search))
@@ -342,7 +342,7 @@ class AutoMLMagics(Magics):
                     raise UsageError("extend needs --trials N or --time DURATION (or both)")
                 return search.extend(trials=args.trials, time=args.time)
             if name == "status":
-                from .__main__ import status_text
+                from .cli import status_text
 
                 print(status_text(search))
                 return None
@@ -359,7 +359,7 @@ class AutoMLMagics(Magics):
         raise AssertionError(f"unhandled command {name}")  # pragma: no cover
 
     def _open(self, args: Namespace, quiet: bool, line: str) -> Any:
-        from .search import open_search
+        from .._entry import open_search
 
         try:
             search = open_search(os.path.expanduser(args.directory))
@@ -368,7 +368,7 @@ class AutoMLMagics(Magics):
         self._remember(search, args.name)
         shown_by_hook = not quiet and self._result_is_displayed(False, line)
         if args.no_panel:
-            from .__main__ import leaderboard, status_text
+            from .cli import leaderboard, status_text
 
             print(status_text(search))
             print(leaderboard(search))
@@ -476,7 +476,7 @@ class _TextProgress:
     """
 
     def __init__(self, search: Search, *, live: bool, kernel: bool):
-        from .__main__ import Progress
+        from .cli import Progress
 
         self.search = search
         self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
@@ -494,7 +494,7 @@ class _TextProgress:
         self._unsubscribe = search.subscribe(self._progress, replay=True)
 
     def _header(self) -> str:
-        from .__main__ import budget_text
+        from .cli import budget_text
 
         return (
             f"search '{self.search.name}' with the {self.search.settings['oracle']} oracle: "

@@ -26,7 +26,6 @@ imported only when needed.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import os
@@ -35,6 +34,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .._util import did_you_mean, short_list, slug
+from ..errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,10 +57,6 @@ MISSING_CATEGORY = "__missing__"
 SPEC_VERSION = 1
 
 _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
-
-
-class DataError(ValueError):
-    """Bad input data; the message is one sentence naming the argument and the fix."""
 
 
 @dataclass(eq=False)
@@ -176,10 +174,10 @@ def describe_input(data: Any) -> str:
         path = Path(data).expanduser()
         try:
             if path.is_dir():
-                return _slug(path.resolve().name or "images")
+                return slug(path.resolve().name or "images")
         except OSError:
             pass
-        return _slug(path.stem or path.name or str(data))
+        return slug(path.stem or path.name or str(data))
     if isinstance(data, (tuple, list)):
         return "arrays"
     if _is_dataframe(data):
@@ -249,7 +247,7 @@ def load_data(
             return _load_image_dataset(path, validation, seed, validation_split)
         frame = _read_csv(path, "data")
         return _load_frame(frame, target, validation, seed, validation_split,
-                           name=_slug(path.stem or path.name))
+                           name=slug(path.stem or path.name))
     raise DataError(
         "data must be a bundled data set name (" + ", ".join(BUNDLED) + "), a tuple (X, y) "
         "of arrays, a pandas DataFrame with target=, a CSV path with target= or a folder of "
@@ -537,7 +535,7 @@ def _encode_labels(values: np.ndarray, labels: _Labels, what: str, train_what: s
         raise DataError(
             f"{what} has label {unknown[0]!r}, which {train_what} does not have; every "
             "validation label must appear in the training labels ("
-            + _short_list(labels.class_names) + ")"
+            + short_list(labels.class_names) + ")"
         )
     return np.fromiter((index[s] for s in strings), dtype=np.int64, count=len(strings))
 
@@ -559,7 +557,7 @@ def _load_frame(
     if target is None:
         raise DataError(
             "target= is required when data is a DataFrame; pass target='<column>' "
-            f"(columns are: {_short_list(columns)})"
+            f"(columns are: {short_list(columns)})"
         )
     target = _find_target(target, columns, "the data")
     if len(frame) == 0:
@@ -617,11 +615,9 @@ def _find_target(target: Any, columns: list, where: str) -> Any:
     by_str = [c for c in columns if str(c) == str(target)]
     if by_str:
         return by_str[0]
-    guess = difflib.get_close_matches(str(target), [str(c) for c in columns], n=1)
-    hint = f"; did you mean {guess[0]!r}?" if guess else ""
     raise DataError(
-        f"target {target!r} is not a column of {where}; columns are: {_short_list(columns)}"
-        + hint
+        f"{target!r} is not a column of {where}", argument="target", value=target,
+        hint=f"columns are: {short_list(columns)}{did_you_mean(str(target), columns)}",
     )
 
 
@@ -659,7 +655,7 @@ def _validation_frame(validation: Any, target: Any) -> pd.DataFrame:
     if target not in validation.columns:
         raise DataError(
             f"validation has no target column {target!r}; it needs the same columns as data "
-            f"(it has: {_short_list(list(validation.columns))})"
+            f"(it has: {short_list(list(validation.columns))})"
         )
     if len(validation) == 0:
         raise DataError("validation has no rows; pass at least one sample or leave it out")
@@ -794,7 +790,7 @@ def _transform(spec: dict, frame: Any, arg: str) -> np.ndarray:
             f"{arg} is missing column{'s' if len(missing) > 1 else ''} "
             + ", ".join(repr(m) for m in missing)
             + "; it needs the columns the model was trained on ("
-            + _short_list([c["name"] for c in spec["columns"]]) + ")"
+            + short_list([c["name"] for c in spec["columns"]]) + ")"
         )
     n = len(frame)
     blocks: list[np.ndarray] = []
@@ -852,7 +848,7 @@ def _load_image_dataset(
         )
         x_train, y_train = x, codes
     return Dataset(
-        name=_slug(folder.resolve().name or "images"), family="image", task="classification",
+        name=slug(folder.resolve().name or "images"), family="image", task="classification",
         x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
         class_names=class_names, feature_names=None, preprocessing=None, label_dtype="str",
     )
@@ -911,7 +907,7 @@ def _read_image_folder(
         if unknown:
             raise DataError(
                 f"{arg}: class folder {shown}/{unknown[0]} is not a class of data; its class "
-                f"sub-folders must be among: {_short_list(classes)}"
+                f"sub-folders must be among: {short_list(classes)}"
             )
         files = [(name, images) for name, images in files if images]
     index = {name: i for i, name in enumerate(class_names)}
@@ -1031,11 +1027,9 @@ def _existing_path(data: str | os.PathLike, arg: str = "data") -> Path:
         or path.suffix != ""
     )
     if arg == "data" and not looks_like_path:
-        guess = difflib.get_close_matches(_bundled_key(text), BUNDLED, n=1)
-        hint = f"; did you mean {guess[0]!r}?" if guess else ""
         raise DataError(
-            f"data {text!r} is not a bundled data set, a CSV file or an image folder; "
-            "bundled sets are: " + ", ".join(BUNDLED) + hint
+            f"{text!r} is not a bundled data set, a CSV file or an image folder", argument="data",
+            value=text, hint="bundled sets are: " + ", ".join(BUNDLED) + did_you_mean(_bundled_key(text), BUNDLED),
         )
     wanted = "CSV file" if path.suffix.lower() in (".csv", ".tsv") else "CSV file or image folder"
     raise DataError(
@@ -1065,20 +1059,6 @@ def _is_number(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
-
-
-def _short_list(items: list) -> str:
-    names = [str(i) for i in items]
-    if len(names) <= 10:
-        return ", ".join(names)
-    return ", ".join(names[:5]) + ", ..., " + ", ".join(names[-3:]) + f" ({len(names)} in all)"
-
-
-def _slug(text: str) -> str:
-    import re
-
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.")
-    return slug or "data"
 
 
 def _kind_name(value: Any) -> str:

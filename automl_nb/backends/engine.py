@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .control import Action, Control, Request
-from .events import EpochEnded, EventBus, TrialEnded, TrialStarted
-from .record import SearchRecord, better
+from ..control import Action, Control, Request
+from ..events import EpochEnded, EventBus, TrialEnded, TrialStarted
+from ..record import SearchRecord, better
 
 
 @dataclass

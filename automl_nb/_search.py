@@ -1,164 +1,58 @@
-"""``Search``: data, space, oracle, tuner and controls on a background thread.
+"""``Search``: the facade over a search's parts; its state machine, commands and views.
 
-``automl_nb.search(...)`` checks its arguments at once (one sentence naming the
-argument when something is wrong), writes the search's directory and returns a
-running :class:`Search`. TensorFlow is imported on the search thread, so the
-call returns at once and the kernel stays free for the panel's buttons; only a
-custom ``space=`` is built once on the calling thread first (importing
-TensorFlow), so that a broken ``build(hp)`` is one sentence before anything is
-written.
+A Search owns the event bus (journal first, then the views), the :class:`~automl_nb.control.
+Control` its commands set, and the thread its trials run on; the trials themselves are its
+trainer's (:mod:`automl_nb.backends`: KerasTuner in this process, worker processes, or scripted
+curves), and its files are its :class:`~automl_nb.store.Store`'s. Every command answers with a
+:class:`~automl_nb.control.CommandResult` sentence and is journaled as an event.
 
-A search's directory holds everything needed to reopen it with no code run
-from it: ``search.json`` (settings), ``data.npz`` (the prepared arrays, no
-pickle), ``events.jsonl`` (the journal) and ``kt/`` (KerasTuner's trials and
-checkpoints).
+:func:`automl_nb.search` and :func:`automl_nb.open` (in ``_entry.py``) check the arguments
+and make a Search; nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import os
 import re
-import shutil
 import threading
 import time as _time
-import zipfile
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import oracles as _oracles
-from ._args import parse_time
-from ._engine import Engine
+from ._checks import check_time, positive_int
+from ._util import format_duration
+from .backends.base import SearchJob, Trainer
+from .backends.engine import Engine
+from .backends.local import LocalTrainer
 from .control import CommandResult, Control, Request, SearchState
-from .data import Dataset, describe_input, load_data
+from .errors import JournalError, SearchError, SpaceError, SpaceFailure
 from .events import (
-    JOURNAL_NAME,
     BudgetChanged,
     CommandIssued,
     Event,
     EventBus,
     Journal,
-    JournalError,
     SearchEnded,
     SearchStarted,
-    SpaceDefined,
     StateChanged,
     TrialEnded,
     read_journal,
 )
+from .oracles import ORACLES
 from .record import SCORED, SearchRecord
+from .store import FORMAT, Store
 
 if TYPE_CHECKING:
     import pandas
 
+    from .data import Dataset
+
 log = logging.getLogger("automl_nb")
 
-SETTINGS_NAME = "search.json"
-DATA_NAME = "data.npz"
-KT_DIR = "kt"
 PROMOTABLE = SCORED  # a trial with a score can be promoted or exported
-
-
-class SearchError(ValueError):
-    """A bad argument to a search; the message names it and says what works."""
-
-
-class _SpaceFailure(RuntimeError):
-    """The search space could not be built at all."""
-
-
-# --------------------------------------------------------------------------------------
-# argument checks (no TensorFlow)
-# --------------------------------------------------------------------------------------
-def _positive_int(name: str, value: Any, *, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise SearchError(f"{name} must be a whole number of at least 1; got {value!r}")
-    if value < 1:
-        raise SearchError(f"{name} must be at least 1; got {value!r}")
-    return int(value)
-
-
-def _check_seed(seed: Any) -> int | None:
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise SearchError(f"seed must be a whole number of 0 or more, or None; got {seed!r}")
-    return seed
-
-
-def _check_time(value: Any) -> float | None:
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise SearchError(str(exc)) from None
-
-
-def _known_metrics(dataset: Dataset) -> list[str]:
-    base = ["loss", "accuracy"] if dataset.task == "classification" else ["loss", "mae"]
-    return [f"val_{m}" for m in base] + base
-
-
-def _check_objective(objective: str | None, dataset: Dataset, custom_space: bool) -> tuple[str, str]:
-    if objective is None:
-        objective = "val_accuracy" if dataset.task == "classification" else "val_loss"
-    if not isinstance(objective, str) or not objective.strip():
-        raise SearchError(f"objective must be a metric name such as 'val_accuracy'; got {objective!r}")
-    objective = objective.strip()
-    if not custom_space:
-        known = _known_metrics(dataset)
-        if objective not in known:
-            hint = difflib.get_close_matches(objective, known, n=1)
-            maybe = f" (did you mean '{hint[0]}'?)" if hint else ""
-            raise SearchError(
-                f"objective '{objective}' is not a metric of this {dataset.task} search; "
-                f"choose one of: {', '.join(known)}{maybe}"
-            )
-    return objective, _oracles.objective_direction(objective)
-
-
-def _default_directory(name: str, oracle: str) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path("automl_runs") / f"{_slug(name)}-{_slug(oracle)}-{stamp}"
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_") or "search"
-
-
-def is_search_directory(path: Path) -> bool:
-    return (path / SETTINGS_NAME).exists() or (path / JOURNAL_NAME).exists()
-
-
-def _prepare_directory(directory: Any, overwrite: bool) -> Path:
-    try:
-        path = Path(directory)
-    except TypeError:
-        raise SearchError(f"directory must be a path; got {directory!r}") from None
-    if path.exists() and not path.is_dir():
-        raise SearchError(f"directory '{path}' is a file; choose a folder path for the search")
-    if path.is_dir() and any(path.iterdir()):
-        if not is_search_directory(path):
-            raise SearchError(
-                f"directory '{path}' is not empty and holds no search; choose a new or empty folder"
-            )
-        if not overwrite:
-            raise SearchError(
-                f"directory '{path}' already holds a search; pass overwrite=True to replace it "
-                f"or automl_nb.open('{path}') to reopen and continue it"
-            )
-        shutil.rmtree(path)
-    return path
 
 
 # --------------------------------------------------------------------------------------
@@ -170,31 +64,31 @@ class Search:
     def __init__(
         self,
         *,
-        directory: Path,
+        directory: str | os.PathLike[str],
         settings: dict[str, Any],
         dataset: Dataset | None,
         space: Any = None,
         oracle: Any = None,
         history: list[Event] | None = None,
-        trainer: Any = None,
+        trainer: Trainer | None = None,
         verbose: bool = False,
     ):
-        self.directory = Path(directory)
+        self.store = Store(directory)
+        self.directory = self.store.directory
         self.settings = settings
         self.name: str = settings["name"]
         self.dataset = dataset
-        self._space = space
-        if oracle is None and settings["oracle"] in _oracles.ORACLES:
+        if oracle is None and settings["oracle"] in ORACLES:
             oracle = settings["oracle"]
-        self._oracle_arg = oracle
-        self._trainer = trainer
         self._lock = threading.RLock()
-        self._record = SearchRecord()
-        self._bus = EventBus(Journal(self.directory / JOURNAL_NAME))
+        self._record = SearchRecord(list(history or ()))
+        self._bus = EventBus(Journal(self.store.journal_path), history=history)
         self._bus.subscribe(self._record.apply)
-        for event in history or ():
-            self._bus._history.append(event)
-            self._record.apply(event)
+        self._trainer: Trainer = trainer if trainer is not None else LocalTrainer()
+        self._trainer.bind(
+            SearchJob(store=self.store, settings=settings, dataset=dataset, space=space,
+                      oracle=oracle, bus=self._bus, record=self._record, lock=self._bus.lock)
+        )
         spent = self._record.elapsed(self._record.ended_at or _time.time()) if history else 0.0
         self._control = Control(settings.get("time_budget_s"), spent_s=spent)
         if history:
@@ -203,7 +97,9 @@ class Search:
             self._record.state = "idle"  # a session that crashed left it "running": it is not now
         self._control.state = SearchState(self._record.state)
         self._thread: threading.Thread | None = None
-        self._tuner: Any = None
+        self._engine: Engine | None = None
+        self._requests_only = False
+        self._panel: Any = None
         self._final_model: Any = None
         self._final_trial: str | None = None
         self.error: str | None = None
@@ -224,7 +120,7 @@ class Search:
 
     @property
     def lock(self) -> threading.RLock:
-        return self._bus._lock
+        return self._bus.lock
 
     @property
     def objective(self) -> str:
@@ -241,16 +137,16 @@ class Search:
 
     @property
     def workers(self) -> Any:
-        """The :class:`~automl_nb.workers.WorkerPool` of a search with workers, else None.
+        """The :class:`~automl_nb.backends.workers.WorkerPool` of a search with workers, else None.
 
         ``search.workers.join_command()`` says how another machine joins it.
         """
-        return None if self._scripted else self._trainer
+        return self._trainer.workers
 
     @property
-    def _scripted(self) -> bool:
-        """Trials come from a trainer without Keras models (``automl_nb.testing``)."""
-        return self._trainer is not None and not getattr(self._trainer, "keras_models", False)
+    def oracle(self) -> Any:
+        """The KerasTuner oracle deciding the trials, once the search has built it; else None."""
+        return self._trainer.oracle
 
     def subscribe(self, fn: Callable[[Event], Any], replay: bool = False) -> Callable[[], None]:
         """Call ``fn(event)`` on every new event (on the publishing thread); returns an unsubscribe."""
@@ -258,7 +154,7 @@ class Search:
 
     def events(self) -> list[Event]:
         """Every event so far, read back from the journal."""
-        return read_journal(self.directory / JOURNAL_NAME)
+        return read_journal(self.store.journal_path)
 
     @property
     def results(self) -> pandas.DataFrame:
@@ -283,8 +179,8 @@ class Search:
         from .panel import Panel
 
         with self._lock:
-            panel = getattr(self, "_panel", None)
-            if panel is None or getattr(panel, "comm", True) is None:  # none yet, or closed
+            panel = self._panel
+            if panel is None or panel.comm is None:  # none yet, or closed
                 panel = self._panel = Panel(self)
             return panel
 
@@ -322,10 +218,9 @@ class Search:
             state = self.state
             if state in (SearchState.RUNNING, SearchState.PAUSED, SearchState.STOPPING):
                 return self._answer("start", True, f"the search is already {state.value}")
-            if not self._scripted:
-                problem = self._cannot_train()
-                if problem:
-                    return self._answer("start", False, problem)
+            problem = self._trainer.problem()
+            if problem:
+                return self._answer("start", False, problem)
             if self._control.out_of_time():
                 return self._answer(
                     "start", False, "the time budget is spent; call extend(time='5m') to continue"
@@ -446,7 +341,7 @@ class Search:
 
     def promote(self, trial_id: str | int, epochs: int = 5) -> CommandResult:
         """Train a finished trial on for ``epochs`` more epochs from its best checkpoint, as a new trial."""
-        epochs = _positive_int("epochs", epochs)
+        epochs = positive_int("epochs", epochs)
         with self._lock:
             tid, answer = self._trial_or_answer("promote", trial_id)
             if answer is not None:
@@ -458,7 +353,7 @@ class Search:
                     f"trial {tid} is {trial.status}; only a completed, pruned or stopped trial "
                     "can be promoted", trial_id=tid,
                 )
-            if not self._scripted and not self._checkpoint_exists(tid):
+            if not self._trainer.has_checkpoint(tid):
                 return self._answer(
                     "promote", False, f"trial {tid} has no saved checkpoint to train on from", trial_id=tid
                 )
@@ -497,8 +392,8 @@ class Search:
         """Raise the trial and/or time budget; continues a search that has ended."""
         if trials is None and time is None:
             raise SearchError("extend() needs trials=N and/or time='5m'")
-        add_trials = _positive_int("trials", trials, allow_none=True)
-        add_time = _check_time(time)
+        add_trials = positive_int("trials", trials, allow_none=True)
+        add_time = check_time(time)
         with self._lock:
             parts = []
             if add_trials:
@@ -513,7 +408,7 @@ class Search:
                 new_budget = (max(budget, spent) if budget is not None else spent) + add_time
                 self._control.set_time_budget(new_budget)
                 self.settings["time_budget_s"] = new_budget
-                parts.append(f"{_fmt_seconds(add_time)} more time")
+                parts.append(f"{format_duration(add_time)} more time")
             self._save_settings()
             self._publish(
                 BudgetChanged(trials=self.settings["trials"], time_budget_s=self.settings["time_budget_s"])
@@ -548,9 +443,6 @@ class Search:
         return self.state
 
     # -- the search thread --------------------------------------------------------------------
-    _engine: Engine | None = None
-    _requests_only = False
-
     def _after_trial(self, trial_id: str, status: str) -> None:
         with self._lock:
             if self._step and self.state is SearchState.RUNNING:
@@ -571,13 +463,10 @@ class Search:
                 after_trial=self._after_trial,
                 requests_only=self._requests_only,
             )
-            if self._trainer is not None:
-                reason = self._trainer.run(self, self._engine)
-            else:
-                reason = self._run_tuner(self._engine)
+            reason = self._trainer.run(self._engine)
             if self._control.stop_requested:
                 reason = "stopped by the user"
-        except (JournalError, _SpaceFailure) as exc:
+        except (JournalError, SpaceFailure) as exc:
             final, reason = SearchState.FAILED, str(exc)
         except Exception as exc:
             final, reason = SearchState.FAILED, _explain_failure(exc)
@@ -602,111 +491,12 @@ class Search:
                 )
             )
 
-    def _build_tuner(self, engine: Engine | None):
-        from . import spaces
-        from .tuner import AutoMLTuner
-
-        hypermodel = spaces.get_space(self._space, self.dataset)
-        oracle = _oracles.get_oracle(
-            self._oracle_arg,
-            objective=self.objective,
-            direction=self.direction,
-            max_trials=None,
-            epochs=self.settings["epochs"],
-            seed=self.settings["seed"],
-        )
-        tuner = AutoMLTuner(
-            oracle=oracle,
-            hypermodel=hypermodel,
-            engine=engine,
-            directory=str(self.directory),
-            seed=self.settings["seed"],
-        )
-        return tuner
-
-    def _run_tuner(self, engine: Engine) -> str | None:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
-        import keras_tuner  # noqa: F401 - imports TensorFlow, here on the search thread
-
-        if self.settings["seed"] is not None:
-            import tensorflow as tf
-
-            tf.config.experimental.enable_op_determinism()
-        if self._tuner is None:
-            try:
-                self._tuner = self._build_tuner(engine)
-            except (SearchError, _oracles.OracleError):
-                raise
-            except Exception as exc:
-                if type(exc).__name__ == "SpaceError":  # already a sentence about build(hp)
-                    message = f"{exc}; fix it and start the search again"
-                else:
-                    message = f"build(hp) raised {type(exc).__name__}: {exc}; fix it and start the search again"
-                raise _SpaceFailure(message) from exc
-        else:
-            self._tuner.engine = engine
-            self._tuner._wrap_oracle()
-        from .spaces import hp_spec
-
-        space = [hp_spec(hp) for hp in self._tuner.oracle.hyperparameters.space]
-        space = [s for s in space if not s["name"].startswith("tuner/")]
-        if space != self._record.space:
-            self._bus.publish(SpaceDefined(space=space))
-        data = self.dataset
-        self._tuner.search(
-            data.x_train,
-            data.y_train,
-            validation_data=(data.x_val, data.y_val),
-            batch_size=self.settings["batch_size"],
-            shuffle=True,
-            verbose=0,
-        )
-        return self._tuner.stop_reason
-
     # -- models ---------------------------------------------------------------------------------
-    def _cannot_train(self) -> str | None:
-        """Why this (reopened) search cannot build models, or None."""
-        if self.dataset is None:
-            return f"this search's data ({DATA_NAME}) could not be read back, so it cannot train"
-        if self.settings.get("space") == "custom" and self._space is None:
-            return (
-                "this search used its own build(hp); reopen it with "
-                "automl_nb.open(directory, space=build) to train"
-            )
-        if self._oracle_arg is None:
-            return (
-                "this search used its own Oracle; reopen it with "
-                "automl_nb.open(directory, oracle=...) to continue"
-            )
-        return None
-
-    def _checkpoint_exists(self, trial_id: str) -> bool:
-        return (self.directory / KT_DIR / f"trial_{trial_id}" / "checkpoint.weights.h5").exists()
-
     def _check_values(self, values: dict[str, Any]) -> dict[str, Any]:
-        from . import spaces
-
-        if self._scripted:
+        try:
             return self._trainer.check_values(values)
-        tuner = self._ensure_tuner()
-        space = tuner.oracle.get_space()
-        for name in [n for n in space.values if n.startswith("tuner/")]:
-            space.values.pop(name, None)
-        return spaces.check_values(space, values)
-
-    def _ensure_tuner(self):
-        with self._lock:
-            if self._tuner is None and self._thread is not None and self._thread.is_alive():
-                raise SearchError(
-                    "the search is still starting (importing TensorFlow and building its first "
-                    "model); try again once the first trial has started"
-                )
-            if self._tuner is None:
-                problem = self._cannot_train()
-                if problem:
-                    raise RuntimeError(problem)
-                self._tuner = self._build_tuner(None)
-            return self._tuner
+        except SpaceError as exc:
+            raise SearchError.like(exc) from None
 
     def _resolve_trial(self, trial_id: Any) -> str:
         with self.lock:
@@ -725,12 +515,10 @@ class Search:
 
     def best_model(self, trial_id: str | None = None):
         """The best trial's model (or ``trial_id``'s) at its best epoch, as a Keras model."""
-        if self._scripted:
-            raise RuntimeError("a scripted search has no Keras models")
         tid = self._resolve_trial(trial_id)
         if trial_id is None and self._final_model is not None:
             return self._final_model
-        return self._ensure_tuner().load_trial_model(tid)
+        return self._trainer.load_model(tid)
 
     def final_fit(self, trial_id: str | None = None, epochs: int | None = None):
         """Retrain a trial (the best by default) on training + validation data; export() then writes it."""
@@ -738,24 +526,12 @@ class Search:
             raise RuntimeError(
                 f"the search is {self.state.value}; final fit runs once it is done (stop() or wait() first)"
             )
-        import numpy as np
-
         tid = self._resolve_trial(trial_id)
         with self.lock:
             trial = self._record.trials[tid]
             n_epochs = epochs or trial.best_epoch or trial.epochs or self.settings["epochs"]
-        n_epochs = _positive_int("epochs", n_epochs)
-        tuner = self._ensure_tuner()
-        hp = tuner.oracle.get_trial(tid).hyperparameters
-        model = tuner.hypermodel.build(hp)
-        data = self.dataset
-        model.fit(
-            np.concatenate([data.x_train, data.x_val]),
-            np.concatenate([data.y_train, data.y_val]),
-            epochs=n_epochs,
-            batch_size=self.settings["batch_size"],
-            verbose=0,
-        )
+        n_epochs = positive_int("epochs", n_epochs)
+        model = self._trainer.final_fit(tid, n_epochs)
         self._final_model, self._final_trial = model, tid
         self._answer("final_fit", True, f"trial {tid} retrained on all data for {n_epochs} epochs",
                      trial_id=tid, epochs=n_epochs)
@@ -765,7 +541,8 @@ class Search:
         """Write a plain ``.keras`` file (Keras alone opens it) and ``<path>.json`` beside it."""
         target = Path(path) if path is not None else self.directory / "best.keras"
         if target.suffix != ".keras":
-            raise SearchError(f"path must end in .keras; got '{target}' (try '{target.with_suffix('.keras')}')")
+            raise SearchError(f"must end in .keras; got '{target}'", argument="path", value=str(target),
+                              hint=f"try '{target.with_suffix('.keras')}'")
         tid = self._resolve_trial(trial_id)
         use_final = trial_id is None and self._final_model is not None
         model = self._final_model if use_final else self.best_model(tid)
@@ -774,7 +551,7 @@ class Search:
         with self.lock:
             trial = self._record.trials[tid]
             meta = {
-                "format": "automl-nb/1",
+                "format": FORMAT,
                 "trial_id": tid,
                 "final_fit": use_final,
                 "hyperparameters": dict(trial.hyperparameters),
@@ -794,7 +571,7 @@ class Search:
         return target
 
     def _save_settings(self) -> None:
-        _write_json(self.directory / SETTINGS_NAME, self.settings)
+        self.store.write_settings(self.settings)
 
 
 # --------------------------------------------------------------------------------------
@@ -830,14 +607,6 @@ def _normalise_trial_id(trial_id: Any) -> str:
     return f"{int(text):04d}" if text.isdigit() and len(text) < 4 else text
 
 
-def _fmt_seconds(seconds: float) -> str:
-    if seconds >= 3600:
-        return f"{seconds / 3600:g}h"
-    if seconds >= 60:
-        return f"{seconds / 60:g}m"
-    return f"{seconds:g}s"
-
-
 def _explain_failure(exc: BaseException) -> str:
     text = str(exc).strip()
     if isinstance(exc, RuntimeError) and text.startswith("Number of consecutive failures"):
@@ -851,261 +620,8 @@ def _explain_failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
-
-
 def _print_progress(event: Event) -> None:
-    from .events import TrialEnded
-
     if isinstance(event, TrialEnded):
         score = "-" if event.score is None else f"{event.score:.4f}"
         extra = f" ({event.reason})" if event.reason else ""
         print(f"trial {event.trial_id} {event.status}: score {score} after {event.epochs} epochs{extra}")
-
-
-def _dataset_arrays(dataset: Dataset) -> dict[str, Any]:
-    return {
-        "x_train": dataset.x_train,
-        "y_train": dataset.y_train,
-        "x_val": dataset.x_val,
-        "y_val": dataset.y_val,
-    }
-
-
-def _dataset_meta(dataset: Dataset) -> dict[str, Any]:
-    return {
-        "name": dataset.name,
-        "family": dataset.family,
-        "task": dataset.task,
-        "class_names": dataset.class_names,
-        "feature_names": dataset.feature_names,
-        "preprocessing": dataset.preprocessing,
-        "label_dtype": dataset.label_dtype,
-    }
-
-
-# --------------------------------------------------------------------------------------
-# public entry points
-# --------------------------------------------------------------------------------------
-def search(
-    data: Any,
-    *,
-    target: str | None = None,
-    validation: Any = None,
-    space: Any = None,
-    oracle: Any = "bayesian",
-    objective: str | None = None,
-    trials: int | None = 20,
-    epochs: int = 10,
-    time: float | str | None = None,
-    seed: int | None = None,
-    directory: str | os.PathLike[str] | None = None,
-    overwrite: bool = False,
-    verbose: bool = False,
-    start: bool = True,
-    batch_size: int = 32,
-    step: bool = False,
-    workers: int = 1,
-    listen: str | None = None,
-) -> Search:
-    """Start a KerasTuner search in the background and return it at once.
-
-    ``data`` is a bundled name ("digits", "iris", "wine", "breast_cancer"), an
-    ``(X, y)`` pair, a DataFrame or CSV path with ``target=``, or an image folder.
-    ``oracle`` is "bayesian", "hyperband", "random" or a KerasTuner Oracle; for
-    Hyperband ``epochs`` is its max_epochs. ``time`` takes seconds or "90s", "10m",
-    "1h". ``step=True`` pauses after every trial (``search.step()`` runs the next).
-    ``workers=N`` runs N trials at once in N worker processes (KerasTuner's distributed
-    mode); ``listen="0.0.0.0"`` (or ``"HOST:PORT"``) also lets workers on other machines
-    that share this filesystem join (see :mod:`automl_nb.workers`). ``space`` may name a
-    build(hp) function as ``"module:function"``.
-    """
-    trials = _positive_int("trials", trials, allow_none=True)
-    epochs = _positive_int("epochs", epochs)
-    batch_size = _positive_int("batch_size", batch_size)
-    time_budget = _check_time(time)
-    seed = _check_seed(seed)
-    oracle_checked = _oracles.check_oracle(oracle)
-    oracle_name = oracle_checked if isinstance(oracle_checked, str) else type(oracle_checked).__name__
-    workers = _positive_int("workers", workers)
-    pool, space_ref, space = _worker_pool(workers, listen, space)
-    dataset = load_data(data, target=target, validation=validation, seed=seed)
-    objective, direction = _check_objective(objective, dataset, custom_space=space is not None)
-    if space is not None:
-        _check_space(space, dataset)
-    name = describe_input(data)
-    path = _prepare_directory(directory, overwrite) if directory is not None else _default_directory(
-        name, oracle_name
-    )
-    settings = {
-        "format": "automl-nb/1",
-        "name": path.name if directory is not None else f"{name}-{oracle_name}",
-        "data": dataset.summary(),
-        "dataset": _dataset_meta(dataset),
-        "oracle": oracle_name,
-        "objective": objective,
-        "direction": direction,
-        "trials": trials,
-        "time_budget_s": time_budget,
-        "epochs": epochs,
-        "seed": seed,
-        "batch_size": batch_size,
-        "space": "builtin" if space is None else "custom",
-        "step": step,
-        "created": datetime.now().isoformat(timespec="seconds"),
-    }
-    if pool is not None:
-        settings.update(workers=workers, space_ref=space_ref)
-    _create_directory(path, settings, dataset)
-    result = Search(
-        directory=path, settings=settings, dataset=dataset, space=space, oracle=oracle_checked,
-        verbose=verbose, trainer=pool,
-    )
-    if start:
-        started = result.start()
-        if not started:  # the journal could not be written: leave nothing half-made behind
-            shutil.rmtree(path, ignore_errors=True)
-            raise SearchError(started.message)
-    return result
-
-
-def _worker_pool(workers: int, listen: str | None, space: Any) -> tuple[Any, str | None, Any]:
-    """(the WorkerPool or None, the space's ``"module:function"`` name or None, the space).
-
-    A pool when trials run in worker processes (``workers > 1`` or ``listen``); a space named
-    as ``"module:function"`` is imported either way.
-    """
-    if workers <= 1 and listen is None and not isinstance(space, str):
-        return None, None, space
-    from .workers import WorkerPool, resolve_space
-
-    distributed = workers > 1 or listen is not None
-    space_ref, space = resolve_space(space, across_processes=distributed)
-    pool = WorkerPool(workers, listen=listen) if distributed else None
-    return pool, space_ref, space
-
-
-def _check_space(space: Any, dataset: Dataset) -> None:
-    """Build the user's model once, here, so a broken space is one sentence before any file.
-
-    This imports TensorFlow on the calling thread (seconds), only when ``space=`` is given.
-    The model is dropped at once; the search builds its own on its thread.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
-    from . import spaces
-
-    try:
-        hypermodel = spaces.get_space(space, dataset)
-    except spaces.SpaceError as exc:
-        raise SearchError(str(exc)) from None
-    import keras_tuner
-
-    try:
-        hypermodel.build(keras_tuner.HyperParameters())
-    except spaces.SpaceError as exc:  # not a model, not compiled, the wrong shape
-        raise SearchError(str(exc)) from None
-    except Exception as exc:  # the user's own bug: keep its traceback as the cause
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        said = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-        raise SearchError(
-            f"build(hp) raised {said} (built once with the default hyperparameters, to check "
-            "it); fix it and start the search again"
-        ) from exc
-
-
-def _create_directory(path: Path, settings: dict[str, Any], dataset: Dataset | None) -> None:
-    import numpy as np
-
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        _write_json(path / SETTINGS_NAME, settings)
-        if dataset is not None:
-            np.savez(path / DATA_NAME, **_dataset_arrays(dataset))
-    except OSError as exc:
-        shutil.rmtree(path, ignore_errors=True)
-        raise SearchError(
-            f"directory '{path}' could not be written ({exc.strerror or exc}); choose a writable folder"
-        ) from None
-
-
-def open_search(
-    directory: str | os.PathLike[str],
-    *,
-    space: Any = None,
-    oracle: Any = None,
-    verbose: bool = False,
-    workers: int | None = None,
-    listen: str | None = None,
-) -> Search:
-    """Reopen a search from its directory: every finished trial, ready to continue with start().
-
-    Only JSON and NumPy arrays (without pickle) are read; no code from the directory runs.
-    A search with a custom space needs ``space=`` again to continue or to rebuild models
-    (with workers, as ``"module:function"`` or a function importable by that name).
-    ``workers`` is how many worker processes ``start()`` runs trials in: by default as many
-    as the search had; ``workers=1`` continues it in this process.
-    """
-    if workers is not None:
-        workers = _positive_int("workers", workers)
-    path = Path(directory)
-    if not path.is_dir():
-        raise SearchError(f"directory '{path}' does not exist; pass the folder of a saved search")
-    if not is_search_directory(path):
-        raise SearchError(f"directory '{path}' holds no search (no {SETTINGS_NAME} or {JOURNAL_NAME})")
-    try:
-        settings = json.loads((path / SETTINGS_NAME).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise SearchError(f"directory '{path}': its {SETTINGS_NAME} cannot be read ({exc})") from None
-    if settings.get("space") == "custom" and space is None:
-        log.info("search %s used a custom space: pass space= to continue it", path)
-    history = read_journal(path / JOURNAL_NAME)
-    data_path = path / DATA_NAME
-    try:
-        dataset = _read_dataset(data_path, settings) if data_path.exists() else None
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
-        # pickled objects (refused), a broken file: the search is still shown, it cannot train
-        log.warning("%s could not be read back (%s); the search is shown but cannot train",
-                    data_path, str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
-        dataset = None
-    if workers is None:
-        saved = settings.get("workers", 1)
-        workers = saved if isinstance(saved, int) and not isinstance(saved, bool) and saved >= 1 else 1
-    pool, space_ref, space = _worker_pool(workers, listen, space)
-    if pool is not None:
-        settings = {**settings, "workers": workers, "space_ref": space_ref}
-    elif "workers" in settings:
-        settings = {**settings, "workers": 1}  # continued in this process
-    return Search(
-        directory=path,
-        settings=settings,
-        dataset=dataset,
-        space=space,
-        oracle=oracle,
-        history=history,
-        verbose=verbose,
-        trainer=pool,
-    )
-
-
-def _read_dataset(data_path: Path, settings: dict[str, Any]) -> Dataset:
-    """The prepared arrays, without pickle: an object array in the file is refused."""
-    import numpy as np
-
-    meta = settings.get("dataset", {})
-    with np.load(data_path, allow_pickle=False) as arrays:
-        return Dataset(
-            name=meta.get("name", settings["name"]),
-            family=meta["family"],
-            task=meta["task"],
-            x_train=arrays["x_train"],
-            y_train=arrays["y_train"],
-            x_val=arrays["x_val"],
-            y_val=arrays["y_val"],
-            class_names=meta.get("class_names"),
-            feature_names=meta.get("feature_names"),
-            preprocessing=meta.get("preprocessing"),
-            label_dtype=meta.get("label_dtype", "int"),
-        )

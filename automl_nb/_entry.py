@@ -1,0 +1,208 @@
+"""``automl_nb.search(...)`` and ``automl_nb.open(...)``: check, write the directory, hand back a Search.
+
+``search()`` checks every argument at once (one sentence naming the argument when something
+is wrong), writes the search's directory and returns a running :class:`~automl_nb.Search`.
+TensorFlow is imported on the search thread, so the call returns at once and the kernel stays
+free for the panel's buttons; only a custom ``space=`` is built once on the calling thread
+first (importing TensorFlow), so that a broken ``build(hp)`` is one sentence before anything
+is written. ``open()`` reads a directory back (JSON and NumPy arrays without pickle; no code
+from the directory runs) and continues it with as many workers as it had.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from typing import Any
+
+from . import oracles as _oracles
+from ._checks import check_objective, check_seed, check_time, positive_int
+from ._search import Search
+from .backends.base import Trainer
+from .data import describe_input, load_data
+from .errors import SearchError, SpaceError
+from .events import read_journal
+from .store import FORMAT, Store, dataset_meta, default_directory, open_directory, prepare_directory
+
+log = logging.getLogger("automl_nb")
+
+
+def search(
+    data: Any,
+    *,
+    target: str | None = None,
+    validation: Any = None,
+    space: Any = None,
+    oracle: Any = "bayesian",
+    objective: str | None = None,
+    trials: int | None = 20,
+    epochs: int = 10,
+    time: float | str | None = None,
+    seed: int | None = None,
+    deterministic: bool = False,
+    directory: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    verbose: bool = False,
+    start: bool = True,
+    batch_size: int = 32,
+    step: bool = False,
+    workers: int = 1,
+    listen: str | None = None,
+) -> Search:
+    """Start a KerasTuner search in the background and return it at once.
+
+    ``data`` is a bundled name ("digits", "iris", "wine", "breast_cancer"), an
+    ``(X, y)`` pair, a DataFrame or CSV path with ``target=``, or an image folder.
+    ``oracle`` is "bayesian", "hyperband", "random" or a KerasTuner Oracle; for
+    Hyperband ``epochs`` is its max_epochs. ``time`` takes seconds or "90s", "10m",
+    "1h". ``seed`` makes the trials (their hyperparameters and initial weights) the same
+    every time; ``deterministic=True`` also makes their scores bit-identical, by turning on
+    TensorFlow's op determinism while this search runs (slower; process-wide while on).
+    ``step=True`` pauses after every trial (``search.step()`` runs the next).
+    ``workers=N`` runs N trials at once in N worker processes (KerasTuner's distributed
+    mode); ``listen="0.0.0.0"`` (or ``"HOST:PORT"``) also lets workers on other machines
+    that share this filesystem join (see :mod:`automl_nb.backends.workers`). ``space`` may
+    name a build(hp) function as ``"module:function"``.
+    """
+    trials = positive_int("trials", trials, allow_none=True)
+    epochs = positive_int("epochs", epochs)
+    batch_size = positive_int("batch_size", batch_size)
+    time_budget = check_time(time)
+    seed = check_seed(seed)
+    if not isinstance(deterministic, bool):
+        raise SearchError(f"must be True or False; got {deterministic!r}", argument="deterministic",
+                          value=deterministic)
+    oracle_checked = _oracles.check_oracle(oracle)
+    oracle_name = oracle_checked if isinstance(oracle_checked, str) else type(oracle_checked).__name__
+    workers = positive_int("workers", workers)
+    pool, space_ref, space = _trainer(workers, listen, space)
+    dataset = load_data(data, target=target, validation=validation, seed=seed)
+    objective, direction = check_objective(objective, dataset.task, custom_space=space is not None)
+    if space is not None:
+        _check_space(space, dataset)
+    name = describe_input(data)
+    path = prepare_directory(directory, overwrite) if directory is not None else default_directory(
+        name, oracle_name
+    )
+    settings = {
+        "format": FORMAT,
+        "name": path.name if directory is not None else f"{name}-{oracle_name}",
+        "data": dataset.summary(),
+        "dataset": dataset_meta(dataset),
+        "oracle": oracle_name,
+        "objective": objective,
+        "direction": direction,
+        "trials": trials,
+        "time_budget_s": time_budget,
+        "epochs": epochs,
+        "seed": seed,
+        "deterministic": deterministic,
+        "batch_size": batch_size,
+        "space": "builtin" if space is None else "custom",
+        "step": step,
+        "created": datetime.now().isoformat(timespec="seconds"),
+    }
+    if pool is not None:
+        settings.update(workers=workers, space_ref=space_ref)
+    store = Store(path)
+    store.create(settings, dataset)
+    result = Search(
+        directory=path, settings=settings, dataset=dataset, space=space, oracle=oracle_checked,
+        verbose=verbose, trainer=pool,
+    )
+    if start:
+        started = result.start()
+        if not started:  # the journal could not be written: leave nothing half-made behind
+            store.remove()
+            raise SearchError(started.message)
+    return result
+
+
+def open_search(
+    directory: str | os.PathLike[str],
+    *,
+    space: Any = None,
+    oracle: Any = None,
+    verbose: bool = False,
+    workers: int | None = None,
+    listen: str | None = None,
+) -> Search:
+    """Reopen a search from its directory: every finished trial, ready to continue with start().
+
+    Only JSON and NumPy arrays (without pickle) are read; no code from the directory runs.
+    A search with a custom space needs ``space=`` again to continue or to rebuild models
+    (with workers, as ``"module:function"`` or a function importable by that name).
+    ``workers`` is how many worker processes ``start()`` runs trials in: by default as many
+    as the search had; ``workers=1`` continues it in this process.
+    """
+    if workers is not None:
+        workers = positive_int("workers", workers)
+    store = open_directory(directory)
+    settings = store.read_settings()
+    if settings.get("space") == "custom" and space is None:
+        log.info("search %s used a custom space: pass space= to continue it", store.directory)
+    history = read_journal(store.journal_path)
+    dataset = store.read_data(settings)
+    if workers is None:
+        saved = settings.get("workers", 1)
+        workers = saved if isinstance(saved, int) and not isinstance(saved, bool) and saved >= 1 else 1
+    pool, space_ref, space = _trainer(workers, listen, space)
+    if pool is not None:
+        settings = {**settings, "workers": workers, "space_ref": space_ref}
+    elif "workers" in settings:
+        settings = {**settings, "workers": 1}  # continued in this process
+    return Search(
+        directory=store.directory,
+        settings=settings,
+        dataset=dataset,
+        space=space,
+        oracle=oracle,
+        history=history,
+        verbose=verbose,
+        trainer=pool,
+    )
+
+
+def _trainer(workers: int, listen: str | None, space: Any) -> tuple[Trainer | None, str | None, Any]:
+    """(the WorkerPool or None, the space's ``"module:function"`` name or None, the space).
+
+    A pool when trials run in worker processes (``workers > 1`` or ``listen``); a space named
+    as ``"module:function"`` is imported either way. None: the Search runs trials itself.
+    """
+    if workers <= 1 and listen is None and not isinstance(space, str):
+        return None, None, space
+    from .backends.workers import WorkerPool, resolve_space
+
+    distributed = workers > 1 or listen is not None
+    space_ref, space = resolve_space(space, across_processes=distributed)
+    pool = WorkerPool(workers, listen=listen) if distributed else None
+    return pool, space_ref, space
+
+
+def _check_space(space: Any, dataset: Any) -> None:
+    """Build the user's model once, here, so a broken space is one sentence before any file.
+
+    This imports TensorFlow on the calling thread (seconds), only when ``space=`` is given.
+    The model is dropped at once; the search builds its own on its thread.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    from . import spaces
+
+    try:
+        hypermodel = spaces.get_space(space, dataset)
+    except SpaceError as exc:
+        raise SearchError.like(exc) from None
+    import keras_tuner
+
+    try:
+        hypermodel.build(keras_tuner.HyperParameters())
+    except SpaceError as exc:  # not a model, not compiled, the wrong shape
+        raise SearchError.like(exc) from None
+    except Exception as exc:  # the user's own bug: keep its traceback as the cause
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        said = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+        raise SearchError(
+            f"build(hp) raised {said} (built once with the default hyperparameters, to check "
+            "it); fix it and start the search again"
+        ) from exc

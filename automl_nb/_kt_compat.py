@@ -1,0 +1,357 @@
+"""The only module that touches KerasTuner's, Keras' or TensorFlow's private parts.
+
+Each touch is one small function here, with a test of its own in ``tests/test_kt_compat.py``
+that fails with a sentence naming the part when a new release moves it. A part that is gone
+raises :class:`CompatError` saying which part of which library, and the versions automl-nb
+was tested with. Everything else in the package uses only the libraries' public APIs.
+
+The touches, and why:
+
+- KerasTuner
+  - ``keras_tuner.src.engine.hypermodel.get_hypermodel``: a ``build(hp)`` function as a
+    HyperModel, exactly as KerasTuner's own Tuner makes one.
+  - ``keras_tuner.src.config.DEBUG``: KerasTuner prints a traceback for every failed trial;
+    :func:`quiet_tracebacks` silences it on the search's own thread only.
+  - ``Tuner._get_checkpoint_fname`` / ``_get_build_config_fname``: where a trial's best
+    weights and build config are (promotion restores them with the optimizer state).
+  - ``Tuner._populate_initial_space``: a worker's stand-in oracle holds no space
+    (:class:`StandInOracleTuner`).
+  - ``HyperbandOracle._brackets``: which bracket a trial is in (KerasTuner labels each trial
+    with its newest bracket, wrong when brackets overlap across workers).
+  - ``Oracle._retry_queue``: a reload retries trials that had ended (``oracle.json`` is saved
+    before a trial leaves ``ongoing_trials``).
+  - ``keras_tuner.src.engine.oracle.LOCKS``/``THREADS``, ``Oracle._random_state``,
+    ``_tried_so_far``, ``_id_to_hash``, ``_nonfixed_space``, ``_vectorize_trials``: a private
+    copy of a Bayesian oracle's state for the teaching views, never mutating the oracle.
+  - ``keras_tuner.src.protos`` and ``keras_tuner.src.distribute.oracle_chief.OracleServicer``:
+    KerasTuner's own gRPC service for the workers' chief.
+- Keras: ``keras.src.random.seed_generator.python_random``: the generator Keras draws default
+  seeds from; :func:`seeded_build` swaps in a seeded one for a build, so a seeded trial's
+  weights are the same every time without reseeding the user's ``random`` or NumPy state.
+- TensorFlow: ``tensorflow.python.framework.ops._gradient_registry`` (``tf.custom_gradient``
+  entries never released: a leak across trials), ``tensorflow.python.framework.config``'s
+  op-determinism switch and ``tensorflow.python.eager.context``'s global seed (turned on for a
+  ``deterministic=True`` search and restored after).
+
+Importing this module imports neither TensorFlow nor KerasTuner; each function imports what
+it touches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import random
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+#: The versions these touches were written against and tested with.
+TESTED = {"keras-tuner": "1.4.8", "keras": "3.15", "tensorflow": "2.21"}
+
+
+class CompatError(RuntimeError):
+    """A private part of a dependency that automl-nb relies on has changed."""
+
+    def __init__(self, library: str, part: str, exc: BaseException | None = None):
+        self.library, self.part = library, part
+        tested = TESTED.get(library, "?")
+        cause = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
+        super().__init__(
+            f"{library} changed {part}, which automl-nb relies on{cause}; automl-nb was tested "
+            f"with {library} {tested}: install that version or a newer automl-nb"
+        )
+
+
+def _need(library: str, part: str, fetch: Any) -> Any:
+    try:
+        return fetch()
+    except (ImportError, AttributeError, KeyError, TypeError) as exc:
+        raise CompatError(library, part, exc) from exc
+
+
+# ==========================================================================================
+# KerasTuner
+# ==========================================================================================
+def get_hypermodel(space: Any) -> Any:
+    """``space`` (a HyperModel or a ``build(hp)`` function) as a KerasTuner HyperModel."""
+
+    def fetch():
+        from keras_tuner.src.engine import hypermodel
+
+        return hypermodel.get_hypermodel
+
+    return _need("keras-tuner", "keras_tuner.src.engine.hypermodel.get_hypermodel", fetch)(space)
+
+
+class _ThreadQuiet:
+    """A stand-in for ``keras_tuner.config.DEBUG``: its own value on every thread but the
+    threads registered in ``quiet``, which see False."""
+
+    def __init__(self, value: Any):
+        self.value = value
+        self.quiet: set[int] = set()
+
+    def __bool__(self) -> bool:
+        return False if threading.get_ident() in self.quiet else bool(self.value)
+
+    def __repr__(self) -> str:
+        return repr(bool(self.value))
+
+
+_quiet_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def quiet_tracebacks() -> Iterator[None]:
+    """KerasTuner prints no traceback for a failed trial on this thread while inside.
+
+    KerasTuner reads ``config.DEBUG`` at every failed trial; other threads (a user's own
+    KerasTuner search, say) keep its value, and a value the user sets later is kept too.
+    """
+
+    def fetch():
+        from keras_tuner.src import config
+
+        config.DEBUG  # noqa: B018 - must exist
+        return config
+
+    config = _need("keras-tuner", "keras_tuner.src.config.DEBUG", fetch)
+    me = threading.get_ident()
+    with _quiet_lock:
+        flag = config.DEBUG
+        if not isinstance(flag, _ThreadQuiet):
+            flag = config.DEBUG = _ThreadQuiet(flag)
+        flag.quiet.add(me)
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            flag.quiet.discard(me)
+
+
+def checkpoint_file(tuner: Any, trial_id: str) -> str:
+    """The file KerasTuner saves a trial's best weights to."""
+    method = _need("keras-tuner", "Tuner._get_checkpoint_fname", lambda: tuner._get_checkpoint_fname)
+    return method(trial_id)
+
+
+def build_config_file(tuner: Any, trial_id: str) -> str:
+    """The file KerasTuner saves a trial's model build config to."""
+    method = _need("keras-tuner", "Tuner._get_build_config_fname", lambda: tuner._get_build_config_fname)
+    return method(trial_id)
+
+
+class StandInOracleTuner:
+    """Mixed into a worker's tuner (before ``keras_tuner.Tuner``): its oracle is a client of
+    the chief's, which holds the space, so ``Tuner._populate_initial_space`` is skipped."""
+
+    def _populate_initial_space(self):
+        pass
+
+
+def check_stand_in_hook() -> None:
+    """Raise :class:`CompatError` when KerasTuner no longer has the hook the mixin replaces."""
+    import keras_tuner
+
+    _need("keras-tuner", "Tuner._populate_initial_space", lambda: keras_tuner.Tuner._populate_initial_space)
+
+
+def hyperband_bracket(oracle: Any, trial_id: str) -> int | None:
+    """The Hyperband bracket ``trial_id`` is in, from the oracle's own bookkeeping; else None."""
+    brackets = getattr(oracle, "_brackets", None)
+    if brackets is None:
+        return None
+    try:
+        for bracket in brackets:
+            if any(info.get("id") == trial_id for round_ in bracket["rounds"] for info in round_):
+                return int(bracket["bracket_num"])
+    except (KeyError, TypeError) as exc:
+        raise CompatError("keras-tuner", "HyperbandOracle._brackets", exc) from exc
+    return None
+
+
+def drop_ended_retries(oracle: Any, ended: tuple[str, ...]) -> None:
+    """Keep in the oracle's retry queue only trials whose status is not in ``ended``."""
+    queue = getattr(oracle, "_retry_queue", None)
+    if queue is None:
+        return  # a worker's client oracle: the chief's oracle keeps the queue
+    if not isinstance(queue, list):
+        raise CompatError("keras-tuner", "Oracle._retry_queue")
+    oracle._retry_queue = [t for t in queue if getattr(oracle.trials.get(t), "status", None) not in ended]
+
+
+def snapshot_oracle(oracle: Any, timeout: float) -> Any:
+    """A private copy of a Bayesian oracle's search state, taken under the oracle's own lock.
+
+    The copy shares nothing the oracle will write to (its trials, hyperparameters, Gaussian
+    process, random state and tried-values set are copies) and has no scheduler, so the
+    class's own ``populate_space`` runs on it.
+    """
+
+    def fetch():
+        from keras_tuner.src.engine import oracle as oracle_module
+
+        return oracle_module.LOCKS, oracle_module.THREADS
+
+    locks, threads = _need("keras-tuner", "keras_tuner.src.engine.oracle.LOCKS/THREADS", fetch)
+    lock = locks[oracle]
+    mine = threads.get(oracle) == threading.current_thread().name
+    if not mine and not lock.acquire(timeout=timeout):
+        raise TimeoutError(
+            f"the oracle stayed busy for {timeout:g}s (it is choosing the next trial); try again"
+        )
+    try:
+        box = copy.copy(oracle)
+        vars(box).pop("scheduler", None)
+        box.trials = copy.deepcopy(oracle.trials)
+        box.ongoing_trials = {
+            key: box.trials[t.trial_id] for key, t in oracle.ongoing_trials.items() if t.trial_id in box.trials
+        }
+        box.hyperparameters = oracle.hyperparameters.copy()
+        box.gpr = copy.deepcopy(oracle.gpr)
+        try:
+            box._random_state = copy.deepcopy(oracle._random_state)
+            box._tried_so_far = set(oracle._tried_so_far)
+            box._id_to_hash = copy.copy(oracle._id_to_hash)
+        except AttributeError as exc:
+            raise CompatError("keras-tuner", "Oracle._random_state/_tried_so_far/_id_to_hash", exc) from exc
+    finally:
+        if not mine:
+            lock.release()
+    return box
+
+
+def nonfixed_space(oracle: Any) -> list[Any]:
+    """The hyperparameters a Bayesian oracle models (its ``_nonfixed_space``)."""
+    return list(_need("keras-tuner", "BayesianOptimizationOracle._nonfixed_space",
+                      lambda: oracle._nonfixed_space)())
+
+
+def vectorize_trials(oracle: Any) -> tuple[Any, Any]:
+    """The (x, y) a Bayesian oracle fits its Gaussian process on (its ``_vectorize_trials``)."""
+    return _need("keras-tuner", "BayesianOptimizationOracle._vectorize_trials",
+                 lambda: oracle._vectorize_trials)()
+
+
+# -- KerasTuner's distributed mode -----------------------------------------------------------
+#: The environment variables that make a process a KerasTuner worker.
+DISTRIBUTED_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+
+
+def protos() -> tuple[Any, Any]:
+    """KerasTuner's generated gRPC modules: (messages, services)."""
+
+    def fetch():
+        from keras_tuner.src import protos as kt_protos
+
+        return kt_protos.get_service(), kt_protos.get_service_grpc()
+
+    return _need("keras-tuner", "keras_tuner.src.protos", fetch)
+
+
+def oracle_servicer_class() -> type:
+    """KerasTuner's ``OracleServicer`` (the chief's side of its distributed mode)."""
+
+    def fetch():
+        from keras_tuner.src.distribute.oracle_chief import OracleServicer
+
+        return OracleServicer
+
+    return _need("keras-tuner", "keras_tuner.src.distribute.oracle_chief.OracleServicer", fetch)
+
+
+# ==========================================================================================
+# Keras and TensorFlow
+# ==========================================================================================
+_seed_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def seeded_build(seed: int | None) -> Iterator[None]:
+    """Inside, Keras draws the default seeds of new layers and initializers from ``seed``.
+
+    Keras takes a layer's default seed from Python's global ``random``; this swaps in a
+    ``random.Random(seed)`` for Keras alone, so the same seed builds the same weights, and
+    the user's ``random`` and NumPy state are never touched. ``seed=None`` changes nothing.
+    """
+    if seed is None:
+        yield
+        return
+
+    def fetch():
+        from keras.src.random import seed_generator
+
+        seed_generator.python_random  # noqa: B018 - must exist
+        return seed_generator
+
+    module = _need("keras", "keras.src.random.seed_generator.python_random", fetch)
+    with _seed_lock:
+        saved = module.python_random
+        module.python_random = random.Random(seed)
+        try:
+            yield
+        finally:
+            module.python_random = saved
+
+
+def _gradient_registry() -> dict[str, Any] | None:
+    try:
+        from tensorflow.python.framework import ops as tf_ops
+
+        return tf_ops._gradient_registry._registry
+    except (ImportError, AttributeError):  # another TensorFlow: nothing to release
+        return None
+
+
+CUSTOM_GRADIENT = "CustomGradient-"
+
+
+def custom_gradient_names() -> set[str]:
+    """The names ``tf.custom_gradient`` registered so far in TensorFlow's gradient registry."""
+    registry = _gradient_registry()
+    return {n for n in list(registry or ()) if n.startswith(CUSTOM_GRADIENT)}
+
+
+def forget_custom_gradients(names: set[str]) -> None:
+    """Drop gradient functions that ``tf.custom_gradient`` registered for good.
+
+    Keras's TensorFlow optimizer sums gradients through ``all_reduce``, a
+    ``tf.custom_gradient``: every traced train step registers a gradient function under a
+    fresh name in TensorFlow's global registry, which is never emptied, and that function
+    holds the step's gradient tensors, so each trial's whole train-step graph lived on (about
+    2.5 MB a trial on iris).
+    """
+    registry = _gradient_registry()
+    if registry is None:
+        return
+    for name in names:
+        registry.pop(name, None)
+
+
+@contextlib.contextmanager
+def deterministic_ops(seed: int) -> Iterator[None]:
+    """TensorFlow's op determinism and global seed for the duration, restored after.
+
+    Both are process-wide: only a search with ``deterministic=True`` asks for them.
+    """
+    import tensorflow as tf
+
+    def fetch():
+        from tensorflow.python.eager import context
+        from tensorflow.python.framework import config
+
+        return config, context
+
+    config, context = _need("tensorflow", "op determinism and the global seed", fetch)
+    was_on = config.is_op_determinism_enabled()
+    ctx = context.context()
+    seed_before = _need("tensorflow", "the eager context's global seed", lambda: ctx._seed)
+    config.enable_op_determinism()
+    tf.random.set_seed(seed)
+    try:
+        yield
+    finally:
+        if not was_on:
+            config.disable_op_determinism()
+        tf.random.set_seed(seed_before)

@@ -1,0 +1,98 @@
+"""How trials run, behind one base class: what a :class:`~automl_nb.Search` asks of a trainer.
+
+A Search is a facade: it checks commands, keeps the state machine and the journal, and hands
+the trials to a :class:`Trainer`. Three trainers exist and the Search never asks which one it
+has:
+
+- :class:`~automl_nb.backends.local.LocalTrainer`: KerasTuner in this process, on the
+  search's thread (the default);
+- :class:`~automl_nb.backends.workers.WorkerPool`: KerasTuner's chief here, trials in worker
+  processes (``search(..., workers=N)``);
+- :class:`~automl_nb.backends.scripted.ScriptedTrainer`: scripted curves, no TensorFlow (tests,
+  and tools built on automl-nb).
+
+Each gets a :class:`SearchJob` once (:meth:`Trainer.bind`), then :meth:`Trainer.run` on the
+search thread with the :class:`~automl_nb.backends.engine.Engine` that turns what happens in a
+trial into events and applies the user's commands at safe points.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..events import EventBus
+    from ..record import SearchRecord
+    from ..store import Store
+    from .engine import Engine
+
+
+@dataclass
+class SearchJob:
+    """What a trainer works from.
+
+    Attributes:
+        store: the search's directory.
+        settings: its settings (``search.json``), kept current by the Search.
+        dataset: its data, or None when a reopened search's data cannot be read.
+        space: the user's ``build(hp)`` or HyperModel, or None for the built-in space.
+        oracle: an oracle name or a KerasTuner Oracle; None when a reopened search used an
+            Oracle of its own that was not given again.
+        bus: the event bus (journal first, then subscribers).
+        record: the fold of the journal; read it under ``lock``.
+        lock: the lock the bus publishes under.
+    """
+
+    store: Store
+    settings: dict[str, Any]
+    dataset: Any
+    space: Any
+    oracle: Any
+    bus: EventBus
+    record: SearchRecord
+    lock: threading.RLock
+
+
+class Trainer:
+    """The base of every way to run trials; a subclass overrides what it supports."""
+
+    #: The worker pool a user can inspect (``search.workers``), or None.
+    workers: Any = None
+
+    def __init__(self) -> None:
+        self.job: SearchJob | None = None
+
+    def bind(self, job: SearchJob) -> None:
+        """Called once by the Search that owns this trainer, before anything else."""
+        self.job = job
+
+    @property
+    def oracle(self) -> Any:
+        """The KerasTuner oracle deciding the trials, once there is one (teaching views); else None."""
+        return None
+
+    def problem(self) -> str | None:
+        """Why this trainer cannot run trials now (a sentence), or None."""
+        return None
+
+    def run(self, engine: Engine) -> str | None:
+        """Run trials on the calling (search) thread until the engine says stop; returns why."""
+        raise NotImplementedError
+
+    def check_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Hyperparameter values checked against the space, missing ones given their defaults."""
+        raise NotImplementedError
+
+    def has_checkpoint(self, trial_id: str) -> bool:
+        """Whether ``trial_id`` left weights that a promotion can train on from."""
+        return True
+
+    def load_model(self, trial_id: str) -> Any:
+        """A trial's Keras model at its best epoch."""
+        raise RuntimeError("this search's trials have no Keras models")
+
+    def final_fit(self, trial_id: str, epochs: int) -> Any:
+        """A trial's model retrained on training and validation data for ``epochs`` epochs."""
+        raise RuntimeError("this search's trials have no Keras models")

@@ -1,0 +1,183 @@
+"""Trials in this process: KerasTuner on the search's own thread (the default trainer).
+
+:class:`LocalTrainer` builds the search's tuner (its hypermodel from ``spaces``, its oracle
+from ``oracles``, the :class:`~automl_nb.backends.tuner.AutoMLTuner` that joins them to the
+engine) and keeps it between runs, so a search that ends can be continued, its trials' models
+loaded, promoted or retrained. The workers' chief reuses all of this and only runs the trials
+elsewhere.
+
+TensorFlow is imported when a tuner is first built: on the search thread for a run, or on
+the caller's thread for ``best_model()``/``export()`` of a reopened search.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from typing import Any
+
+from .. import oracles
+from ..errors import OracleError, SearchError, SpaceError, SpaceFailure
+from ..events import SpaceDefined
+from .base import Trainer
+from .engine import Engine
+
+
+class LocalTrainer(Trainer):
+    """Runs trials with KerasTuner in this process."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tuner: Any = None
+        self._lock = threading.RLock()
+        self._building = False
+
+    # -- what the Search asks -------------------------------------------------------------
+    @property
+    def oracle(self) -> Any:
+        tuner = self._tuner
+        return None if tuner is None else tuner.oracle
+
+    def problem(self) -> str | None:
+        job = self.job
+        if job.dataset is None:
+            return "this search's data could not be read back, so it cannot train"
+        if job.settings.get("space") == "custom" and job.space is None:
+            return (
+                "this search used its own build(hp); reopen it with "
+                "automl_nb.open(directory, space=build) to train"
+            )
+        if job.oracle is None:
+            return (
+                "this search used its own Oracle; reopen it with "
+                "automl_nb.open(directory, oracle=...) to continue"
+            )
+        return None
+
+    def run(self, engine: Engine) -> str | None:
+        tuner = self.tuner(engine)
+        self.publish_space(tuner)
+        job, data = self.job, self.job.dataset
+        with self._determinism():
+            tuner.search(
+                data.x_train,
+                data.y_train,
+                validation_data=(data.x_val, data.y_val),
+                batch_size=job.settings["batch_size"],
+                shuffle=True,
+                verbose=0,
+            )
+        return tuner.stop_reason
+
+    def check_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        from .. import spaces
+
+        space = self.tuner().oracle.get_space()
+        for name in [n for n in space.values if n.startswith("tuner/")]:
+            space.values.pop(name, None)
+        return spaces.check_values(space, values)
+
+    def has_checkpoint(self, trial_id: str) -> bool:
+        return self.job.store.has_checkpoint(trial_id)
+
+    def load_model(self, trial_id: str) -> Any:
+        return self.tuner().load_trial_model(trial_id)
+
+    def final_fit(self, trial_id: str, epochs: int) -> Any:
+        import numpy as np
+
+        tuner = self.tuner()
+        model = tuner.hypermodel.build(tuner.oracle.get_trial(trial_id).hyperparameters)
+        data = self.job.dataset
+        model.fit(
+            np.concatenate([data.x_train, data.x_val]),
+            np.concatenate([data.y_train, data.y_val]),
+            epochs=epochs,
+            batch_size=self.job.settings["batch_size"],
+            verbose=0,
+        )
+        return model
+
+    # -- the tuner -------------------------------------------------------------------------
+    def tuner(self, engine: Engine | None = None) -> Any:
+        """The search's tuner, built once; with ``engine``, bound to that run's engine.
+
+        Without an engine (a model operation from the user's thread) it is built if there is
+        none yet; while the search thread is building it, that is one sentence.
+        """
+        with self._lock:
+            if self._tuner is None:
+                if self._building and engine is None:
+                    raise SearchError(
+                        "the search is still starting (importing TensorFlow and building its "
+                        "first model); try again once the first trial has started"
+                    )
+                problem = self.problem()
+                if problem:
+                    raise RuntimeError(problem)
+                self._building = True
+        try:
+            if self._tuner is None:
+                tuner = self.build_tuner(engine)
+                with self._lock:
+                    self._tuner = tuner
+        finally:
+            self._building = False
+        if engine is not None:
+            self._tuner.engine = engine
+            self._tuner.stop_reason = None
+            self._tuner.steer_oracle()
+        return self._tuner
+
+    def build_tuner(self, engine: Engine | None) -> Any:
+        """A new AutoMLTuner for this search; a space that cannot be built is a SpaceFailure."""
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+        from .. import spaces
+        from .tuner import AutoMLTuner
+
+        job = self.job
+        settings = job.settings
+        try:
+            hypermodel = spaces.get_space(job.space, job.dataset)
+            oracle = oracles.get_oracle(
+                job.oracle,
+                objective=settings["objective"],
+                direction=settings["direction"],
+                max_trials=None,
+                epochs=settings["epochs"],
+                seed=settings["seed"],
+            )
+            return AutoMLTuner(
+                oracle=oracle,
+                hypermodel=hypermodel,
+                engine=engine,
+                directory=str(job.store.directory),
+                seed=settings["seed"],
+            )
+        except (SearchError, OracleError):
+            raise
+        except SpaceError as exc:  # already a sentence about build(hp)
+            raise SpaceFailure(f"{exc}; fix it and start the search again") from exc
+        except Exception as exc:
+            raise SpaceFailure(
+                f"build(hp) raised {type(exc).__name__}: {exc}; fix it and start the search again"
+            ) from exc
+
+    def publish_space(self, tuner: Any) -> None:
+        """Publish the space's hyperparameters when they differ from what the journal has."""
+        from ..spaces import hp_spec
+
+        space = [hp_spec(hp) for hp in tuner.oracle.hyperparameters.space]
+        space = [s for s in space if not s["name"].startswith("tuner/")]
+        if space != self.job.record.space:
+            self.job.bus.publish(SpaceDefined(space=space))
+
+    def _determinism(self) -> contextlib.AbstractContextManager[None]:
+        """TensorFlow's op determinism for this run, when the search asked for it."""
+        settings = self.job.settings
+        if not settings.get("deterministic"):
+            return contextlib.nullcontext()
+        from .. import _kt_compat
+
+        return _kt_compat.deterministic_ops(settings["seed"] or 0)

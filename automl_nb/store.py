@@ -1,0 +1,230 @@
+"""The search directory: the one module that knows what a search writes where.
+
+::
+
+    <directory>/
+      search.json            settings (JSON): what was asked for, and the data's description
+      events.jsonl           the journal (events.py writes it, line by line)
+      data.npz               the prepared arrays, read back without pickle
+      kt/                    KerasTuner's project: oracle.json, tuner0.json, trial_<id>/...
+        trial_<id>/checkpoint.weights.h5    a trial's best-epoch weights (HDF5)
+      workers/<id>.log       each worker process's output, with workers
+
+:class:`Store` hands out these paths and reads and writes the settings and the data; the
+search (``_search.py``), the backends and the worker processes all go through it. Nothing
+here imports TensorFlow; only JSON and NumPy arrays (``allow_pickle=False``) are read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ._util import slug
+from .errors import Keyword, Reopen, SearchError
+from .events import JOURNAL_NAME
+
+log = logging.getLogger("automl_nb")
+
+SETTINGS_NAME = "search.json"
+DATA_NAME = "data.npz"
+#: KerasTuner's ``project_name``: its files live in ``<directory>/kt``.
+KT_PROJECT = "kt"
+#: The file KerasTuner saves a trial's best epoch to (``_kt_compat`` checks it is still so).
+CHECKPOINT_NAME = "checkpoint.weights.h5"
+WORKERS_DIR = "workers"
+FORMAT = "automl-nb/1"
+
+
+class Store:
+    """The files of one search, under ``directory``."""
+
+    def __init__(self, directory: str | os.PathLike[str]):
+        self.directory = Path(directory)
+
+    # -- paths ---------------------------------------------------------------------------
+    @property
+    def settings_path(self) -> Path:
+        return self.directory / SETTINGS_NAME
+
+    @property
+    def journal_path(self) -> Path:
+        return self.directory / JOURNAL_NAME
+
+    @property
+    def data_path(self) -> Path:
+        return self.directory / DATA_NAME
+
+    @property
+    def kt_directory(self) -> Path:
+        return self.directory / KT_PROJECT
+
+    def trial_directory(self, trial_id: str) -> Path:
+        return self.kt_directory / f"trial_{trial_id}"
+
+    def checkpoint_path(self, trial_id: str) -> Path:
+        return self.trial_directory(trial_id) / CHECKPOINT_NAME
+
+    def has_checkpoint(self, trial_id: str) -> bool:
+        return self.checkpoint_path(trial_id).exists()
+
+    def worker_log(self, worker_id: str) -> Path:
+        return self.directory / WORKERS_DIR / f"{worker_id}.log"
+
+    def exists(self) -> bool:
+        """Whether the directory holds a search (its settings or its journal)."""
+        return self.settings_path.exists() or self.journal_path.exists()
+
+    # -- settings ------------------------------------------------------------------------
+    def write_settings(self, settings: dict[str, Any]) -> None:
+        write_json(self.settings_path, settings)
+
+    def read_settings(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.settings_path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise SearchError(
+                f"'{self.directory}': its {SETTINGS_NAME} cannot be read ({exc})",
+                argument="directory",
+                value=str(self.directory),
+            ) from None
+
+    # -- data ----------------------------------------------------------------------------
+    def write_data(self, dataset: Any) -> None:
+        import numpy as np
+
+        np.savez(
+            self.data_path,
+            x_train=dataset.x_train,
+            y_train=dataset.y_train,
+            x_val=dataset.x_val,
+            y_val=dataset.y_val,
+        )
+
+    def read_data(self, settings: dict[str, Any]) -> Any:
+        """The prepared data, or None (logged) when it is missing or cannot be read safely.
+
+        An ``.npz`` that holds pickled objects is refused: the search is shown, it cannot train.
+        """
+        import numpy as np
+
+        from .data import Dataset
+
+        if not self.data_path.exists():
+            return None
+        meta = settings.get("dataset", {})
+        try:
+            with np.load(self.data_path, allow_pickle=False) as arrays:
+                return Dataset(
+                    name=meta.get("name", settings.get("name", "data")),
+                    family=meta["family"],
+                    task=meta["task"],
+                    x_train=arrays["x_train"],
+                    y_train=arrays["y_train"],
+                    x_val=arrays["x_val"],
+                    y_val=arrays["y_val"],
+                    class_names=meta.get("class_names"),
+                    feature_names=meta.get("feature_names"),
+                    preprocessing=meta.get("preprocessing"),
+                    label_dtype=meta.get("label_dtype", "int"),
+                )
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc
+            log.warning("%s could not be read back (%s); the search is shown but cannot train",
+                        self.data_path, first)
+            return None
+
+    # -- the directory as a whole ------------------------------------------------------------
+    def create(self, settings: dict[str, Any], dataset: Any | None) -> None:
+        """Write a new search's settings and data; on failure leave nothing behind."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self.write_settings(settings)
+            if dataset is not None:
+                self.write_data(dataset)
+            self.journal_path.touch()
+        except OSError as exc:
+            self.remove()
+            raise SearchError(
+                f"'{self.directory}' could not be written ({exc.strerror or exc})",
+                argument="directory",
+                value=str(self.directory),
+                hint="choose a writable folder",
+            ) from None
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def dataset_meta(dataset: Any) -> dict[str, Any]:
+    """What ``search.json`` keeps of a Dataset to read its arrays back."""
+    return {
+        "name": dataset.name,
+        "family": dataset.family,
+        "task": dataset.task,
+        "class_names": dataset.class_names,
+        "feature_names": dataset.feature_names,
+        "preprocessing": dataset.preprocessing,
+        "label_dtype": dataset.label_dtype,
+    }
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically: a reader sees the old file or the new one, never half of one."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def default_directory(name: str, oracle: str) -> Path:
+    """``automl_runs/<data>-<oracle>-<time>``, numbered on when that exists."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path("automl_runs") / f"{slug(name, 'search')}-{slug(oracle, 'search')}-{stamp}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def prepare_directory(directory: Any, overwrite: bool) -> Path:
+    """The folder for a new search: new or empty, or a search's that ``overwrite`` replaces."""
+    try:
+        path = Path(directory)
+    except TypeError:
+        raise SearchError(f"must be a path; got {directory!r}", argument="directory",
+                          value=directory) from None
+    if path.exists() and not path.is_dir():
+        raise SearchError(f"'{path}' is a file", argument="directory", value=str(path),
+                          hint="choose a folder path for the search")
+    if path.is_dir() and any(path.iterdir()):
+        if not Store(path).exists():
+            raise SearchError(f"'{path}' is not empty and holds no search", argument="directory",
+                              value=str(path), hint="choose a new or empty folder")
+        if not overwrite:
+            raise SearchError(
+                f"'{path}' already holds a search", argument="directory", value=str(path),
+                hint=("pass ", Keyword("overwrite", True), " to replace it or ", Reopen(str(path)),
+                      " to reopen and continue it"),
+            )
+        shutil.rmtree(path)
+    return path
+
+
+def open_directory(directory: str | os.PathLike[str]) -> Store:
+    """The store of an existing search's folder, or a sentence saying why it is not one."""
+    path = Path(directory)
+    if not path.is_dir():
+        raise SearchError(f"'{path}' does not exist", argument="directory", value=str(path),
+                          hint="pass the folder of a saved search")
+    store = Store(path)
+    if not store.exists():
+        raise SearchError(f"'{path}' holds no search (no {SETTINGS_NAME} or {JOURNAL_NAME})",
+                          argument="directory", value=str(path))
+    return store

@@ -1,0 +1,223 @@
+"""One test for each private part of KerasTuner, Keras and TensorFlow that automl-nb touches.
+
+Every touch lives in ``automl_nb/_kt_compat.py``. When a new release moves one of these
+parts, the test for it fails here, by name, before a user meets it in a search.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import numpy as np
+import pytest
+
+from automl_nb import _kt_compat as compat
+from automl_nb.store import Store
+
+kt = pytest.importorskip("keras_tuner")  # a dependency of the package, always installed
+import keras  # noqa: E402
+
+
+def _build(hp):
+    units = hp.Int("units", 4, 16, step=4, default=8)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(units), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def _oracle(kind: str, tmp_path, **kwargs):
+    cls = {
+        "random": kt.oracles.RandomSearchOracle,
+        "bayesian": kt.oracles.BayesianOptimizationOracle,
+        "hyperband": kt.oracles.HyperbandOracle,
+    }[kind]
+    oracle = cls(objective=kt.Objective("val_loss", "min"), seed=3, **kwargs)
+    oracle._set_project_dir(str(tmp_path), "kt")
+    hp = kt.HyperParameters()
+    hp.Int("units", 4, 16, step=4, default=8)
+    hp.Float("lr", 1e-4, 1e-2, sampling="log", default=1e-3)
+    oracle.update_space(hp)
+    return oracle
+
+
+def _finish(oracle, n: int, scores=None):
+    for i in range(n):
+        trial = oracle.create_trial(f"tuner{i}")
+        if trial.status != "RUNNING":
+            break
+        trial.metrics.update("val_loss", (scores or [0.5, 0.4, 0.3, 0.2, 0.1])[i % 5])
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+
+
+def test_a_changed_part_is_one_sentence_naming_it(monkeypatch):
+    class Gone:
+        pass
+
+    with pytest.raises(compat.CompatError, match=r"^keras-tuner changed Tuner\._get_checkpoint_fname, "
+                       r"which automl-nb relies on .*tested with keras-tuner 1\.4\.8"):
+        compat.checkpoint_file(Gone(), "0000")
+
+
+def test_get_hypermodel_wraps_a_build_function():
+    hypermodel = compat.get_hypermodel(_build)
+    assert isinstance(hypermodel, kt.HyperModel)
+    assert hypermodel.build(kt.HyperParameters()).count_params() > 0
+
+
+def test_quiet_tracebacks_silences_this_thread_only():
+    from keras_tuner.src import config
+
+    assert bool(config.DEBUG) is True
+    seen = {}
+    inside = threading.Event()
+    done = threading.Event()
+
+    def other():
+        inside.wait(10)
+        seen["other"] = bool(config.DEBUG)
+        done.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with compat.quiet_tracebacks():
+        seen["mine"] = bool(config.DEBUG)
+        inside.set()
+        done.wait(10)
+    thread.join(10)
+    assert seen == {"mine": False, "other": True}
+    assert bool(config.DEBUG) is True  # this thread hears it again
+
+
+def test_quiet_tracebacks_keeps_a_failed_trial_off_stderr(tmp_path, capfd):
+    def broken(hp):
+        hp.Int("units", 1, 2)
+        raise ValueError("broken build")
+
+    class Tuner(kt.Tuner):
+        pass
+
+    tuner = Tuner(
+        oracle=kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=1, seed=1,
+                                             max_consecutive_failed_trials=1),
+        hypermodel=lambda hp: _build(hp),
+        directory=str(tmp_path), project_name="kt",
+    )
+    tuner.hypermodel.build = broken  # the trial's build fails, not the first one above
+    capfd.readouterr()
+    with compat.quiet_tracebacks(), pytest.raises(RuntimeError):
+        tuner.search(np.zeros((4, 3)), np.zeros(4), validation_data=(np.zeros((2, 3)), np.zeros(2)),
+                     epochs=1, verbose=0)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_checkpoint_and_build_config_files_are_where_the_store_says(tmp_path):
+    tuner = kt.RandomSearch(_build, objective="val_loss", max_trials=1, directory=str(tmp_path),
+                            project_name="kt", seed=1)
+    assert compat.checkpoint_file(tuner, "0003") == str(Store(tmp_path).checkpoint_path("0003"))
+    assert compat.build_config_file(tuner, "0003").startswith(str(Store(tmp_path).trial_directory("0003")))
+
+
+def test_a_stand_in_oracle_tuner_skips_the_initial_space(tmp_path):
+    compat.check_stand_in_hook()
+    built = []
+
+    def build(hp):
+        built.append(1)
+        return _build(hp)
+
+    class WorkerLike(compat.StandInOracleTuner, kt.Tuner):
+        pass
+
+    WorkerLike(oracle=kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=1),
+               hypermodel=build, directory=str(tmp_path), project_name="kt")
+    kt.RandomSearch(build, objective="val_loss", max_trials=1, directory=str(tmp_path), project_name="kt2")
+    assert built == [1]  # only the plain tuner built its model to learn the space
+
+
+def test_hyperband_bracket_reads_the_oracles_brackets(tmp_path):
+    oracle = _oracle("hyperband", tmp_path, max_epochs=9, factor=3)
+    first = oracle.create_trial("t0")
+    assert compat.hyperband_bracket(oracle, first.trial_id) == first.hyperparameters.values["tuner/bracket"]
+    assert compat.hyperband_bracket(oracle, "no-such-trial") is None
+    assert compat.hyperband_bracket(_oracle("random", tmp_path / "r"), "0000") is None
+
+
+def test_drop_ended_retries_keeps_only_unfinished_trials(tmp_path):
+    oracle = _oracle("random", tmp_path, max_trials=5)
+    _finish(oracle, 2)
+    running = oracle.create_trial("t9")
+    assert isinstance(oracle._retry_queue, list)
+    oracle._retry_queue = list(oracle.trials)
+    compat.drop_ended_retries(oracle, ("COMPLETED", "FAILED"))
+    assert oracle._retry_queue == [running.trial_id]
+
+
+def test_a_bayesian_snapshot_copies_the_state_it_reads(tmp_path):
+    oracle = _oracle("bayesian", tmp_path, max_trials=10, num_initial_points=2)
+    _finish(oracle, 3)
+    box = compat.snapshot_oracle(oracle, timeout=5)
+    assert box is not oracle and box.trials is not oracle.trials
+    assert box._random_state is not oracle._random_state and box.gpr is not oracle.gpr
+    assert [hp.name for hp in compat.nonfixed_space(box)] == ["units", "lr"]
+    x, y = compat.vectorize_trials(box)
+    assert np.asarray(x).shape == (3, 2) and len(y) == 3
+
+
+def test_the_distributed_service_parts_exist():
+    messages, services = compat.protos()
+    assert hasattr(messages, "CreateTrialResponse") and hasattr(services, "OracleStub")
+    assert hasattr(services, "add_OracleServicer_to_server")
+    servicer = compat.oracle_servicer_class()
+    assert callable(getattr(servicer, "CreateTrial")) and callable(getattr(servicer, "EndTrial"))
+    assert compat.DISTRIBUTED_ENV == ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+
+
+def test_seeded_build_repeats_weights_and_leaves_global_random_alone():
+    random.seed(123)
+    np.random.seed(123)
+    expected_py, expected_np = random.random(), np.random.random()
+    random.seed(123)
+    np.random.seed(123)
+
+    def weights(seed):
+        with compat.seeded_build(seed):
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dropout(0.5)])
+        return model.get_weights()[0]
+
+    a, b, c = weights(7), weights(7), weights(8)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert (random.random(), np.random.random()) == (expected_py, expected_np)
+
+
+def test_custom_gradients_can_be_forgotten():
+    import tensorflow as tf
+
+    before = compat.custom_gradient_names()
+
+    @tf.custom_gradient
+    def double(x):
+        return 2 * x, lambda dy: 2 * dy
+
+    @tf.function  # traced, as Keras's train step is: that is what registers a name
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = double(x)
+        return tape.gradient(y, x)
+
+    step(tf.constant(1.0))
+    new = compat.custom_gradient_names() - before
+    assert new
+    compat.forget_custom_gradients(new)
+    assert not (compat.custom_gradient_names() & new)
+
+
+def test_deterministic_ops_is_restored_after():
+    from tensorflow.python.framework import config
+
+    assert not config.is_op_determinism_enabled()
+    with compat.deterministic_ops(5):
+        assert config.is_op_determinism_enabled()
+    assert not config.is_op_determinism_enabled()

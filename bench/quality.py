@@ -106,8 +106,8 @@ class Task:
 def _split(n: int, seed: int, fractions=(0.6, 0.2)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)
-    a = int(round(n * fractions[0]))
-    b = a + int(round(n * fractions[1]))
+    a = round(n * fractions[0])
+    b = a + round(n * fractions[1])
     return order[:a], order[a:b], order[b:]
 
 
@@ -354,8 +354,6 @@ def _target_column(task: Task) -> str:
 
 def mlp_space(hp, task: Task):
     """The generic MLP space both peers search (a typical hand-written KerasTuner build)."""
-    import keras
-
     layers = hp.Int("layers", 1, 3)
     units = hp.Int("units", 32, 512, step=32)
     dropout = hp.Float("dropout", 0.0, 0.5, step=0.1)
@@ -568,7 +566,7 @@ RUNNERS = {"automl_nb": run_automl_nb, "kt_bayesian": run_kt_bayesian, "optuna_t
 
 def load_note() -> str:
     try:
-        one, five, fifteen = open("/proc/loadavg").read().split()[:3]
+        one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
     except OSError:
         return "load unknown"
     return f"load {one} {five} {fifteen} (1/5/15 min) on {os.cpu_count()} CPUs"
@@ -583,7 +581,7 @@ def report(task: Task, runs: list[Run], mark_s: float) -> dict[str, Any]:
     marks = [mark_s * i for i in range(1, int(budget // mark_s) + 1)]
     if not marks or marks[-1] < budget:
         marks.append(budget)
-    print(f"\n  best-so-far (validation score) at " + ", ".join(f"{m:.0f}" for m in marks) + " s")
+    print("\n  best-so-far (validation score) at " + ", ".join(f"{m:.0f}" for m in marks) + " s")
     print(f"  {'system':12s} {'test':>6s} {'trials':>6s} {'secs':>6s}  "
           + " ".join(f"{m:>5.0f}s" for m in marks))
     for run in runs:

@@ -29,7 +29,6 @@ LONG_MODULES: dict[str, str] = {
     "automl_nb.panel._data": "splits with the panel work",
     "automl_nb.panel.panel": "splits with the panel work",
     "automl_nb.panel.teaching_tab": "splits with the panel work",
-    "automl_nb.spaces": "splits into the checks and the built-in spaces",
     "automl_nb.teaching": "splits into hyperband, bayesian, sampled",
     "automl_nb.ui.args": "splits into the option table and the parsers",
 }

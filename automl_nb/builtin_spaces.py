@@ -1,0 +1,218 @@
+"""The built-in search spaces: one hypermodel a data family, and the portfolio each starts with.
+
+``BUILTIN_SPACES`` maps a family ("tabular", "sequence", "image") to a ``build(hp, spec)``
+function; :func:`automl_nb.spaces.get_space` wraps it for a data set. Every hyperparameter
+is declared at the top of a build, whatever the values, so each space is one flat, fixed set
+(simpler for the panel and the Bayesian oracle), and its defaults make a good first trial.
+
+``PORTFOLIOS`` lists, a family, the configurations a search tries right after the space's
+defaults (warm start, :mod:`automl_nb.oracles`): values known to work on such data, chosen by
+measurement with ``bench/quality.py``.
+
+Importing this module does not import TensorFlow or Keras; the builds import Keras.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .errors import SpaceError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+    from .spaces import DataSpec
+
+__all__ = ["BUILTIN_SPACES", "FAMILIES", "PORTFOLIOS", "build_cnn", "build_mlp", "build_sequence"]
+
+FAMILIES = ("tabular", "sequence", "image")
+
+def _learning_rate(hp: Any) -> float:
+    return hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
+
+
+def _dropout(hp: Any, default: float) -> float:
+    return hp.Float("dropout", 0.0, 0.5, step=0.1, default=default)
+
+
+def _input(spec: DataSpec, rank: int) -> tuple[Any, Any]:
+    """A keras.Input for one sample, reshaped (adding a channel axis) to ``rank`` dims."""
+    import keras
+
+    inputs = keras.Input(shape=spec.input_shape)
+    x = inputs
+    shape = spec.input_shape
+    if rank == 1 and len(shape) != 1:
+        x = keras.layers.Flatten()(x)
+    elif len(shape) == rank - 1:
+        x = keras.layers.Reshape((*shape, 1))(x)
+    elif len(shape) != rank:
+        raise SpaceError(
+            f"the built-in {spec.family} space needs samples with {rank - 1} or {rank} "
+            f"dimensions; got input_shape {shape}"
+        )
+    return inputs, x
+
+
+def _head_and_compile(inputs: Any, x: Any, spec: DataSpec, optimizer: Any, name: str) -> Any:
+    """Add the output layer for the task, build the model and compile it."""
+    import keras
+
+    if spec.task == "classification":
+        outputs = keras.layers.Dense(spec.n_outputs, activation="softmax", name="output")(x)
+        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+    else:
+        outputs = keras.layers.Dense(spec.n_outputs, name="output")(x)
+        loss, metrics = "mse", ["mae"]
+    model = keras.Model(inputs, outputs, name=name)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    return model
+
+
+def build_mlp(hp: Any, spec: DataSpec) -> keras.Model:
+    """Tabular MLP: ``layers`` Dense layers of ``units`` each, ReLU, optional batch norm.
+
+    Hyperparameters: layers, units, dropout, batch_norm, optimizer, learning_rate.
+    """
+    import keras
+
+    layers = hp.Int("layers", 1, 3, default=2)
+    units = hp.Int("units", 16, 256, step=2, sampling="log", default=64)
+    dropout = _dropout(hp, default=0.1)
+    batch_norm = hp.Boolean("batch_norm", default=False)
+    optimizer = hp.Choice("optimizer", ["adam", "rmsprop", "sgd"], default="adam")
+    learning_rate = _learning_rate(hp)
+
+    inputs, x = _input(spec, rank=1)
+    for _ in range(layers):
+        x = keras.layers.Dense(units, use_bias=not batch_norm)(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.Activation("relu")(x)
+        if dropout > 0:
+            x = keras.layers.Dropout(dropout)(x)
+    if optimizer == "adam":
+        opt = keras.optimizers.Adam(learning_rate=learning_rate)
+    elif optimizer == "rmsprop":
+        opt = keras.optimizers.RMSprop(learning_rate=learning_rate)
+    else:
+        opt = keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9)
+    return _head_and_compile(inputs, x, spec, opt, "mlp")
+
+
+def _can_pool(size: int | None) -> bool:
+    """Pool (by 2) only while the dimension is at least 4, so it never drops below 2."""
+    return size is None or size >= 4
+
+
+def build_sequence(hp: Any, spec: DataSpec) -> keras.Model:
+    """Sequences (time, channels): ``blocks`` Conv1D blocks or GRU layers, then global pooling.
+
+    For "conv", block i is Conv1D(min(filters * 2**i, 128), kernel_size) with ReLU, then a
+    pooling by 2 while the sequence is at least 4 steps long. For "gru", each block is a
+    GRU(filters) returning sequences (``kernel_size`` is then unused). Both end with a global
+    max or average pooling (``pooling``) and dropout.
+
+    Hyperparameters: block_type, blocks, filters, kernel_size, pooling, dropout, learning_rate.
+    """
+    import keras
+
+    block_type = hp.Choice("block_type", ["conv", "gru"], default="conv")
+    blocks = hp.Int("blocks", 1, 3, default=2)
+    filters = hp.Int("filters", 16, 128, step=2, sampling="log", default=32)
+    kernel_size = hp.Choice("kernel_size", [3, 5, 7], default=3)
+    pooling = hp.Choice("pooling", ["max", "avg"], default="max")
+    dropout = _dropout(hp, default=0.1)
+    learning_rate = _learning_rate(hp)
+
+    inputs, x = _input(spec, rank=2)
+    steps = spec.input_shape[0]
+    pool = keras.layers.MaxPooling1D if pooling == "max" else keras.layers.AveragePooling1D
+    for i in range(blocks):
+        if block_type == "gru":
+            x = keras.layers.GRU(filters, return_sequences=True)(x)
+            continue
+        x = keras.layers.Conv1D(
+            min(filters * 2**i, 128), kernel_size, padding="same", activation="relu"
+        )(x)
+        if _can_pool(steps):
+            x = pool(2)(x)
+            steps = None if steps is None else steps // 2
+    if pooling == "max":
+        x = keras.layers.GlobalMaxPooling1D()(x)
+    else:
+        x = keras.layers.GlobalAveragePooling1D()(x)
+    if dropout > 0:
+        x = keras.layers.Dropout(dropout)(x)
+    opt = keras.optimizers.Adam(learning_rate=learning_rate)
+    return _head_and_compile(inputs, x, spec, opt, "sequence_net")
+
+
+def build_cnn(hp: Any, spec: DataSpec) -> keras.Model:
+    """Small images (height, width, channels): ``blocks`` conv blocks, then a small dense head.
+
+    Block i is Conv2D(min(filters * 2**i, 64), kernel_size) with ReLU, then a 2x2 pooling
+    (``pooling``) only while both sides are at least 4 pixels, so an 8x8 digit is pooled at
+    most twice and no side ever drops below 2. The features are flattened when at most 4x4 pixels remain,
+    else pooled globally. Optional augmentation (small shifts and zooms, training only) comes
+    first; ``dense_units`` = 0 means no hidden dense layer.
+
+    Hyperparameters: blocks, filters, kernel_size, pooling, dense_units, dropout,
+    augmentation, learning_rate.
+    """
+    import keras
+
+    blocks = hp.Int("blocks", 1, 3, default=2)
+    filters = hp.Int("filters", 8, 64, step=2, sampling="log", default=32)
+    kernel_size = hp.Choice("kernel_size", [3, 5], default=3)
+    pooling = hp.Choice("pooling", ["max", "avg"], default="max")
+    dense_units = hp.Choice("dense_units", [0, 32, 64, 128], default=64)
+    dropout = _dropout(hp, default=0.2)
+    augmentation = hp.Boolean("augmentation", default=False)
+    learning_rate = _learning_rate(hp)
+
+    inputs, x = _input(spec, rank=3)
+    if augmentation:
+        x = keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant")(x)
+        x = keras.layers.RandomZoom(0.1, fill_mode="constant")(x)
+    height, width = spec.input_shape[0], spec.input_shape[1]
+    pool = keras.layers.MaxPooling2D if pooling == "max" else keras.layers.AveragePooling2D
+    for i in range(blocks):
+        x = keras.layers.Conv2D(
+            min(filters * 2**i, 64), kernel_size, padding="same", activation="relu"
+        )(x)
+        if _can_pool(height) and _can_pool(width):
+            x = pool(2)(x)
+            height = None if height is None else height // 2
+            width = None if width is None else width // 2
+    if height is not None and width is not None and height * width <= 16:
+        x = keras.layers.Flatten()(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D()(x)
+    else:
+        x = keras.layers.GlobalAveragePooling2D()(x)
+    if dense_units:
+        if dropout > 0:
+            x = keras.layers.Dropout(dropout)(x)
+        x = keras.layers.Dense(dense_units, activation="relu")(x)
+    if dropout > 0:
+        x = keras.layers.Dropout(dropout)(x)
+    opt = keras.optimizers.Adam(learning_rate=learning_rate)
+    return _head_and_compile(inputs, x, spec, opt, "cnn")
+
+
+BUILTIN_SPACES: dict[str, Callable[[Any, DataSpec], Any]] = {
+    "tabular": build_mlp,
+    "sequence": build_sequence,
+    "image": build_cnn,
+}
+
+
+#: Configurations tried right after the space's defaults (warm start), a family. Each is a
+#: partial set of values (the rest take the space's defaults); see bench/quality.py.
+PORTFOLIOS: dict[str, list[dict[str, Any]]] = {
+    "tabular": [],
+    "sequence": [],
+    "image": [],
+}

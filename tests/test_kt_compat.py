@@ -136,6 +136,20 @@ def test_a_stand_in_oracle_tuner_skips_the_initial_space(tmp_path):
     assert built == [1]  # only the plain tuner built its model to learn the space
 
 
+def test_builds_hold_one_lock_around_kerastuners_clear_session(tmp_path):
+    compat.check_build_hook()
+
+    class Serialized(compat.SerializedBuilds, kt.Tuner):
+        pass
+
+    tuner = Serialized(oracle=kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=1),
+                       hypermodel=_build, directory=str(tmp_path), project_name="kt")
+    held = []
+    tuner.hypermodel.build = lambda hp: (held.append(compat.BUILD_LOCK._is_owned()), _build(hp))[1]
+    tuner._try_build(kt.HyperParameters())
+    assert held == [True]
+
+
 def test_hyperband_bracket_reads_the_oracles_brackets(tmp_path):
     oracle = _oracle("hyperband", tmp_path, max_epochs=9, factor=3)
     first = oracle.create_trial("t0")

@@ -9,14 +9,13 @@ from __future__ import annotations
 import random
 import threading
 
+import keras
+import keras_tuner as kt
 import numpy as np
 import pytest
 
 from automl_nb import _kt_compat as compat
 from automl_nb.store import Store
-
-kt = pytest.importorskip("keras_tuner")  # a dependency of the package, always installed
-import keras  # noqa: E402
 
 
 def _build(hp):
@@ -184,7 +183,7 @@ def test_the_distributed_service_parts_exist():
     assert hasattr(messages, "CreateTrialResponse") and hasattr(services, "OracleStub")
     assert hasattr(services, "add_OracleServicer_to_server")
     servicer = compat.oracle_servicer_class()
-    assert callable(getattr(servicer, "CreateTrial")) and callable(getattr(servicer, "EndTrial"))
+    assert callable(servicer.CreateTrial) and callable(servicer.EndTrial)
     assert compat.DISTRIBUTED_ENV == ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 
 

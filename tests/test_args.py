@@ -224,6 +224,8 @@ NO = errors.InputError.NO_VALUE
         ),
         (["--time", "0"], r"^--time '0' must be more than zero seconds", "--time", "0"),
         (["--time", "-5s"], r"^--time '-5s' must be more than zero seconds", "--time", "-5s"),
+        (["--time", "5m", "--time", "-1m"], r"^--time '-1m' must be more than zero", "--time", "-1m"),
+        (["--time", "--seed", "1"], r"^--time needs a value: --time DURATION$", "--time", NO),
         (
             ["--trials", "many"],
             r"^--trials 'many' is not a whole number; write for example --trials 20$",
@@ -241,6 +243,8 @@ NO = errors.InputError.NO_VALUE
         (["--validation"], r"^--validation needs at least one value: --validation X y$",
          "--validation", NO),
         (["--overwrite=yes"], r"^--overwrite takes no value; got 'yes'$", "--overwrite", "yes"),
+        (["--overwrite", "--overwrite=no"], r"^--overwrite takes no value; got 'no'$", "--overwrite",
+         "no"),
         (["--deterministic=1"], r"^--deterministic takes no value; got '1'$", "--deterministic",
          "1"),
     ],

@@ -66,7 +66,9 @@ def test_bad_oracle_is_one_line_naming_it():
         (["serch", "digits"], "unknown command 'serch'; commands are: search, open; did you mean"),
         (["digits"], "unknown command 'digits'; commands are: search, open; to search it:"),
         ([], "name a command: search DATA [options] or open DIR (see --help)"),
-        (["open"], "python -m automl_nb open needs DIR"),
+        (["open"], "python -m automl_nb open needs DIR; usage: python -m automl_nb open DIR"),
+        (["open", "--help=yes"], "--help takes no value; got 'yes'"),
+        (["worker", "--threads", "x"], "--threads 'x' is not a whole number; write for example"),
     ],
 )
 def test_bad_input_in_process(capsys, args, message):
@@ -122,6 +124,10 @@ def test_help(capsys):
     assert cli.main(["search", "--help"]) == 0
     out = capsys.readouterr().out
     assert "--oracle NAME" in out and "--time DURATION" in out and "--wait" not in out
+    assert "--deterministic" in out
+    assert cli.main(["open", "--help"]) == 0  # help first, though DIR is missing
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m automl_nb open DIR\n") and "--no-panel" not in out
 
 
 # -- the text views ------------------------------------------------------------------------------

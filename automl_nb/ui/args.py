@@ -67,13 +67,14 @@ __all__ = [
 # -- actions that say what is wrong with them ------------------------------------------------
 
 
-def _given(argv: Sequence[str], flags: Sequence[str]) -> tuple[int, str | None] | None:
-    """Where one of ``flags`` first stands in ``argv``, and its ``=value`` if written so."""
+def _given(argv: Sequence[str], flags: Sequence[str]) -> list[tuple[int, str | None]]:
+    """Where each of ``flags`` stands in ``argv``, with its ``=value`` where written so."""
+    found = []
     for i, word in enumerate(argv):
         name, sep, value = word.partition("=")
         if name in flags and word.startswith("-"):
-            return i, value if sep else None
-    return None
+            found.append((i, value if sep else None))
+    return found
 
 
 class Flag(argparse.Action):
@@ -89,8 +90,7 @@ class Flag(argparse.Action):
 
     def complaint(self, argv: Sequence[str]) -> ArgumentError:
         """Argparse refused this flag: the only way is a value given to it (``--overwrite=yes``)."""
-        found = _given(argv, self.option_strings)
-        value = found[1] if found else None
+        value = next((v for _, v in _given(argv, self.option_strings) if v is not None), None)
         return ArgumentError(f"takes no value; got {value!r}", argument=self.option_strings[0],
                              value=value)
 
@@ -110,8 +110,10 @@ class Value(argparse.Action):
         """
         flag = self.option_strings[0]
         metavar = self.metavar if isinstance(self.metavar, str) else " ".join(self.metavar or ())
-        found = _given(argv, self.option_strings)
-        following = argv[found[0] + 1] if found and found[0] + 1 < len(argv) else ""
+        after = [argv[i + 1] if i + 1 < len(argv) else "" for i, v in _given(argv, self.option_strings)
+                 if v is None]
+        # the one argparse refused: the last word, or one followed by a word with a minus sign
+        following = next((word for word in after if word[:1] in ("", "-")), "")
         negative = following[:1] == "-" and (following[1:2].isdigit() or following[1:2] == ".")
         if negative and self.type is not None:
             try:
@@ -124,12 +126,8 @@ class Value(argparse.Action):
 
 
 class Word(argparse.Action):
-    """A positional word (``ID``, ``DIR``, ``NAME=VALUE ...``); whether it is needed is
-    checked after parsing, by the parser, so the sentence is ours."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str, needed: bool = True, **kwargs: Any):
-        self.needed = needed
-        super().__init__(option_strings, dest, **kwargs)
+    """A word a command needs (``ID``, ``DIR``, ``NAME=VALUE ...``). Argparse takes it as
+    optional; the parser checks it is there after parsing, so that sentence is ours too."""
 
     def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
         setattr(namespace, self.dest, values)
@@ -183,8 +181,10 @@ class ArgumentParser(argparse.ArgumentParser):
             raise self._explain(exc, argv) from None
         if extra:
             raise self._leftover(extra)
+        if getattr(namespace, "help", False):
+            return namespace  # --help: the caller shows the help, whatever else is missing
         for action in self.named.values():
-            if isinstance(action, Word) and action.needed and not getattr(namespace, action.dest):
+            if isinstance(action, Word) and not getattr(namespace, action.dest):
                 raise ArgumentError(f"{self.prog} needs {action.metavar}",
                                     hint=self.format_usage().strip())
         return namespace
@@ -225,7 +225,7 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, width=92, max_help_position=30)
 
 
-_HELP_OPTION = Option(("-h", "--help"), help="show this help and exit",
+_HELP_OPTION = Option(("--help", "-h"), help="show this help and exit",
                       kwargs={"action": "store_true", "dest": "help"})
 
 
@@ -270,9 +270,11 @@ def command_parser(name: str, where: str = LINE) -> ArgumentParser:
     """The parser of one steering command (``%automl prune ID``) or CLI subcommand."""
     command = command_by_name(name)
     prog = f"%automl {name}" if where != CLI else f"python -m automl_nb {name}"
-    usage = f"{prog}{command.usage[len(name) :]}".replace("%", "%%")
+    options = _command_options(command, where)
+    shown = Command(name, command.help, tuple(o for o in options if o is not SEARCH_OPTION))
+    usage = f"{prog}{shown.usage[len(name) :]}".replace("%", "%%")
     parser = ArgumentParser(prog=prog, usage=usage)
-    for option in _command_options(command, where):
+    for option in options:
         parser.add(option)
     if where == CLI:
         _add_help(parser)

@@ -27,6 +27,9 @@ from .store import FORMAT, Store, dataset_meta, default_directory, open_director
 
 log = logging.getLogger("automl_nb")
 
+#: Epochs without a better objective after which a trial stops (its best epoch is kept).
+PATIENCE = 3
+
 
 def search(
     data: Any,
@@ -49,6 +52,7 @@ def search(
     step: bool = False,
     workers: int = 1,
     listen: str | None = None,
+    warm_start: bool = True,
 ) -> Search:
     """Start a KerasTuner search in the background and return it at once.
 
@@ -63,16 +67,21 @@ def search(
     ``workers=N`` runs N trials at once in N worker processes (KerasTuner's distributed
     mode); ``listen="0.0.0.0"`` (or ``"HOST:PORT"``) also lets workers on other machines
     that share this filesystem join (see :mod:`automl_nb.backends.workers`). ``space`` may
-    name a build(hp) function as ``"module:function"``.
+    name a build(hp) function as ``"module:function"``. The first trials are the space's
+    defaults and, for the built-in spaces, a short portfolio of configurations known to work
+    for the data's family (``warm_start=False``: the oracle's from the first). A trial stops
+    early when its objective has not improved for 3 epochs (its best epoch is kept); with a
+    ``time`` budget the search also plans each trial's epochs to fit it, halts trials that
+    fall behind (successive halving) and trains the best on while it still improves.
     """
     trials = positive_int("trials", trials, allow_none=True)
     epochs = positive_int("epochs", epochs)
     batch_size = positive_int("batch_size", batch_size)
     time_budget = check_time(time)
     seed = check_seed(seed)
-    if not isinstance(deterministic, bool):
-        raise SearchError(f"must be True or False; got {deterministic!r}", argument="deterministic",
-                          value=deterministic)
+    for flag, value in (("deterministic", deterministic), ("warm_start", warm_start)):
+        if not isinstance(value, bool):
+            raise SearchError(f"must be True or False; got {value!r}", argument=flag, value=value)
     oracle_checked = _oracles.check_oracle(oracle)
     oracle_name = oracle_checked if isinstance(oracle_checked, str) else type(oracle_checked).__name__
     workers = positive_int("workers", workers)
@@ -101,6 +110,8 @@ def search(
         "batch_size": batch_size,
         "space": "builtin" if space is None else "custom",
         "step": step,
+        "warm_start": warm_start,
+        "patience": PATIENCE,
         "created": datetime.now().isoformat(timespec="seconds"),
     }
     if pool is not None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ._checks import check_time, positive_int
 from ._util import format_duration
 from .backends.base import SearchJob, Trainer
-from .backends.engine import Engine
+from .backends.engine import Engine, plan_config
 from .backends.local import LocalTrainer
 from .control import CommandResult, Control, Request, SearchState
 from .errors import JournalError, Keyword, SearchError, SpaceError, SpaceFailure
@@ -90,7 +90,7 @@ class Search:
                       oracle=oracle, bus=self._bus, record=self._record, lock=self._bus.lock)
         )
         spent = self._record.elapsed(self._record.ended_at or _time.time()) if history else 0.0
-        self._control = Control(settings.get("time_budget_s"), spent_s=spent)
+        self._control = Control(settings.get("time_budget_s"), spent_s=spent, clock=self._trainer.clock)
         if history:
             self._record.mark_interrupted()
         if self._record.state not in ("done", "failed"):
@@ -463,6 +463,9 @@ class Search:
                 trials_budget=self.settings["trials"],
                 after_trial=self._after_trial,
                 requests_only=self._requests_only,
+                plan=plan_config(self.settings, self._control.time_budget_s),
+                portfolio=self._trainer.portfolio() if self.settings.get("warm_start") else None,
+                has_checkpoint=self._trainer.has_checkpoint,
             )
             reason = self._trainer.run(self._engine)
             if self._control.stop_requested:

@@ -209,10 +209,10 @@ BUILTIN_SPACES: dict[str, Callable[[Any, DataSpec], Any]] = {
 }
 
 
-#: Configurations tried right after the space's defaults (warm start), a family. Each is a
-#: partial set of values (the rest take the space's defaults); see bench/quality.py.
-PORTFOLIOS: dict[str, list[dict[str, Any]]] = {
-    "tabular": [],
-    "sequence": [],
-    "image": [],
+#: Configurations tried right after the space's defaults (warm start), a family: (name, a
+#: partial set of values; the rest take the space's defaults). Chosen with bench/quality.py.
+PORTFOLIOS: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
+    "tabular": (),
+    "sequence": (),
+    "image": (),
 }

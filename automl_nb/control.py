@@ -12,6 +12,7 @@ import enum
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,9 +82,10 @@ class CommandResult:
 
 @dataclass
 class Request:
-    """A trial the user asked for: it runs before the oracle's next one."""
+    """A trial asked for (by the user, the warm start or the planner): it runs before the
+    oracle's next one."""
 
-    source: str  # "promoted" | "enqueued"
+    source: str  # "promoted" | "enqueued" | "portfolio" (the warm start's)
     values: dict[str, Any]
     parent_id: str | None = None
     epochs: int | None = None
@@ -94,7 +96,13 @@ class Request:
 class Control:
     """Flags and queues the search thread obeys, with a clock that stops while paused."""
 
-    def __init__(self, time_budget_s: float | None = None, spent_s: float = 0.0):
+    def __init__(
+        self,
+        time_budget_s: float | None = None,
+        spent_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self._clock = clock  # seconds; a scripted trainer may run on a virtual clock
         self._cond = threading.Condition(threading.RLock())
         self.state = SearchState.IDLE
         self.stop_requested = False
@@ -109,16 +117,16 @@ class Control:
     # -- the clock: time spent running, paused time excluded -------------
     def running_time(self) -> float:
         with self._cond:
-            extra = time.monotonic() - self._segment_start if self._segment_start is not None else 0
+            extra = self._clock() - self._segment_start if self._segment_start is not None else 0
             return self._spent_s + extra
 
     def _clock_on(self) -> None:
         if self._segment_start is None:
-            self._segment_start = time.monotonic()
+            self._segment_start = self._clock()
 
     def _clock_off(self) -> None:
         if self._segment_start is not None:
-            self._spent_s += time.monotonic() - self._segment_start
+            self._spent_s += self._clock() - self._segment_start
             self._segment_start = None
 
     def time_left(self) -> float | None:
@@ -161,8 +169,19 @@ class Control:
             self._cond.notify_all()
 
     def push(self, request: Request) -> None:
+        """Queue a request; the user's go before the warm start's portfolio entries still queued."""
         with self._cond:
+            if request.source != "portfolio":
+                for index, queued in enumerate(self.requests):
+                    if queued.source == "portfolio":
+                        self.requests.insert(index, request)
+                        return
             self.requests.append(request)
+
+    def push_front(self, request: Request) -> None:
+        """Put a request back at the head of the queue (it could not run yet)."""
+        with self._cond:
+            self.requests.appendleft(request)
 
     def pop_request(self) -> Request | None:
         with self._cond:

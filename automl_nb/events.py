@@ -153,6 +153,23 @@ class BudgetChanged(Event):
 
 
 @dataclass(frozen=True)
+class PlanMade(Event):
+    """The search decided how to spend its trials or time, and says why in ``message``.
+
+    ``decision`` is one of ``"warm_start"`` (the first trials are the space's defaults and a
+    portfolio), ``"epochs"`` (a trial plans fewer epochs to fit the time budget),
+    ``"promote"`` (a trial still improving trains on), ``"stop"`` (no trial can fit in the
+    time left); ``trial_id`` names the trial it is about, if any.
+    """
+
+    kind: ClassVar[str] = "plan"
+    decision: str
+    message: str
+    trial_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SearchEnded(Event):
     """The search thread ended in ``state`` (done or failed)."""
 
@@ -174,6 +191,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         StateChanged,
         CommandIssued,
         BudgetChanged,
+        PlanMade,
         SearchEnded,
     )
 }

@@ -212,7 +212,7 @@ def test_enqueue_checks_values_against_the_space(scripted):
 
 def test_time_budget_stops_the_running_trial_and_starts_no_other(scripted):
     trainer = slow()
-    s = scripted(trainer, trials=100, epochs=1000, time=0.3)
+    s = scripted(trainer, trials=100, epochs=1000, time=0.3, plan=False)  # no trial cut to fit
     assert s.wait(10) is SearchState.DONE
     r = s.results
     assert r.status.tolist()[-1] == "stopped"

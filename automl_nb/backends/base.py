@@ -19,6 +19,7 @@ trial into events and applies the user's commands at safe points.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,10 @@ class Trainer:
     #: The worker pool a user can inspect (``search.workers``), or None.
     workers: Any = None
 
+    def clock(self) -> float:
+        """Seconds, for the time budget and the planner (a scripted trainer's may be virtual)."""
+        return time.monotonic()
+
     def __init__(self) -> None:
         self.job: SearchJob | None = None
 
@@ -84,6 +89,14 @@ class Trainer:
     def check_values(self, values: dict[str, Any]) -> dict[str, Any]:
         """Hyperparameter values checked against the space, missing ones given their defaults."""
         raise NotImplementedError
+
+    def portfolio(self) -> list[tuple[str, dict[str, Any]]]:
+        """The warm start: (name, partial values) a search tries first, in order.
+
+        The space's defaults come first; trainers that know their space add configurations
+        known to work for it.
+        """
+        return [("defaults", {})]
 
     def has_checkpoint(self, trial_id: str) -> bool:
         """Whether ``trial_id`` left weights that a promotion can train on from."""

@@ -1,10 +1,12 @@
 """The TensorFlow-free half of running a search.
 
-:class:`Engine` decides what runs next (the user's requests first, then the
-oracle, within the budgets), turns what happens inside a trial into events, and
-remembers how each trial ended (pruned, stopped, failed). The KerasTuner glue in
-``tuner.py`` and the scripted trainer in ``automl_nb.testing`` both drive it, so
-steering behaves the same with or without TensorFlow.
+:class:`Engine` decides what runs next (the queued requests first: the user's promotions and
+trials, and the warm start's portfolio; then a promotion the planner asks for; then the
+oracle, within the budgets), turns what happens inside a trial into events, and remembers how
+each trial ended (pruned, stopped, failed, stopped early). How long trials train and when the
+time is too short for another is its :class:`~automl_nb.backends.planner.Planner`'s advice.
+The KerasTuner glue in ``tuner.py`` and the scripted trainer in ``automl_nb.testing`` both
+drive it, so steering and planning behave the same with or without TensorFlow.
 """
 
 from __future__ import annotations
@@ -16,8 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..control import Action, Control, Request
-from ..events import EpochEnded, EventBus, TrialEnded, TrialStarted
-from ..record import SearchRecord, better
+from ..events import EpochEnded, EventBus, PlanMade, TrialEnded, TrialStarted
+from ..record import SCORED, SearchRecord, better
+from .planner import PlanConfig, Planner
+
+#: Trial sources that count against the trials budget (the search's own proposals).
+OWN_SOURCES = ("oracle", "portfolio")
 
 
 @dataclass
@@ -30,6 +36,19 @@ class TrialPlan:
     initial_epoch: int = 0
     epochs: int = 0
     resume_from: str | None = None  # checkpoint to start from (promotion, Hyperband round)
+    info: dict[str, Any] | None = None  # adds to TrialStarted.info (the portfolio entry's name)
+
+
+def plan_config(settings: dict[str, Any], time_budget_s: float | None) -> PlanConfig:
+    """A search's :class:`PlanConfig` from its settings: early stopping after ``patience``
+    epochs (None: off); with a time budget, planned epochs, successive halving and promotions
+    (not with Hyperband, which halves by its own brackets, nor with ``plan`` False)."""
+    return PlanConfig(
+        epochs=settings["epochs"],
+        patience=settings.get("patience"),
+        halving=time_budget_s is not None and settings.get("oracle") != "hyperband"
+        and settings.get("plan", True),
+    )
 
 
 class Stop(Exception):
@@ -51,6 +70,9 @@ class Engine:
         trials_budget: int | None,
         after_trial: Callable[[str, str], None] | None = None,
         requests_only: bool = False,
+        plan: PlanConfig | None = None,
+        portfolio: list[tuple[str, dict[str, Any]]] | None = None,
+        has_checkpoint: Callable[[str], bool] | None = None,
     ):
         self.bus = bus
         self.control = control
@@ -67,8 +89,34 @@ class Engine:
         self._best_epoch: dict[str, int | None] = {}
         self._last_epoch: dict[str, int] = {}
         self._started: dict[str, float] = {}
-        # oracle trials already started in earlier sessions of this search count against the budget
-        self.oracle_trials = sum(1 for t in record.trials.values() if t.source == "oracle")
+        self._early: dict[str, str] = {}  # trials the planner stopped at an epoch end, and why
+        self._last_planned_promotion = False  # the trial begun last was the planner's promotion
+        # the search's own trials of earlier sessions count against the budget
+        self.oracle_trials = sum(1 for t in record.trials.values() if t.source in OWN_SOURCES)
+        self.planner = Planner(
+            plan or PlanConfig(epochs=epochs), objective=objective, direction=direction,
+            clock=control.running_time, time_budget=lambda: control.time_budget_s,
+        )
+        self.has_checkpoint = has_checkpoint or (lambda trial_id: True)
+        if portfolio and not requests_only:
+            self.queue_portfolio(portfolio)
+
+    # -- warm start ---------------------------------------------------------------
+    def queue_portfolio(self, portfolio: list[tuple[str, dict[str, Any]]]) -> None:
+        """Queue the portfolio entries no earlier session ran, after the user's requests."""
+        ran = {t.info.get("portfolio") for t in self.record.trials.values() if t.source == "portfolio"}
+        queued = {r.extra.get("portfolio") for r in self.control.pending() if r.source == "portfolio"}
+        entries = [(name, values) for name, values in portfolio if name not in ran | queued]
+        if not entries:
+            return
+        for name, values in entries:
+            self.control.push(Request(source="portfolio", values=dict(values), extra={"portfolio": name}))
+        names = ", ".join(name for name, _ in entries)
+        self.bus.publish(PlanMade(
+            decision="warm_start",
+            message=f"warm start: the first trials are {names}, then the oracle's",
+            detail={"portfolio": [name for name, _ in entries]},
+        ))
 
     # -- what runs next ---------------------------------------------------------
     def stop_reason(self) -> str | None:
@@ -79,33 +127,104 @@ class Engine:
             return "the time budget is spent"
         return None
 
+    def trials_spent(self) -> bool:
+        return self.trials_budget is not None and self.oracle_trials >= self.trials_budget
+
     def next_request(self) -> Request | None:
-        """The user's next request, or None to ask the oracle. Raises Stop when nothing may start."""
+        """The next queued request, a promotion the planner asks for, or None to ask the oracle.
+
+        Raises Stop when nothing may start. Portfolio entries count against the trials budget
+        (they are the search's own trials) and are dropped once it is spent; a trial that
+        cannot finish one epoch in the time left does not start (the user's own requests
+        still do, until the time budget is spent).
+        """
         reason = self.stop_reason()
         if reason:
             raise Stop(reason)
-        request = self.control.pop_request()
-        if request is not None:
-            return request
+        while True:
+            request = self.control.pop_request()
+            if request is None:
+                break
+            if request.source != "portfolio":
+                return request
+            if not self.requests_only and not self.trials_spent():
+                self._check_fits(request.values)
+                return request
         if self.requests_only:
             raise Stop("the requested trials are done")
-        if self.trials_budget is not None and self.oracle_trials >= self.trials_budget:
+        promotion = self._promotion()
+        if promotion is not None:
+            return promotion
+        if self.trials_spent():
             raise Stop(f"all {self.trials_budget} trials are done")
+        self._check_fits(None)
         return None
+
+    def _check_fits(self, values: dict[str, Any] | None) -> None:
+        reason = self.planner.fits(values)
+        if reason:
+            self.bus.publish(PlanMade(decision="stop", message=reason))
+            raise Stop(reason)
+
+    def check_proposal(self, values: dict[str, Any]) -> None:
+        """Raise Stop when the oracle's proposal cannot finish one epoch in the time left."""
+        self._check_fits({k: v for k, v in values.items() if not k.startswith("tuner/")})
+
+    def _promotion(self) -> Request | None:
+        """The planner's promotion of the best trial when it was still improving, or None.
+
+        Promotions and the oracle's trials take turns (the search keeps exploring while its
+        best trains on), except once the trials budget is spent.
+        """
+        if self._last_planned_promotion and not self.trials_spent():
+            return None
+        with self.bus.lock:
+            best = self.record.best()
+        if best is None or best.status not in SCORED:
+            return None
+        answer = self.planner.promotion(best.trial_id, self.has_checkpoint)
+        if answer is None:
+            return None
+        epochs, why = answer
+        self.bus.publish(PlanMade(decision="promote", message=why, trial_id=best.trial_id,
+                                  detail={"epochs": epochs}))
+        return Request(
+            source="promoted", values=dict(best.hyperparameters), parent_id=best.trial_id,
+            epochs=epochs, initial_epoch=best.epochs, extra={"planned": True},
+        )
 
     def note_oracle_trial(self) -> None:
         self.oracle_trials += 1
 
     def plan_request(self, trial_id: str, request: Request) -> TrialPlan:
         initial = request.initial_epoch
-        epochs = initial + (request.epochs if request.epochs is not None else self.epochs)
+        info = dict(request.extra)
+        if request.source == "portfolio":
+            self.oracle_trials += 1
+        if request.epochs is not None:
+            epochs = request.epochs
+        else:
+            epochs = self._planned_epochs(trial_id, request.values, info)
         plan = TrialPlan(
             trial_id=trial_id,
             source=request.source,
             parent_id=request.parent_id,
             initial_epoch=initial,
-            epochs=epochs,
+            epochs=initial + epochs,
             resume_from=request.parent_id if request.source == "promoted" else None,
+            info=info or None,
+        )
+        self.plans[trial_id] = plan
+        return plan
+
+    def plan_placed(self, trial_id: str, request: Request, values: dict[str, Any]) -> TrialPlan:
+        """A queued trial placed in the oracle's own slot (a Hyperband bracket's first round)."""
+        if request.source == "portfolio":
+            self.oracle_trials += 1
+        plan = TrialPlan(
+            trial_id=trial_id, source=request.source, initial_epoch=0,
+            epochs=int(values.get("tuner/epochs", self.epochs)),
+            info={**request.extra, "placed": "hyperband"},
         )
         self.plans[trial_id] = plan
         return plan
@@ -115,16 +234,28 @@ class Engine:
         plan = self.plans.get(trial_id)
         if plan is None:
             parent = values.get("tuner/trial_id")
+            initial = int(values.get("tuner/initial_epoch", 0))
+            if "tuner/epochs" in values:
+                epochs = int(values["tuner/epochs"])
+            else:
+                epochs = initial + self._planned_epochs(trial_id, values, None)
             plan = TrialPlan(
                 trial_id=trial_id,
                 source="oracle",
                 parent_id=parent,
-                initial_epoch=int(values.get("tuner/initial_epoch", 0)),
-                epochs=int(values.get("tuner/epochs", self.epochs)),
+                initial_epoch=initial,
+                epochs=epochs,
                 resume_from=parent,
             )
             self.plans[trial_id] = plan
         return plan
+
+    def _planned_epochs(self, trial_id: str, values: dict[str, Any], info: dict | None) -> int:
+        epochs, why = self.planner.epochs_for(values)
+        if why:
+            self.bus.publish(PlanMade(decision="epochs", message=f"trial {trial_id} {why}",
+                                      trial_id=trial_id, detail={"epochs": epochs}))
+        return epochs
 
     # -- a trial's life -----------------------------------------------------------
     def begin_trial(
@@ -134,9 +265,13 @@ class Engine:
         hps = {k: v for k, v in values.items() if not k.startswith("tuner/")}
         info = {
             **{k[len("tuner/"):]: v for k, v in values.items() if k in ("tuner/bracket", "tuner/round")},
+            **(plan.info or {}),
             **(info or {}),
         }
         self._outcome.pop(plan.trial_id, None)
+        self._early.pop(plan.trial_id, None)
+        self._last_planned_promotion = bool((plan.info or {}).get("planned"))
+        self.planner.begin(plan.trial_id, hps, plan.source, plan.initial_epoch, plan.epochs)
         self._best[plan.trial_id] = None
         self._best_epoch[plan.trial_id] = None
         self._last_epoch[plan.trial_id] = plan.initial_epoch
@@ -172,23 +307,41 @@ class Engine:
                 self._outcome[trial_id] = ("stopped", "the time budget ran out during this trial")
         return action
 
-    def epoch_end(self, trial_id: str, epoch_index: int, metrics: dict[str, Any]) -> None:
-        """``epoch_index`` is Keras's 0-based absolute epoch."""
+    def epoch_end(self, trial_id: str, epoch_index: int, metrics: dict[str, Any]) -> bool:
+        """``epoch_index`` is Keras's 0-based absolute epoch; True: the trial stops after it.
+
+        A trial stops at an epoch end when the planner says so: no better objective for
+        ``patience`` epochs, or halted by successive halving. It ends completed, with the
+        reason, and its best epoch is what counts.
+        """
         clean = {k: _to_float(v) for k, v in metrics.items()}
         score = clean.get(self.objective)
         if better(score, self._best.get(trial_id), self.direction):
             self._best[trial_id] = score
             self._best_epoch[trial_id] = epoch_index + 1
         self._last_epoch[trial_id] = epoch_index + 1
+        partial = trial_id in self._outcome
         self.bus.publish(
             EpochEnded(
                 trial_id=trial_id,
                 epoch=epoch_index + 1,
                 metrics=clean,
                 score=score,
-                partial=trial_id in self._outcome,
+                partial=partial,
             )
         )
+        decision = self.planner.epoch(trial_id, epoch_index + 1, score, partial=partial)
+        if decision is None or partial:
+            return False
+        kind, why = decision
+        if kind in ("planned", "replanned") and why.startswith("plans"):
+            self.bus.publish(PlanMade(decision="epochs", message=f"trial {trial_id} {why}",
+                                      trial_id=trial_id))
+        if kind == "replanned":
+            return False
+        if kind != "planned":
+            self._early[trial_id] = why
+        return True
 
     def outcome(self, trial_id: str) -> tuple[str, str | None] | None:
         return self._outcome.get(trial_id)
@@ -202,9 +355,15 @@ class Engine:
     def end_trial(self, trial_id: str, score: float | None = None) -> str:
         """Publish how the trial ended; returns its status."""
         status, reason = self._outcome.pop(trial_id, ("completed", None))
+        early = self._early.pop(trial_id, None)
+        if status == "completed" and reason is None:
+            reason = early
         if self.control.consume_prune(trial_id) and status == "completed":
             # the prune came after the last batch (during the final validation): too late to stop it
             reason = "finished its last epoch before the prune could take effect"
+        note = self.planner.end(trial_id, status)
+        if status == "completed" and reason is None:
+            reason = note
         if score is None or (isinstance(score, float) and math.isnan(score)):
             score = self._best.get(trial_id)
         if status == "failed":

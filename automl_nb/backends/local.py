@@ -71,12 +71,17 @@ class LocalTrainer(Trainer):
         return tuner.stop_reason
 
     def check_values(self, values: dict[str, Any]) -> dict[str, Any]:
-        from .. import spaces
+        return self.tuner().complete_values(values)
 
-        space = self.tuner().oracle.get_space()
-        for name in [n for n in space.values if n.startswith("tuner/")]:
-            space.values.pop(name, None)
-        return spaces.check_values(space, values)
+    def portfolio(self) -> list[tuple[str, dict[str, Any]]]:
+        """The space's defaults, then the built-in space's portfolio for the data's family."""
+        entries = super().portfolio()
+        job = self.job
+        if job.space is None and job.dataset is not None:
+            from ..builtin_spaces import PORTFOLIOS
+
+            entries += [(name, dict(values)) for name, values in PORTFOLIOS.get(job.dataset.family, ())]
+        return entries
 
     def has_checkpoint(self, trial_id: str) -> bool:
         return self.job.store.has_checkpoint(trial_id)

@@ -86,7 +86,12 @@ class ScriptedTrainer(Trainer):
     """Runs trials by emitting scripted curves; no TensorFlow.
 
     ``batch_seconds`` sleeps after every batch, so tests can steer a trial while it
-    "trains"; ``fail`` returns a reason to fail a trial at an epoch (or None).
+    "trains"; ``fail`` returns a reason to fail a trial at an epoch (or None);
+    ``portfolio`` adds (name, values) entries to the warm start after the defaults;
+    ``epoch_seconds(values)`` makes an epoch of those values take that long and
+    ``startup_seconds`` each trial's start, so tests can give configurations different costs;
+    with ``virtual_time`` that time passes on the trainer's own clock (the one the time
+    budget and the planner read) instead of being slept, so a planning test is exact and fast.
     """
 
     def __init__(
@@ -98,8 +103,17 @@ class ScriptedTrainer(Trainer):
         batch_seconds: float = 0.0,
         seed: int = 0,
         fail: Callable[[dict[str, Any], int], str | None] | None = None,
+        portfolio: list[tuple[str, dict[str, Any]]] | None = None,
+        epoch_seconds: Callable[[dict[str, Any]], float] | None = None,
+        startup_seconds: float = 0.0,
+        virtual_time: bool = False,
     ):
         super().__init__()
+        self.extra_portfolio = list(portfolio or [])
+        self.epoch_seconds = epoch_seconds
+        self.startup_seconds = startup_seconds
+        self.virtual_time = virtual_time
+        self.now = 0.0  # the virtual clock, in seconds
         self.space = list(space or DEFAULT_SPACE)
         self.curve = curve
         self.batches_per_epoch = batches_per_epoch
@@ -111,6 +125,18 @@ class ScriptedTrainer(Trainer):
 
     def check_values(self, values: dict[str, Any]) -> dict[str, Any]:
         return check_values(self.space, values)
+
+    def clock(self) -> float:
+        return self.now if self.virtual_time else super().clock()
+
+    def _spend(self, seconds: float) -> None:
+        if self.virtual_time:
+            self.now += seconds
+        elif seconds:
+            time.sleep(seconds)
+
+    def portfolio(self) -> list[tuple[str, dict[str, Any]]]:
+        return super().portfolio() + [(name, dict(values)) for name, values in self.extra_portfolio]
 
     def run(self, engine: Engine) -> str | None:
         if self.job.record.space != self.space:
@@ -126,10 +152,16 @@ class ScriptedTrainer(Trainer):
             trial_id = f"{index:04d}"
             index += 1
             if request is not None:
+                if request.source != "promoted":
+                    request.values = check_values(self.space, request.values)
                 plan = engine.plan_request(trial_id, request)
                 values = dict(request.values)
             else:
                 values = sample(self.space, rng)
+                try:
+                    engine.check_proposal(values)
+                except Stop as stop:
+                    return str(stop)
                 engine.note_oracle_trial()
                 plan = engine.plan_for(trial_id, values)
             engine.begin_trial(plan, values)
@@ -140,11 +172,14 @@ class ScriptedTrainer(Trainer):
             engine.end_trial(trial_id)
 
     def _train(self, engine: Engine, trial_id: str, first: int, last: int, values: dict) -> None:
+        pause = self.batch_seconds
+        if self.epoch_seconds is not None:
+            pause = self.epoch_seconds(values) / self.batches_per_epoch
+        self._spend(self.startup_seconds)
         for epoch in range(first, last):
             interrupted = False
             for _ in range(self.batches_per_epoch):
-                if self.batch_seconds:
-                    time.sleep(self.batch_seconds)
+                self._spend(pause)
                 self.batches_run += 1
                 self.batches_by_trial[trial_id] = self.batches_by_trial.get(trial_id, 0) + 1
                 if engine.batch_end(trial_id) is not None:
@@ -154,6 +189,6 @@ class ScriptedTrainer(Trainer):
                 reason = self.fail(values, epoch + 1)
                 if reason:
                     raise RuntimeError(reason)
-            engine.epoch_end(trial_id, epoch, self.curve(values, epoch + 1))
-            if interrupted:
+            stop = engine.epoch_end(trial_id, epoch, self.curve(values, epoch + 1))
+            if interrupted or stop:
                 return

@@ -32,7 +32,7 @@ import keras_tuner
 import numpy as np
 
 from .. import _kt_compat as compat
-from ..errors import TrialFailure
+from ..errors import SpaceError, TrialFailure
 from ..oracles import steer
 from .engine import Engine, Stop, TrialPlan
 
@@ -139,7 +139,8 @@ class _StreamCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
-        self.engine.epoch_end(self.trial_id, epoch, logs)
+        if self.engine.epoch_end(self.trial_id, epoch, logs):
+            self.model.stop_training = True  # the planner's: a plateau, or halted at a rung
 
 
 def _label_hyperband_bracket(oracle: Any, trial_id: str, response: dict[str, Any]) -> None:
@@ -193,24 +194,76 @@ class AutoMLTuner(compat.SerializedBuilds, keras_tuner.Tuner):
         steer(self.oracle, self.schedule)
 
     def schedule(self, trial_id: str, propose) -> dict[str, Any]:
-        """The oracle's next trial: the user's next request, a stop, or the oracle's proposal."""
+        """The oracle's next trial: a queued request, a stop, or the oracle's proposal.
+
+        Queued trials of the user or the warm start take Hyperband's next first-round place
+        (:meth:`place`); everywhere else, and for promotions, they run as they are.
+        """
         engine = self.engine
         try:
             request = engine.next_request()
         except Stop as stop:
             self.stop_reason = str(stop)
             return {"status": "STOPPED", "values": None}
-        if request is not None:
+        if request is not None and request.source != "promoted":
+            try:
+                request.values = self.complete_values(request.values)
+            except SpaceError as exc:  # a portfolio entry this space cannot take
+                log.info("skipping a queued trial (%s): %s", request.source, exc)
+                return self.schedule(trial_id, propose)
+        bracketed = isinstance(self.oracle, keras_tuner.oracles.HyperbandOracle)
+        if request is not None and (request.source == "promoted" or not bracketed):
             engine.plan_request(trial_id, request)
             return {"status": "RUNNING", "values": dict(request.values)}
         response = propose(trial_id)
         status = response.get("status")
+        if request is not None:
+            return self.place(trial_id, request, response)
         if status == "RUNNING":
             _label_hyperband_bracket(self.oracle, trial_id, response)
+            if not bracketed:
+                try:
+                    engine.check_proposal(response.get("values") or {})
+                except Stop as stop:
+                    self.stop_reason = str(stop)
+                    return {"status": "STOPPED", "values": None}
             engine.note_oracle_trial()
         elif status == "STOPPED":
             self.stop_reason = "the oracle has no more trials to propose"
         return response
+
+    def place(self, trial_id: str, request: Any, response: dict[str, Any]) -> dict[str, Any]:
+        """Hyperband: a queued trial takes the first-round place the oracle just proposed.
+
+        It then trains that round's epochs in that bracket, and goes on to the later rounds if
+        it is among the best, as any of Hyperband's own trials. When the oracle's next trial
+        is a later round, the request waits for the next first-round place; when the oracle
+        has nothing to propose, it runs on its own.
+        """
+        engine = self.engine
+        values = response.get("values") or {}
+        if response.get("status") == "RUNNING":
+            if values.get("tuner/round") == 0 and "tuner/trial_id" not in values:
+                tuner_values = {k: v for k, v in values.items() if k.startswith("tuner/")}
+                response = {**response, "values": {**request.values, **tuner_values}}
+                _label_hyperband_bracket(self.oracle, trial_id, response)
+                engine.plan_placed(trial_id, request, response["values"])
+                return response
+            engine.control.push_front(request)
+            _label_hyperband_bracket(self.oracle, trial_id, response)
+            engine.note_oracle_trial()
+            return response
+        engine.plan_request(trial_id, request)
+        return {"status": "RUNNING", "values": dict(request.values)}
+
+    def complete_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` checked against the space, with the defaults for the ones missing."""
+        from .. import spaces
+
+        space = self.oracle.get_space()
+        for name in [n for n in space.values if n.startswith("tuner/")]:
+            space.values.pop(name, None)
+        return spaces.check_values(space, values)
 
     def pre_create_trial(self):
         self.engine.control.wait_while_paused()

@@ -30,8 +30,16 @@ def scripted_search(
     start: bool = True,
     overwrite: bool = True,
     name: str = "scripted",
+    warm_start: bool = False,
+    patience: int | None = None,
+    plan: bool = True,
 ) -> Search:
-    """A :class:`Search` run by a :class:`ScriptedTrainer` (fast, no TensorFlow)."""
+    """A :class:`Search` run by a :class:`ScriptedTrainer` (fast, no TensorFlow).
+
+    Unlike :func:`automl_nb.search`, the warm start and early stopping are off unless asked
+    for (``warm_start=True``, ``patience=N``); ``plan=False`` turns off the planning of a
+    time budget (trials then train their epochs until the budget cuts one short).
+    """
     trainer = trainer or ScriptedTrainer()
     path = prepare_directory(directory, overwrite)
     settings = {
@@ -49,6 +57,9 @@ def scripted_search(
         "batch_size": 32,
         "space": "scripted",
         "step": step,
+        "warm_start": warm_start,
+        "patience": patience,
+        "plan": plan,
         "created": datetime.now().isoformat(timespec="seconds"),
     }
     Store(path).create(settings, None)

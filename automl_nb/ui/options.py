@@ -212,6 +212,17 @@ OPTIONS: tuple[Option, ...] = (
         to_search=True,
     ),
     _opt(
+        "--no-warm-start",
+        help=(
+            "let the oracle choose from the first trial (default: the space's defaults and a "
+            "portfolio of configurations known to work come first)"
+        ),
+        action="store_false",
+        dest="warm_start",
+        default=True,
+        to_search=True,
+    ),
+    _opt(
         "--dir",
         help="where the search keeps its journal and checkpoints (default: automl_runs/NAME)",
         dest="directory",

@@ -463,9 +463,11 @@ class WorkerPool(LocalTrainer):
         return asdict(plan) if plan is not None else {}
 
     def _rpc_epoch(self, request: dict, context) -> dict:
+        """An epoch ended in a worker; ``stop``: the planner stops the trial after it."""
         with self._lock:
             if self._running.get(request["worker"]) == request["trial"]:
-                self._engine.epoch_end(request["trial"], int(request["epoch"]), request["metrics"])
+                stop = self._engine.epoch_end(request["trial"], int(request["epoch"]), request["metrics"])
+                return {"stop": bool(stop)}
         return {}
 
     def _rpc_fail(self, request: dict, context) -> dict:

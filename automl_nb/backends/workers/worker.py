@@ -138,9 +138,11 @@ class _Link:
                 self._changed.wait(1.0)
             return self.actions.get(trial_id)
 
-    def epoch_end(self, trial_id: str, epoch_index: int, metrics: dict[str, Any]) -> None:
+    def epoch_end(self, trial_id: str, epoch_index: int, metrics: dict[str, Any]) -> bool:
+        """Reports the epoch to the chief; True when its planner stops the trial after it."""
         clean = {k: _number(v) for k, v in metrics.items()}
-        self.call("Epoch", worker=self.worker_id, trial=trial_id, epoch=epoch_index, metrics=clean)
+        answer = self.call("Epoch", worker=self.worker_id, trial=trial_id, epoch=epoch_index, metrics=clean)
+        return bool(answer and answer.get("stop"))
 
     def fail(self, trial_id: str, reason: str) -> None:
         self.call("Fail", worker=self.worker_id, trial=trial_id, reason=reason)

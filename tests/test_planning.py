@@ -1,0 +1,157 @@
+"""Training that spends the budget well, on the scripted trainer (no TensorFlow).
+
+Early stopping keeps the best epoch; a time budget plans shorter trials, halts the trials that
+fall behind, trains the best on while it improves, and never starts a trial that cannot
+finish one epoch. Time here is the scripted trainer's virtual clock (``virtual_time=True``):
+each epoch costs what ``epoch_seconds`` says, exactly, so the plans are checked to the epoch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from automl_nb import SearchState
+from automl_nb.backends.planner import SAFETY, PlanConfig, Planner
+from automl_nb.events import PlanMade, TrialEnded, TrialStarted
+from automl_nb.testing import ScriptedTrainer
+
+
+def peaked(values, epoch):
+    """A curve that rises to its best at epoch 3, then falls."""
+    acc = 0.9 - 0.05 * abs(epoch - 3)
+    return {"loss": 1 - acc, "val_loss": 1 - acc, "accuracy": acc, "val_accuracy": acc}
+
+
+def rising(values, epoch):
+    """Better every epoch; how good depends on the learning rate (1e-3 is best)."""
+    ceiling = 0.95 - 0.1 * abs(math.log10(float(values["learning_rate"])) + 3)
+    acc = ceiling * (1 - math.exp(-epoch / 4))
+    return {"loss": 1 - acc, "val_loss": 1 - acc, "accuracy": acc, "val_accuracy": acc}
+
+
+def events_of(search, kind):
+    return [e for e in search.events() if isinstance(e, kind)]
+
+
+def test_early_stopping_ends_a_plateau_and_keeps_the_best_epoch(scripted):
+    s = scripted(ScriptedTrainer(curve=peaked), trials=1, epochs=20, patience=2)
+    assert s.wait(20) is SearchState.DONE
+    (ended,) = events_of(s, TrialEnded)
+    assert ended.status == "completed"
+    assert ended.epochs == 5  # best at 3, no better at 4 and 5
+    assert ended.best_epoch == 3
+    assert ended.score == pytest.approx(0.9)
+    assert "stopped early at epoch 5" in ended.reason and "best epoch (3" in ended.reason
+
+
+def test_without_patience_a_trial_trains_every_epoch(scripted):
+    s = scripted(ScriptedTrainer(curve=peaked), trials=1, epochs=8)
+    assert s.wait(20) is SearchState.DONE
+    (ended,) = events_of(s, TrialEnded)
+    assert ended.epochs == 8 and ended.best_epoch == 3 and ended.reason is None
+
+
+def test_a_short_time_budget_plans_shorter_trials(scripted):
+    # 1 s an epoch, 60 s: a new trial plans at most 60 / 6 = 10 s, so 10 of its 40 epochs
+    trainer = ScriptedTrainer(curve=rising, epoch_seconds=lambda v: 1.0, virtual_time=True)
+    s = scripted(trainer, trials=None, epochs=40, time=60)
+    assert s.wait(20) is SearchState.DONE
+    started = events_of(s, TrialStarted)
+    ended = {e.trial_id: e for e in events_of(s, TrialEnded)}
+    first = started[0]
+    assert first.epochs == 40  # nothing known yet: the whole plan...
+    assert ended[first.trial_id].epochs == 10  # ...cut to 10 after its second epoch
+    later = [t for t in started[1:] if t.source == "oracle"]
+    assert later and all(t.epochs <= 10 for t in later)
+    plans = [e for e in events_of(s, PlanMade) if e.decision == "epochs"]
+    assert plans and "plans 10 epochs" in plans[0].message and "about 1.00 s" in plans[0].message
+    assert len(started) >= 5  # many short trials, not one long one
+
+
+def test_no_trial_starts_that_cannot_finish_one_epoch(scripted):
+    # 4 s an epoch, 14 s in all: the first trial plans 2 epochs once it knows the cost (a sixth
+    # of the budget is less than one epoch), its promotion 1 more; then 2 s are left
+    trainer = ScriptedTrainer(curve=rising, epoch_seconds=lambda v: 4.0, virtual_time=True)
+    s = scripted(trainer, trials=None, epochs=3, time=14)
+    assert s.wait(20) is SearchState.DONE
+    ended = events_of(s, TrialEnded)
+    assert [(e.status, e.epochs) for e in ended] == [("completed", 2), ("completed", 3)]
+    assert trainer.now == pytest.approx(12.0)
+    (stop,) = [e for e in events_of(s, PlanMade) if e.decision == "stop"]
+    assert stop.message == (
+        "not starting another trial: 2.0 s left, and one epoch with its start-up takes about 4.0 s"
+    )
+    assert s.record.end_reason == stop.message
+
+
+def test_the_planner_prices_a_configuration_by_the_trials_most_like_it():
+    now = [0.0]
+    planner = Planner(PlanConfig(epochs=10), objective="val_accuracy", direction="max",
+                      clock=lambda: now[0], time_budget=lambda: None)
+    for trial_id, block, seconds in (("0", "conv", 1.0), ("1", "gru", 5.0)):
+        planner.begin(trial_id, {"block_type": block, "lr": 0.01}, "oracle", 0, 3)
+        for epoch in (1, 2, 3):
+            now[0] += seconds + (2.0 if epoch == 1 else 0.0)  # the first epoch also builds
+            planner.epoch(trial_id, epoch, 0.5)
+    assert planner.epoch_cost({"block_type": "gru", "lr": 0.5}) == pytest.approx(5.0)
+    assert planner.epoch_cost({"block_type": "conv", "lr": 0.5}) == pytest.approx(1.0)
+    assert planner.epoch_cost() == pytest.approx(3.0)  # nothing alike: the median of all
+    assert planner.startup_cost() == pytest.approx(2.0)
+
+
+def test_a_trial_that_cannot_fit_is_refused_with_its_figures():
+    now = [0.0]
+    planner = Planner(PlanConfig(epochs=10, halving=True), objective="val_loss", direction="min",
+                      clock=lambda: now[0], time_budget=lambda: 20.0)
+    planner.begin("0", {"units": 8}, "oracle", 0, 10)
+    for epoch in (1, 2):
+        now[0] += 4.0
+        planner.epoch("0", epoch, 1.0 / epoch)
+    assert planner.fits({"units": 8}) is None  # 12 s left >= 1.25 x 4 s
+    now[0] = 20.0 - SAFETY * 4.0 + 0.1
+    assert planner.fits({"units": 8}).startswith("not starting another trial: 4.9 s left")
+
+
+def test_successive_halving_halts_a_trial_behind_the_best_third(scripted):
+    # four fast trials first (lr far from 1e-3 is worse), then the rungs at epochs 2 and 6
+    portfolio = [(f"lr{lr:g}", {"learning_rate": lr}) for lr in (1e-3, 2e-3, 1e-4)]
+    trainer = ScriptedTrainer(curve=rising, epoch_seconds=lambda v: 0.1, virtual_time=True,
+                              portfolio=portfolio)
+    s = scripted(trainer, trials=8, epochs=9, time=1000, warm_start=True)
+    assert s.wait(20) is SearchState.DONE
+    ended = events_of(s, TrialEnded)
+    halted = [e for e in ended if e.reason and e.reason.startswith("halted at epoch")]
+    assert halted, [(e.trial_id, e.epochs, e.reason) for e in ended]
+    assert all(e.epochs in (2, 6) and e.status == "completed" for e in halted)
+    by_id = {t.trial_id: t for t in s.record.trials.values()}
+    lr_of = {tid: by_id[tid].hyperparameters["learning_rate"] for tid in by_id}
+    # the default (1e-3, the best) is never halted
+    assert all(lr_of[e.trial_id] != pytest.approx(1e-3) for e in halted)
+
+
+def test_the_best_trial_still_improving_trains_on(scripted):
+    trainer = ScriptedTrainer(curve=rising, epoch_seconds=lambda v: 1.0, virtual_time=True)
+    s = scripted(trainer, trials=2, epochs=4, time=200, warm_start=True)
+    assert s.wait(20) is SearchState.DONE
+    started = events_of(s, TrialStarted)
+    promoted = [t for t in started if t.source == "promoted"]
+    assert promoted, [(t.trial_id, t.source) for t in started]
+    first = promoted[0]
+    assert first.info.get("planned") is True
+    assert first.initial_epoch == 4  # continues its parent's epochs
+    parent = s.record.trials[first.parent_id]
+    assert "still improving" in parent.reason
+    why = [e for e in events_of(s, PlanMade) if e.decision == "promote"]
+    assert why[0].trial_id == first.parent_id and "still improving" in why[0].message
+    # the chain goes on while the trial improves and time is left; promotions do not count
+    # against the trials budget
+    assert sum(t.source in ("oracle", "portfolio") for t in started) == 2
+
+
+def test_no_promotion_without_a_time_budget(scripted):
+    s = scripted(ScriptedTrainer(curve=rising), trials=2, epochs=4)
+    assert s.wait(20) is SearchState.DONE
+    assert [t.source for t in events_of(s, TrialStarted)] == ["oracle", "oracle"]
+    assert all("candidate" in (e.reason or "") for e in events_of(s, TrialEnded))

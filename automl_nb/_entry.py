@@ -27,9 +27,6 @@ from .store import FORMAT, Store, dataset_meta, default_directory, open_director
 
 log = logging.getLogger("automl_nb")
 
-#: Epochs without a better objective after which a trial stops (its best epoch is kept).
-PATIENCE = 3
-
 
 def search(
     data: Any,
@@ -53,6 +50,7 @@ def search(
     workers: int = 1,
     listen: str | None = None,
     warm_start: bool = True,
+    patience: int | None = 3,
 ) -> Search:
     """Start a KerasTuner search in the background and return it at once.
 
@@ -70,8 +68,8 @@ def search(
     name a build(hp) function as ``"module:function"``. The first trials are the space's
     defaults and, for the built-in spaces, a short portfolio of configurations known to work
     for the data's family (``warm_start=False``: the oracle's from the first). A trial stops
-    early when its objective has not improved for 3 epochs (its best epoch is kept); with a
-    ``time`` budget the search also plans each trial's epochs to fit it, halts trials that
+    early when its objective has not improved for ``patience`` epochs (its best epoch is
+    kept; None or 0: every trial trains all its epochs); with a ``time`` budget the search also plans each trial's epochs to fit it, halts trials that
     fall behind (successive halving) and trains the best on while it still improves.
     """
     trials = positive_int("trials", trials, allow_none=True)
@@ -79,6 +77,7 @@ def search(
     batch_size = positive_int("batch_size", batch_size)
     time_budget = check_time(time)
     seed = check_seed(seed)
+    patience = positive_int("patience", patience, allow_none=True) if patience != 0 else None
     for flag, value in (("deterministic", deterministic), ("warm_start", warm_start)):
         if not isinstance(value, bool):
             raise SearchError(f"must be True or False; got {value!r}", argument=flag, value=value)
@@ -111,7 +110,7 @@ def search(
         "space": "builtin" if space is None else "custom",
         "step": step,
         "warm_start": warm_start,
-        "patience": PATIENCE,
+        "patience": patience,
         "created": datetime.now().isoformat(timespec="seconds"),
     }
     if pool is not None:

@@ -16,8 +16,9 @@ The touches, and why:
     weights and build config are (promotion restores them with the optimizer state).
   - ``Tuner._populate_initial_space``: a worker's stand-in oracle holds no space
     (:class:`StandInOracleTuner`).
-  - ``Tuner._try_build``: it calls ``keras.backend.clear_session()``, which resets Keras's
-    per-thread state on every thread; :class:`SerializedBuilds` holds one lock around it.
+  - ``Tuner._try_build`` and ``_build_hypermodel``: it calls ``keras.backend.clear_session()``,
+    which resets Keras's per-thread state on every thread, and collects garbage twice a trial;
+    :class:`SerializedBuilds` builds under one lock and collects every few trials.
   - ``HyperbandOracle._brackets``: which bracket a trial is in (KerasTuner labels each trial
     with its newest bracket, wrong when brackets overlap across workers).
   - ``Oracle._retry_queue``: a reload retries trials that had ended (``oracle.json`` is saved
@@ -156,8 +157,13 @@ class StandInOracleTuner:
 BUILD_LOCK = threading.RLock()
 
 
+#: A full garbage collection runs before every this many builds (see :class:`SerializedBuilds`).
+FULL_GC_EVERY = 8
+
+
 class SerializedBuilds:
-    """Mixed into a tuner (before ``keras_tuner.Tuner``): its builds hold :data:`BUILD_LOCK`.
+    """Mixed into a tuner (before ``keras_tuner.Tuner``): its builds hold :data:`BUILD_LOCK`,
+    and clear Keras's session without a full garbage collection every time.
 
     KerasTuner's ``Tuner._try_build`` calls ``keras.backend.clear_session()`` before each
     build, and Keras's ``clear_session`` replaces the module's ``threading.local`` state: it
@@ -165,11 +171,34 @@ class SerializedBuilds:
     thread (a second search in the same kernel) then names two layers "dense" and fails. Two
     automl-nb builds never overlap now; a user's own model built in a cell while a search
     starts a trial can still meet it (Keras's own limitation).
+
+    ``_try_build`` itself is KerasTuner's, less its two full garbage collections (the one in
+    ``clear_session`` and its own ``gc.collect()``): in a process that holds TensorFlow each
+    takes a few tenths of a second, most of a small trial's overhead over a plain
+    ``model.fit``. One full collection runs every :data:`FULL_GC_EVERY` builds, so the
+    models of ended trials are still freed.
     """
 
+    builds_done = 0
+
     def _try_build(self, hp):
+        import gc
+
+        import keras
+        import keras_tuner
+
         with BUILD_LOCK:
-            return super()._try_build(hp)
+            keras.backend.clear_session(free_memory=False)
+            SerializedBuilds.builds_done += 1
+            if SerializedBuilds.builds_done % FULL_GC_EVERY == 0:
+                gc.collect()
+            model = self._build_hypermodel(hp)
+            if not isinstance(model, keras.Model):
+                raise keras_tuner.errors.FatalTypeError(
+                    "Expected the model-building function, or HyperModel.build() to return a "
+                    f"valid Keras Model instance. Received: {model} of type {type(model)}."
+                )
+            return model
 
 
 def check_build_hook() -> None:
@@ -180,8 +209,10 @@ def check_build_hook() -> None:
 
     source = _need("keras-tuner", "Tuner._try_build",
                    lambda: inspect.getsource(keras_tuner.Tuner._try_build))
-    if "clear_session" not in source:
-        raise CompatError("keras-tuner", "Tuner._try_build (no longer clears the session)")
+    if "clear_session" not in source or "_build_hypermodel" not in source:
+        raise CompatError("keras-tuner", "Tuner._try_build (no longer clears the session, then "
+                          "builds with _build_hypermodel)")
+    _need("keras-tuner", "Tuner._build_hypermodel", lambda: keras_tuner.Tuner._build_hypermodel)
 
 
 def check_stand_in_hook() -> None:

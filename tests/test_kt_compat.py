@@ -234,3 +234,22 @@ def test_deterministic_ops_is_restored_after():
     with compat.deterministic_ops(5):
         assert config.is_op_determinism_enabled()
     assert not config.is_op_determinism_enabled()
+
+
+def test_builds_collect_garbage_every_few_trials_not_twice_a_trial(tmp_path, monkeypatch):
+    import gc
+
+    class Serialized(compat.SerializedBuilds, kt.Tuner):
+        pass
+
+    tuner = Serialized(oracle=kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=1),
+                       hypermodel=_build, directory=str(tmp_path), project_name="kt")
+    calls = []
+    monkeypatch.setattr(gc, "collect", lambda *args: calls.append(args) or 0)
+    monkeypatch.setattr(compat.SerializedBuilds, "builds_done", 0)
+    for _ in range(2 * compat.FULL_GC_EVERY):
+        assert isinstance(tuner._try_build(kt.HyperParameters()), keras.Model)
+    assert len(calls) == 2  # KerasTuner's own collected twice a build: 32 times
+    with pytest.raises(kt.errors.FatalTypeError, match="valid Keras Model"):
+        tuner.hypermodel.build = lambda hp: "not a model"
+        tuner._try_build(kt.HyperParameters())

@@ -93,3 +93,37 @@ def test_every_portfolio_entry_is_valid_for_its_space(family, build):
         model = build(chosen, spec)
         assert model.compiled, name
         assert {k: chosen.values[k] for k in values} == values, name
+
+
+@pytest.mark.slow
+def test_the_bayesian_oracle_learns_from_the_portfolio(tmp_path, searches):
+    import automl_nb
+
+    s = automl_nb.search("iris", oracle="bayesian", trials=2, epochs=1, seed=0, directory=tmp_path / "b")
+    searches.append(s)
+    assert s.wait(240) is SearchState.DONE, s.error
+    first = started(s)[0]
+    assert (first.source, first.info.get("portfolio")) == ("portfolio", "defaults")
+    oracle = s.oracle
+    defaults = {hp.name: hp.default for hp in oracle.get_space().space}
+    assert first.hyperparameters == defaults
+    trial = oracle.get_trial(first.trial_id)  # the oracle's own record of it, scored
+    assert trial.status == "COMPLETED"
+    assert trial.score == pytest.approx(s.record.trials[first.trial_id].score)
+    assert trial.hyperparameters.values == defaults
+    assert len(oracle.trials) == 2  # and it counted as one of the two trials
+
+
+@pytest.mark.slow
+def test_hyperband_places_the_warm_start_in_a_first_round(tmp_path, searches):
+    import automl_nb
+
+    s = automl_nb.search("iris", oracle="hyperband", epochs=3, seed=0, directory=tmp_path / "h")
+    searches.append(s)
+    assert s.wait(300) is SearchState.DONE, s.error
+    trials = started(s)
+    first = trials[0]
+    assert first.source == "portfolio" and first.info["placed"] == "hyperband"
+    assert first.info["round"] == 0 and first.epochs == 1  # its bracket's first round: 3 / 3
+    # it took one of Hyperband's places: the brackets hold as many trials as without it
+    assert len(trials) == 6 and [t.source for t in trials[1:]] == ["oracle"] * 5

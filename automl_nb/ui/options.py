@@ -212,6 +212,17 @@ OPTIONS: tuple[Option, ...] = (
         to_search=True,
     ),
     _opt(
+        "--patience",
+        help=(
+            "epochs without a better objective after which a trial stops, keeping its best "
+            "epoch; 0 trains every epoch (default: 3)"
+        ),
+        type=whole_number("--patience", 0),
+        default=3,
+        metavar="N",
+        to_search=True,
+    ),
+    _opt(
         "--no-warm-start",
         help=(
             "let the oracle choose from the first trial (default: the space's defaults and a "

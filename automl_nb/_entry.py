@@ -45,7 +45,7 @@ def search(
     overwrite: bool = False,
     verbose: bool = False,
     start: bool = True,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     step: bool = False,
     workers: int = 1,
     listen: str | None = None,
@@ -57,7 +57,9 @@ def search(
     ``data`` is a bundled name ("digits", "iris", "wine", "breast_cancer"), an
     ``(X, y)`` pair, a DataFrame or CSV path with ``target=``, or an image folder.
     ``oracle`` is "bayesian", "hyperband", "random" or a KerasTuner Oracle; for
-    Hyperband ``epochs`` is its max_epochs. ``time`` takes seconds or "90s", "10m",
+    Hyperband ``epochs`` is its max_epochs. ``batch_size`` fixes the training batch size (by default
+    a hyperparameter of the built-in spaces, or of your ``build(hp)`` if it declares
+    ``hp.Choice("batch_size", ...)``; else 32). ``time`` takes seconds or "90s", "10m",
     "1h". ``seed`` makes the trials (their hyperparameters and initial weights) the same
     every time; ``deterministic=True`` also makes their scores bit-identical, by turning on
     TensorFlow's op determinism while this search runs (slower; process-wide while on).
@@ -74,7 +76,7 @@ def search(
     """
     trials = positive_int("trials", trials, allow_none=True)
     epochs = positive_int("epochs", epochs)
-    batch_size = positive_int("batch_size", batch_size)
+    batch_size = positive_int("batch_size", batch_size, allow_none=True)
     time_budget = check_time(time)
     seed = check_seed(seed)
     patience = positive_int("patience", patience, allow_none=True) if patience != 0 else None

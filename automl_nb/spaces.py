@@ -208,6 +208,13 @@ def _hypermodel_class() -> type:
             check_model(model, self.spec)
             return model
 
+        def fit(self, hp: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
+            """Fit with the space's ``batch_size`` hyperparameter, when it has one and the
+            search did not fix the batch size."""
+            if kwargs.get("batch_size") is None and "batch_size" in hp.values:
+                kwargs["batch_size"] = int(hp.values["batch_size"])
+            return super().fit(hp, model, *args, **kwargs)
+
         def __repr__(self) -> str:
             kind = "built-in" if self.builtin else "user"
             return f"SpaceHyperModel({self.name!r}, {kind}, {self.spec.family or '?'})"

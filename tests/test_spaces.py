@@ -57,27 +57,15 @@ DATASETS = {
 }
 
 NAMES = {
-    "tabular": ["layers", "units", "dropout", "batch_norm", "optimizer", "learning_rate"],
-    "sequence": [
-        "block_type",
-        "blocks",
-        "filters",
-        "kernel_size",
-        "pooling",
-        "dropout",
-        "learning_rate",
-    ],
-    "image": [
-        "blocks",
-        "filters",
-        "kernel_size",
-        "pooling",
-        "dense_units",
-        "dropout",
-        "augmentation",
-        "learning_rate",
-    ],
+    "tabular": ["layers", "units", "dropout", "batch_norm", "optimizer", "learning_rate",
+                "batch_size"],
+    "sequence": ["blocks", "filters", "kernel_size", "downsample", "head", "recurrent",
+                 "dense_units", "dropout", "learning_rate", "batch_size"],
+    "image": ["blocks", "filters", "kernel_size", "pooling", "dense_units", "dropout",
+              "augmentation", "learning_rate", "batch_size"],
 }
+#: The defaults' learning rate and batch size, a family (chosen with bench/quality.py).
+RATE_AND_BATCH = {"tabular": (1e-3, 32), "sequence": (2e-3, 64), "image": (2e-3, 64)}
 
 
 @pytest.fixture(autouse=True)
@@ -114,7 +102,9 @@ def test_builtin_space_builds_with_defaults(key):
     assert tuple(model.inputs[0].shape) == (None, *ds.input_shape)
     assert tuple(model.outputs[0].shape) == (None, expected_outputs(ds))
     assert model.compiled
-    assert model.optimizer.learning_rate.numpy() == pytest.approx(1e-3)
+    rate, batch = RATE_AND_BATCH[ds.family]
+    assert model.optimizer.learning_rate.numpy() == pytest.approx(rate)
+    assert hp.values["batch_size"] == batch
     # Small enough for a laptop CPU.
     assert model.count_params() < 200_000
 
@@ -136,10 +126,13 @@ def test_builtin_space_builds_with_random_samples(key):
 def test_largest_settings_never_pool_below_two(key):
     ds = DATASETS[key]
     hm = get_space(None, ds)
-    biggest = {"blocks": 3, "filters": 64, "kernel_size": 5, "dense_units": 128}
+    biggest = {"blocks": 4 if key == "sequence" else 3, "filters": 64, "kernel_size": 5,
+               "dense_units": 128}
     values = {k: v for k, v in biggest.items() if k in NAMES[ds.family]}
-    for pooling in ("max", "avg"):
-        model = build_with(hm, {**values, "pooling": pooling})
+    variants = ({"pooling": "max"}, {"pooling": "avg"}) if key != "sequence" else (
+        {"downsample": "pool"}, {"downsample": "stride", "head": "flatten"})
+    for variant in variants:
+        model = build_with(hm, {**values, **variant})
         pools = [
             layer
             for layer in model.layers
@@ -155,8 +148,13 @@ def test_largest_settings_never_pool_below_two(key):
 
 def test_sequence_gru_and_tabular_options_build():
     ds = DATASETS["sequence"]
-    model = build_with(get_space(None, ds), {"block_type": "gru", "blocks": 2, "filters": 16})
+    model = build_with(get_space(None, ds), {"recurrent": True, "blocks": 2, "filters": 16})
     assert any(isinstance(layer, keras.layers.GRU) for layer in model.layers)
+    # the GRU reads the sequence the convolutions have shortened: 20 -> 10 -> 5 steps
+    gru = next(layer for layer in model.layers if isinstance(layer, keras.layers.GRU))
+    assert gru.input.shape[1] == 5
+    flat = build_with(get_space(None, ds), {"head": "flatten", "downsample": "stride"})
+    assert any(isinstance(layer, keras.layers.Flatten) for layer in flat.layers)
     tab = get_space(None, DATASETS["tabular"])
     for optimizer in ("adam", "rmsprop", "sgd"):
         model = build_with(tab, {"optimizer": optimizer, "batch_norm": True, "layers": 3})
@@ -171,7 +169,7 @@ def test_sequence_gru_and_tabular_options_build():
         ("tabular", {}),
         ("regression", {}),
         ("sequence", {}),
-        ("sequence_reg", {"block_type": "gru", "blocks": 1}),
+        ("sequence_reg", {"recurrent": True, "blocks": 1}),
     ],
 )
 def test_one_quick_fit_per_family(key, values):
@@ -467,3 +465,17 @@ def test_importing_spaces_and_oracles_does_not_import_tensorflow():
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_spaces_batch_size_reaches_fit_unless_the_search_fixes_one(monkeypatch):
+    ds = DATASETS["tabular"]
+    hm = get_space(None, ds)
+    space = space_hyperparameters(hm)
+    hp = space.copy()
+    hp.values = check_values(space, {"batch_size": 16})
+    model = hm.build(hp)
+    seen = []
+    monkeypatch.setattr(type(model), "fit", lambda self, *a, **k: seen.append(k.get("batch_size")))
+    hm.fit(hp, model, ds.x_train, ds.y_train, batch_size=None)
+    hm.fit(hp, model, ds.x_train, ds.y_train, batch_size=8)
+    assert seen == [16, 8]

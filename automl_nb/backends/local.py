@@ -64,7 +64,7 @@ class LocalTrainer(Trainer):
                 data.x_train,
                 data.y_train,
                 validation_data=(data.x_val, data.y_val),
-                batch_size=job.settings["batch_size"],
+                batch_size=job.settings.get("batch_size"),  # None: the space's, else 32
                 shuffle=True,
                 verbose=0,
             )
@@ -93,13 +93,15 @@ class LocalTrainer(Trainer):
         import numpy as np
 
         tuner = self.tuner()
-        model = tuner.hypermodel.build(tuner.oracle.get_trial(trial_id).hyperparameters)
+        hp = tuner.oracle.get_trial(trial_id).hyperparameters
+        model = tuner.hypermodel.build(hp)
         data = self.job.dataset
+        batch_size = self.job.settings.get("batch_size") or hp.values.get("batch_size") or 32
         model.fit(
             np.concatenate([data.x_train, data.x_val]),
             np.concatenate([data.y_train, data.y_val]),
             epochs=epochs,
-            batch_size=self.job.settings["batch_size"],
+            batch_size=int(batch_size),
             verbose=0,
         )
         return model

@@ -248,9 +248,9 @@ OPTIONS: tuple[Option, ...] = (
     ),
     _opt(
         "--batch-size",
-        help="training batch size (default: 32)",
+        help="training batch size (default: a hyperparameter of the built-in spaces, else 32)",
         type=whole_number("--batch-size", 1),
-        default=32,
+        default=None,
         metavar="N",
         to_search=True,
     ),

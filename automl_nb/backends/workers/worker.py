@@ -324,6 +324,6 @@ def _train(link: _Link, hello: dict, threads: int) -> None:
     with deterministic:
         tuner.search(
             dataset.x_train, dataset.y_train, validation_data=(dataset.x_val, dataset.y_val),
-            batch_size=settings["batch_size"], shuffle=True, verbose=0,
+            batch_size=settings.get("batch_size"), shuffle=True, verbose=0,
         )
 

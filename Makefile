@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -41,6 +41,7 @@ test-fast: install
 
 bench: install
 	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/steering.py
 	$(BIN)/python bench/panel_events.py
 

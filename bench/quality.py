@@ -628,6 +628,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--mark", type=float, default=15.0, help="best-so-far every MARK seconds")
     parser.add_argument("--smoke", action="store_true", help="tiny data, 4 s a system: checks it runs")
     parser.add_argument("--json", default=None, help="write the figures to this file")
+    parser.add_argument("--keep", default=None, metavar="DIR",
+                        help="keep every system's files (automl-nb's search directories) in DIR")
     args = parser.parse_args(argv)
     tasks = [t.strip() for t in args.task.split(",") if t.strip()]
     systems = [s.strip() for s in args.system.split(",") if s.strip()]
@@ -644,7 +646,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     warm_up()
     print(f"warm-up (TensorFlow imported, one tiny fit): {time.perf_counter() - start:.1f}s")
     out = []
-    with tempfile.TemporaryDirectory(prefix="automl_nb_quality_") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = args.keep or stack.enter_context(tempfile.TemporaryDirectory(prefix="automl_nb_quality_"))
         for name in tasks:
             task = TASKS[name](args.smoke)
             if budget is not None:
@@ -655,7 +658,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                 if system == "hgb" and task.frames is None:
                     continue
                 workdir = Path(tmp) / task.name / system
-                workdir.mkdir(parents=True)
+                workdir.mkdir(parents=True, exist_ok=True)
                 runs.append(RUNNERS[system](task, task.budget_s, workdir))
                 r = runs[-1]
                 print(f"  ran {system}: {r.seconds:.1f}s, {r.trials} trials, test {_fmt(r.test)}; "

@@ -131,16 +131,26 @@ class Engine:
         return self.trials_budget is not None and self.oracle_trials >= self.trials_budget
 
     def next_request(self) -> Request | None:
-        """The next queued request, a promotion the planner asks for, or None to ask the oracle.
+        """The next trial to run as a request, or None to ask the oracle.
 
-        Raises Stop when nothing may start. Portfolio entries count against the trials budget
-        (they are the search's own trials) and are dropped once it is spent; a trial that
-        cannot finish one epoch in the time left does not start (the user's own requests
-        still do, until the time budget is spent).
+        In order: the user's queued requests; a promotion the planner asks for (the best trial
+        when it was still improving, taking turns with the search's own new trials); the warm
+        start's portfolio entries; then None, the oracle's turn. Raises Stop when nothing may
+        start. Portfolio entries count against the trials budget (they are the search's own
+        trials) and are dropped once it is spent; a trial that cannot finish one epoch in the
+        time left does not start (the user's own requests still do, until the time budget is
+        spent).
         """
         reason = self.stop_reason()
         if reason:
             raise Stop(reason)
+        pending = self.control.pending()
+        if pending and pending[0].source != "portfolio":
+            return self.control.pop_request()
+        if not self.requests_only:
+            promotion = self._promotion()
+            if promotion is not None:
+                return promotion
         while True:
             request = self.control.pop_request()
             if request is None:
@@ -152,9 +162,6 @@ class Engine:
                 return request
         if self.requests_only:
             raise Stop("the requested trials are done")
-        promotion = self._promotion()
-        if promotion is not None:
-            return promotion
         if self.trials_spent():
             raise Stop(f"all {self.trials_budget} trials are done")
         self._check_fits(None)

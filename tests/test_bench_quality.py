@@ -19,9 +19,11 @@ def quality():
     try:
         spec = importlib.util.spec_from_file_location("bench_quality", BENCH / "quality.py")
         module = importlib.util.module_from_spec(spec)
+        sys.modules["bench_quality"] = module  # its dataclasses look their module up
         spec.loader.exec_module(module)
         yield module
     finally:
+        sys.modules.pop("bench_quality", None)
         sys.path.remove(str(BENCH))
 
 

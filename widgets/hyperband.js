@@ -1,6 +1,6 @@
 // automl-nb "How Hyperband decides": an anywidget ES module (plain JS, no build step).
 //
-// Model trait (synced from Python, automl_nb/panel/teaching.py), made by
+// Model trait (synced from Python, automl_nb/panel/teaching_tab.py), made by
 // automl_nb.teaching.hyperband_diagram():
 //   diagram: {max_epochs, factor, objective, direction, text, note, now,
 //             planned_trials, planned_epochs, outside: [trial_id],

@@ -1,14 +1,23 @@
-"""Small HTML fragments of the panel (header, status, best card, trial details): pure functions."""
+"""Small HTML fragments of the panel (header, status, best card, trial details): pure functions.
+
+:func:`escape` is the panel's one way to put text into HTML.
+"""
 
 from __future__ import annotations
 
-from html import escape
+import html
 from typing import Any
 
+from .._util import format_duration
 from ..record import SearchRecord
-from ._data import BestInfo, HeaderInfo, duration_text, finite, trial_curve
+from ._data import BestInfo, HeaderInfo, finite, trial_curve
 
 MUTED = "color: var(--jp-ui-font-color2, #666)"
+
+
+def escape(text: Any) -> str:
+    """``text`` (any value, as ``str``) safe inside HTML, quotes included."""
+    return html.escape(str(text))
 
 
 def _value(value: Any) -> str:
@@ -100,7 +109,7 @@ def details_html(record: SearchRecord, trial_id: str) -> str:
         f"status <b>{escape(trial.status)}</b>",
         f"score <b>{score:.4f}</b>" if score is not None else "no score",
         f"epochs {trial.initial_epoch + 1 if trial.curve else trial.initial_epoch}–{trial.epochs}",
-        f"took {duration_text(trial.duration_s)}" if trial.duration_s is not None else "running",
+        f"took {format_duration(trial.duration_s, '—')}" if trial.duration_s is not None else "running",
     ]
     if trial.parent_id:
         facts.append(

@@ -53,7 +53,16 @@ WIDTH = 470
 CHART_GRID = f"repeat(auto-fill, minmax({WIDTH + 10}px, 1fr))"
 
 
-def _layout(title: str, x: str, y: str, **extra: Any) -> dict[str, Any]:
+#: What the teaching tabs' charts add to :func:`chart_layout`: taller, a legend below.
+TEACHING_LAYOUT: dict[str, Any] = {
+    "height": 340,
+    "margin": {"l": 60, "r": 15, "t": 40, "b": 45},
+    "legend": {"orientation": "h", "y": -0.25},
+}
+
+
+def chart_layout(title: str, x: str, y: str, **extra: Any) -> dict[str, Any]:
+    """Every chart's layout: a small title on the left, axis titles, ``extra`` over it all."""
     layout: dict[str, Any] = {
         "title": {"text": title, "font": {"size": 13}, "x": 0.01, "xanchor": "left"},
         "height": HEIGHT,
@@ -145,7 +154,7 @@ class ObjectiveFigure(_Renderer):
         )
         self.widget = go.FigureWidget(
             data=traces,
-            layout=_layout(
+            layout=chart_layout(
                 "objective per trial",
                 "trial (start order)",
                 "score",
@@ -210,7 +219,7 @@ class CurvesFigure(_Renderer):
             for _ in range(slots)
         ]
         self.widget = go.FigureWidget(
-            data=traces, layout=_layout("learning curves", "epoch", "validation objective")
+            data=traces, layout=chart_layout("learning curves", "epoch", "validation objective")
         )
 
     def update(self, record: SearchRecord, dirty: set[str], structure: bool) -> bool:
@@ -270,7 +279,7 @@ class ParallelFigure(_Renderer):
         super().__init__()
         self.widget = go.FigureWidget(
             data=[go.Parcoords(dimensions=[], line={"color": [], "colorscale": "Viridis"})],
-            layout=_layout(
+            layout=chart_layout(
                 "hyperparameters of the finished trials, coloured by score",
                 "",
                 "",
@@ -319,7 +328,7 @@ class ImportanceFigure(_Renderer):
                     marker={"color": "#1f77b4"},
                 )
             ],
-            layout=_layout(
+            layout=chart_layout(
                 "hyperparameter importance: Spearman ρ² (numbers), η² (choices), normalised",
                 "share of the score's rank variance explained",
                 "",

@@ -12,18 +12,14 @@ also takes from Python.
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import resources
 from typing import Any
 
 import anywidget
 import traitlets
 
+from ._assets import asset
+
 ACTIONS = ("prune", "promote", "details")
-
-
-def asset(name: str) -> str:
-    """The text of a packaged front-end file (``automl_nb/widgets/<name>``)."""
-    return resources.files("automl_nb").joinpath("widgets", name).read_text(encoding="utf-8")
 
 
 class TrialTable(anywidget.AnyWidget):

@@ -1,4 +1,4 @@
-"""The front-end files: shipped in the package, equal to the sources, and working in a fake DOM."""
+"""The front-end files: one copy (widgets/), packaged into the wheel, working in a fake DOM."""
 
 from __future__ import annotations
 
@@ -6,33 +6,60 @@ import json
 import pathlib
 import shutil
 import subprocess
+import sys
+import zipfile
 
 import pytest
 
+from automl_nb.panel import _assets
 from automl_nb.panel.table import TrialTable, asset
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SOURCES = ROOT / "widgets"
-PACKAGED = ROOT / "automl_nb" / "widgets"
+FRONT_END = (".js", ".css")
 
 
-def test_packaged_front_end_files_equal_the_top_level_sources():
-    names = sorted(p.name for p in SOURCES.glob("*") if p.suffix in (".js", ".css"))
+def test_the_front_end_has_one_copy_and_the_panel_reads_it():
+    names = sorted(p.name for p in SOURCES.iterdir() if p.suffix in FRONT_END)
     assert "trial_table.js" in names and "trial_table.css" in names
-    assert names == sorted(p.name for p in PACKAGED.glob("*") if p.suffix in (".js", ".css"))
+    copies = [p for p in (ROOT / "automl_nb").rglob("*") if p.suffix in FRONT_END]
+    assert not copies, f"front-end files inside the package (their one copy is widgets/): {copies}"
+    assert pathlib.Path(str(_assets.widgets_folder())) == SOURCES
     for name in names:
-        assert (SOURCES / name).read_bytes() == (PACKAGED / name).read_bytes(), (
-            f"widgets/{name} and automl_nb/widgets/{name} differ; copy the source over: "
-            f"cp widgets/{name} automl_nb/widgets/"
-        )
+        assert asset(name) == (SOURCES / name).read_text(encoding="utf-8")
 
 
-def test_the_table_loads_its_module_and_styles_from_the_package():
+@pytest.mark.slow
+def test_the_wheel_carries_the_front_end_files(tmp_path):
+    """pip builds the wheel (setuptools from the package index, as any install does), from a
+    copy of the sources, so no build folder is left in the checkout."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    for folder in ("automl_nb", "widgets"):
+        shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(src)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    if done.returncode and "No matching distribution found for setuptools" in done.stderr:
+        pytest.skip("pip could not fetch setuptools to build the wheel (offline)")
+    assert done.returncode == 0, done.stderr[-3000:]
+    (wheel,) = tmp_path.glob("automl_nb-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for source in SOURCES.iterdir():
+        if source.suffix in FRONT_END:
+            assert f"automl_nb/widgets/{source.name}" in names, sorted(names)
+    modules = {str(p.relative_to(ROOT)) for p in (ROOT / "automl_nb").rglob("*.py")}
+    assert modules <= names, f"modules missing from the wheel: {sorted(modules - names)}"
+    assert not any(n.startswith("widgets/") for n in names), "a top-level widgets package"
+
+
+def test_the_table_loads_its_module_and_styles_from_the_front_end_folder():
     assert TrialTable._esm == asset("trial_table.js") == (SOURCES / "trial_table.js").read_text()
     assert TrialTable._css == asset("trial_table.css")
     assert "export default" in TrialTable._esm
-    pyproject = (ROOT / "pyproject.toml").read_text()
-    assert '"widgets/*.js"' in pyproject and '"widgets/*.css"' in pyproject
     # every status badge the module can draw has a colour
     for status in ("running", "completed", "pruned", "stopped", "failed"):
         assert f".amnb-status-{status}" in TrialTable._css

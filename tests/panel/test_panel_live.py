@@ -316,6 +316,6 @@ def test_the_message_budget_holds_under_a_flood_and_starves_no_part(fake, make_p
         in_window = sum(n for t, n in sent if start <= t < start + 1.0 - 1e-9)
         assert in_window <= 24, f"{in_window} messages in the second from {start:.1f} s"
     for part in ("status", "curves", "table", "objective", "parallel", "importance", "cards"):
-        assert panel._last[part] >= 6.0, f"{part} was not refreshed in the last 2 s"
+        assert panel._cadence.last[part] >= 6.0, f"{part} was not refreshed in the last 2 s"
     panel.flush()  # and a forced flush catches everything up
     assert snapshot(panel) == snapshot(make_panel(fake))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import pathlib
 import random
@@ -133,7 +134,7 @@ def test_a_bayesian_search_gets_the_bayesian_tab_and_waits_for_its_oracle(fake, 
     view = panel.teaching.bayesian
     assert panel.teaching.titles == (TITLES["bayesian"], TITLES["points"])
     view.refresh(wait=True)  # a fake search has no oracle: the view says where it will come from
-    assert "lives in the running search's oracle" in view.text.value
+    assert "lives in the running search's oracle" in html.unescape(view.text.value)
     assert list(view.dropdown.options) == ["units", "learning_rate", "activation", "batch_norm"]
 
 

@@ -12,19 +12,20 @@ import collections
 import math
 from collections.abc import Callable, Iterable
 
-#: A plotly FigureWidget update is 4 comm messages (two edit ids, the update, its reset).
-FIGURE_MESSAGES = 4
+#: A chart's update is at most 3 comm messages: the changed properties, its title, its
+#: empty sentence (panel/chart.py); usually one.
+CHART_MESSAGES = 3
 #: Each part of the panel: least seconds between two refreshes while events keep coming,
 #: and the most comm messages one refresh sends. A part with nothing new sends nothing.
 PARTS = {
-    "status": (0.25, 1),
-    "curves": (0.5, FIGURE_MESSAGES),
+    "status": (0.25, 2),  # the status line, the progress bar
+    "curves": (0.5, CHART_MESSAGES),
     "table": (0.5, 1),
-    "objective": (1.0, FIGURE_MESSAGES),
-    "parallel": (1.0, FIGURE_MESSAGES),
-    "importance": (1.0, FIGURE_MESSAGES),
-    "cards": (1.0, 4),  # best card, progress value and style, open details
-    "teaching": (1.0, 12),  # the teaching tabs (panel/teaching_tab.py): two figures and a diagram
+    "objective": (1.0, CHART_MESSAGES),
+    "parallel": (1.0, CHART_MESSAGES),
+    "importance": (1.0, CHART_MESSAGES),
+    "cards": (1.0, 2),  # the best-model row, an open trial's details
+    "teaching": (1.0, 12),  # the teaching tabs (panel/teaching_tab.py): two charts and a diagram
 }
 LIVE = ("status", "curves", "table")
 SUMMARY = ("objective", "parallel", "importance", "cards", "teaching")

@@ -12,17 +12,19 @@ import threading
 from typing import Any
 
 import ipywidgets as widgets
-import plotly.graph_objects as go
 
 from ..record import SearchRecord
 from ..teaching import axis_names, bayesian_state, is_bayesian
-from ._cadence import FIGURE_MESSAGES
+from ._colours import MUTED, RUNNING
+from ._data.axes import log_ticks
 from ._html import escape
-from .figures import TEACHING_LAYOUT, chart_layout
+from .chart import Chart
+from .figures import best_marker_trace, chart_layout
 
 log = logging.getLogger("automl_nb")
 
 TITLE = "Where the Bayesian oracle looks next"
+EMPTY = "The oracle's guess appears here once two trials have finished."
 
 
 class BayesianView(widgets.VBox):
@@ -47,58 +49,47 @@ class BayesianView(widgets.VBox):
             layout=widgets.Layout(width="340px"),
         )
         self.text = widgets.HTML("")
-        self.widget = go.FigureWidget(
-            data=[
-                go.Scatter(
-                    x=[],
-                    y=[],
-                    mode="lines",
-                    line={"width": 0},
-                    showlegend=False,
-                    hoverinfo="skip",
-                    name="upper",
-                ),
-                go.Scatter(
-                    x=[],
-                    y=[],
-                    mode="lines",
-                    line={"width": 0},
-                    fill="tonexty",
-                    fillcolor="rgba(31,119,180,0.18)",
-                    name="uncertainty (±2σ)",
-                    hoverinfo="skip",
-                ),
-                go.Scatter(
-                    x=[], y=[], mode="lines", line={"color": "#1f77b4", "width": 2}, name="GP mean"
-                ),
-                go.Scatter(
-                    x=[],
-                    y=[],
-                    mode="lines",
-                    line={"color": "#ff7f0e", "dash": "dash"},
-                    name="acquisition (UCB)",
-                ),
-                go.Scatter(
-                    x=[],
-                    y=[],
-                    mode="markers",
-                    name="trials observed",
-                    marker={"color": "#222", "size": 8},
-                    text=[],
-                    hovertemplate="trial %{text}: %{y:.4f}<extra></extra>",
-                ),
-                go.Scatter(
-                    x=[],
-                    y=[],
-                    mode="markers",
-                    name="next",
-                    marker={"color": "#d62728", "size": 16, "symbol": "star"},
-                    text=[],
-                    hovertemplate="%{text}<extra></extra>",
-                ),
-            ],
-            layout=chart_layout(TITLE, "", "", **TEACHING_LAYOUT),
+        line = {"type": "scatter", "x": [], "y": [], "mode": "lines"}
+        traces = [
+            {**line, "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip", "name": "upper"},
+            {
+                **line,
+                "line": {"width": 0},
+                "fill": "tonexty",
+                "fillcolor": "rgba(31,119,180,0.18)",
+                "name": "uncertainty (±2σ)",
+                "hoverinfo": "skip",
+            },
+            {**line, "line": {"color": RUNNING[0], "width": 2}, "name": "GP mean"},
+            {**line, "line": {"color": "#ff7f0e", "dash": "dash"}, "name": "acquisition (UCB)"},
+            {
+                **line,
+                "mode": "markers",
+                "name": "trials observed",
+                "marker": {"color": MUTED, "size": 8, "line": {"width": 1, "color": MUTED}},
+                "text": [],
+                "hovertemplate": "trial %{text}: %{y:.4f}<extra></extra>",
+            },
+            {
+                **line,
+                "mode": "markers",
+                "name": "next",
+                "marker": {"color": "#d62728", "size": 13, "symbol": "diamond"},
+                "text": [],
+                "hovertemplate": "%{text}<extra></extra>",
+            },
+            best_marker_trace("best trial so far"),
+        ]
+        self.chart = Chart(
+            "bayesian",
+            traces,
+            chart_layout(legend={"orientation": "h", "x": 0, "y": -0.25, "yanchor": "top"},
+                         margin={"l": 60, "r": 12, "t": 12, "b": 60}),
+            title=TITLE,
+            empty=EMPTY,
+            height=320,
         )
+        self.widget = self.chart
         self.data: dict[str, Any] | None = None
         self.computes = 0  #: Gaussian-process fits done (tests, bench)
         self._state: Any = None
@@ -272,46 +263,62 @@ class BayesianView(widgets.VBox):
         observed = data.get("observed") or []
         mode = "lines+markers" if data.get("discrete") else "lines"
         objective = data.get("objective") or "score"
-        with self.widget.batch_update():
-            up, low, mean, acq, obs, nx = self.widget.data
-            up.x, up.y = x, data["upper"]
-            low.x, low.y = x, data["lower"]
-            mean.x, mean.y, mean.mode = x, data["mean"], mode
-            acq.x, acq.y, acq.mode = x, data["acquisition"], mode
-            acq.name = (
-                f"acquisition: mean + {data['beta']:g}σ"
+        traces: dict[int, dict[str, Any]] = {
+            0: {"x": x, "y": data["upper"]},
+            1: {"x": x, "y": data["lower"]},
+            2: {"x": x, "y": data["mean"], "mode": mode},
+            3: {
+                "x": x,
+                "y": data["acquisition"],
+                "mode": mode,
+                "name": f"acquisition: mean + {data['beta']:g}σ"
                 if data.get("direction") == "max"
-                else f"acquisition: mean − {data['beta']:g}σ"
-            )
-            obs.x = [o["x"] for o in observed]
-            obs.y = [o["score"] for o in observed]
-            obs.text = [o["trial_id"] for o in observed]
-            if nxt is not None:
-                y = nxt.get("mean")
-                if y is None:
-                    y = _nearest(x, data["mean"], nxt["x"])
-                if y is None and observed:
-                    y = max(o["score"] for o in observed)
-                which = f"trial {nxt['trial_id']}" if nxt.get("trial_id") else "next trial"
-                nx.x, nx.y = ([nxt["x"]], [y]) if y is not None else ([], [])
-                nx.text = [f"{which}: {data['hyperparameter']} = {nxt['x']}"]
-                nx.name = which
-            else:
-                nx.x, nx.y = [], []
-            xaxis: dict[str, Any] = {"title": {"text": data["hyperparameter"]}}
-            if data.get("categorical"):
-                xaxis.update(type="category")
-            else:
-                xaxis["type"] = "log" if data.get("log") else "linear"
-            self.widget.layout.xaxis = xaxis
-            self.widget.layout.yaxis = {"title": {"text": objective}}
-        self._say(data.get("text") or "")
-        return FIGURE_MESSAGES + 1
+                else f"acquisition: mean − {data['beta']:g}σ",
+            },
+            4: {
+                "x": [o["x"] for o in observed],
+                "y": [o["score"] for o in observed],
+                "text": [o["trial_id"] for o in observed],
+            },
+            5: {"x": [], "y": []},
+        }
+        if nxt is not None:
+            y = nxt.get("mean")
+            if y is None:
+                y = _nearest(x, data["mean"], nxt["x"])
+            if y is None and observed:
+                y = max(o["score"] for o in observed)
+            which = f"trial {nxt['trial_id']}" if nxt.get("trial_id") else "next trial"
+            traces[5] = {
+                "x": [nxt["x"]] if y is not None else [],
+                "y": [y] if y is not None else [],
+                "text": [f"{which}: {data['hyperparameter']} = {nxt['x']}"],
+                "name": which,
+            }
+        pick = max if data.get("direction") == "max" else min
+        best = pick(observed, key=lambda o: o["score"]) if observed else None
+        traces[6] = {
+            "x": [best["x"]] if best else [],
+            "y": [best["score"]] if best else [],
+            "customdata": [best["trial_id"]] if best else [],
+        }
+        xaxis: dict[str, Any] = {"title": {"text": data["hyperparameter"]}}
+        if data.get("categorical"):
+            xaxis.update(type="category")
+        elif data.get("log") and x and min(x) > 0:
+            ticks, text = log_ticks(min(x), max(x))
+            xaxis.update(type="log", tickvals=list(ticks), ticktext=list(text))
+        else:
+            xaxis["type"] = "linear"
+        layout = {"xaxis": xaxis, "yaxis": {"title": {"text": objective}}}
+        sent = self.chart.push(traces, layout)
+        sent += self.chart.say("" if data.get("ready") or observed else EMPTY)
+        return sent + self._say(data.get("text") or "")
 
     def close(self) -> None:
         self._closed = True
         self._wake.set()
-        self.widget.close()
+        self.chart.close()
         super().close()
 
 

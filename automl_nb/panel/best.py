@@ -1,13 +1,16 @@
-"""The best-model card: what the best trial is, Export and Final fit.
+"""The best-model row: what the best trial is, Export (in a format) and Final fit.
 
-:class:`BestBox` shows :func:`~automl_nb.panel._data.best_info` and runs the two commands
-that act on the best model. Export answers at once; a final fit retrains on a thread
-(seconds to minutes), with its progress in ``final_fit_status``. Both report through the
-panel's ``command`` and ``say`` (the one status message).
+:class:`BestBox` shows :func:`~automl_nb.panel._data.best_info` in one line and runs the
+two commands that act on the best model. Export writes ``.keras`` by default, or the
+format chosen beside it (SavedModel, TFLite), through ``search.export(path, format=...)``;
+it answers at once. A final fit retrains on a thread (seconds to minutes), with its
+progress in ``final_fit_status``. Both report through the panel's ``command`` and ``say``
+(the one status message).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 from collections.abc import Callable
@@ -22,9 +25,22 @@ from ._widgets import assign, sentence
 
 log = logging.getLogger("automl_nb")
 
+#: Export's formats: (label, the value ``search.export(format=...)`` takes).
+FORMATS = ((".keras", "keras"), ("SavedModel", "savedmodel"), ("TFLite", "tflite"))
 
-class BestBox(widgets.VBox):
-    """``best_html``, ``export_path``, ``export_button``, ``final_fit_button``, ``final_fit_status``.
+
+def takes_format(export: Any) -> bool:
+    """Whether a search's ``export`` takes ``format=`` (older ones write .keras only)."""
+    try:
+        params = inspect.signature(export).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == "format" or p.kind is p.VAR_KEYWORD for p in params)
+
+
+class BestBox(widgets.HBox):
+    """``best_html``, ``export_path``, ``export_format``, ``export_button``, ``final_fit_button``,
+    ``final_fit_status``.
 
     Args:
         search: the Search (``export``, ``final_fit``, ``directory``).
@@ -48,15 +64,19 @@ class BestBox(widgets.VBox):
         self.closed = False
         self.final_fit_thread: threading.Thread | None = None
         self.best_html = widgets.HTML(_html.best_html(None))
-        directory = getattr(search, "directory", None)
+        self.best_html.add_class("amnb-best")
         self.export_path = widgets.Text(
             value="",
-            placeholder=f"{directory}/best.keras" if directory else "best.keras",
-            description="path",
-            layout=widgets.Layout(width="95%"),
+            placeholder="path (default: in the search's folder)",
+            tooltip="Where to write the model; empty: the search's folder",
+            layout=widgets.Layout(width="240px"),
+        )
+        self.export_format = widgets.Dropdown(
+            options=list(FORMATS), value="keras", tooltip="The format Export writes",
+            layout=widgets.Layout(width="112px"),
         )
         self.export_button = widgets.Button(
-            description="Export", icon="download", tooltip="Write the best model as a .keras file"
+            description="Export", icon="download", tooltip="Write the best model in the chosen format"
         )
         self.final_fit_button = widgets.Button(
             description="Final fit",
@@ -69,11 +89,15 @@ class BestBox(widgets.VBox):
         super().__init__(
             [
                 self.best_html,
-                self.export_path,
-                widgets.HBox([self.export_button, self.final_fit_button]),
-                self.final_fit_status,
+                widgets.HBox(
+                    [self.export_path, self.export_format, self.export_button, self.final_fit_button,
+                     self.final_fit_status],
+                    layout=widgets.Layout(align_items="center", flex_flow="row wrap"),
+                ),
             ],
-            layout=widgets.Layout(flex="1 1 0%", min_width="0"),
+            layout=widgets.Layout(
+                width="100%", align_items="center", flex_flow="row wrap", justify_content="space-between"
+            ),
         )
 
     def update(self, record: SearchRecord) -> int:
@@ -81,9 +105,17 @@ class BestBox(widgets.VBox):
         return assign(self.best_html, "value", _html.best_html(best_info(record)))
 
     def export(self) -> Any:
-        """Export the best model (or the final fit's) to the path typed, or the default."""
+        """Export the best model (or the final fit's) in the chosen format, to the path typed
+        or the search's default."""
         path = self.export_path.value.strip() or None
-        result = self._command(self.search.export, path=path)
+        fmt = self.export_format.value
+        kwargs: dict[str, Any] = {"path": path}
+        if takes_format(self.search.export):
+            kwargs["format"] = fmt
+        elif fmt != "keras":
+            self._say(f"this version of automl-nb exports .keras only; choose .keras, not {fmt}")
+            return None
+        result = self._command(self.search.export, **kwargs)
         if result is not None:
             self._say(f"exported the best model to {result}")
         return result

@@ -16,7 +16,7 @@ from ._widgets import close_tree
 
 
 class EnqueueForm(widgets.VBox):
-    """A title, one input a hyperparameter (``inputs``: name -> widget) and ``button``."""
+    """A sentence, one input a hyperparameter (``inputs``: name -> widget) and ``button``."""
 
     def __init__(self) -> None:
         self.inputs: dict[str, widgets.Widget] = {}
@@ -26,7 +26,15 @@ class EnqueueForm(widgets.VBox):
         )
         self._space: list[dict[str, Any]] | None = None
         super().__init__(
-            [widgets.HTML("<b>Try these next</b>"), self.rows, self.button],
+            [
+                widgets.HTML(
+                    "<span style='color: var(--jp-ui-font-color2, #666)'>Values for the next "
+                    "trial (it runs before the oracle's next one); each starts at the space's "
+                    "default.</span>"
+                ),
+                self.rows,
+                self.button,
+            ],
             layout=widgets.Layout(flex="1 1 0%", min_width="0"),
         )
 

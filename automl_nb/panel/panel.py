@@ -28,12 +28,23 @@ import ipywidgets as widgets
 from ..events import EpochEnded, Event
 from ..record import SearchRecord
 from . import _html
-from ._cadence import FIGURE_MESSAGES, LIVE, PARTS, RARE, SUMMARY, Cadence
-from ._data import header_info, main_hyperparameters, space_of, status_info, status_text, table_row
+from ._cadence import LIVE, PARTS, RARE, SUMMARY, Cadence
+from ._data import (
+    best_trial_ids,
+    header_info,
+    main_hyperparameters,
+    space_of,
+    status_info,
+    status_text,
+    table_row,
+)
+from ._messages import MessageBoard
 from ._widgets import assign, close_tree, sentence
 from .best import BestBox
+from .controls import Controls
 from .figures import CHART_GRID, CurvesFigure, ImportanceFigure, ObjectiveFigure, ParallelFigure
 from .form import EnqueueForm
+from .sections import Section
 from .table import TrialTable
 from .teaching_tab import TeachingViews
 
@@ -60,17 +71,19 @@ class ViewRecord(SearchRecord):
 class Panel(widgets.VBox):
     """The live panel of a search (``Search.panel()``).
 
-    Public parts (each an ipywidgets widget unless said otherwise): ``header``;
-    ``pause_button`` (Pause/Resume), ``step_button`` (one more trial, then pause),
-    ``stop_button``, ``add_trials_input`` and ``add_trials_button``, ``add_time_button``;
-    ``progress``, ``status_line``, ``status_message``; ``objective_chart``, ``curves_chart``, ``parallel_chart``,
-    ``importance_chart`` (renderers; their ``.widget`` is the FigureWidget);
-    ``teaching`` (:class:`~automl_nb.panel.teaching_tab.TeachingViews`: how the oracle decides);
-    ``table`` (:class:`TrialTable`); ``details`` with ``details_html``,
-    ``details_export_button``, ``details_close_button``; ``enqueue_inputs`` (a
-    dict name -> input) and ``enqueue_button``; ``best_html``, ``export_path``,
-    ``export_button``, ``final_fit_button``, ``final_fit_status``. ``record`` is
-    the panel's own fold of the events; ``flush()`` folds and pushes now.
+    At first sight (one 1366 x 768 screen): ``header``; the controls (``pause_button``
+    (Pause/Resume), ``step_button``, ``stop_button``, ``add_trials_input``,
+    ``add_trials_button``, ``add_time_button``); ``progress``, ``status_line`` and
+    ``status_message`` (the one latest sentence, :mod:`automl_nb.panel._messages`); the
+    best model (``best_html``, ``export_path``, ``export_format``, ``export_button``,
+    ``final_fit_button``, ``final_fit_status``); ``objective_chart`` and ``curves_chart``
+    (renderers; their ``.widget`` is the :class:`~automl_nb.panel.chart.Chart`); ``table``
+    (:class:`TrialTable`), and ``details`` (``details_html``, ``details_export_button``,
+    ``details_close_button``) when a trial's are open. The rest in collapsible
+    ``sections`` (name -> :class:`~automl_nb.panel.sections.Section`, closed at first):
+    "hyperparameters" (``parallel_chart``, ``importance_chart``), "teaching" (``teaching``,
+    how the oracle decides) and "enqueue" (``enqueue_inputs``, ``enqueue_button``).
+    ``record`` is the panel's own fold of the events; ``flush()`` folds and pushes now.
 
     Args:
         search: a Search (or anything with its interface, such as
@@ -110,10 +123,12 @@ class Panel(widgets.VBox):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._unsubscribe: Callable[[], None] | None = None
-        self._dirty: set[str] = set()
+        self._dirty: set[str] = {"status"}  # a search not started yet says so
         self._dirty_curves: set[str] = set()
         self._structure = False
         self._rows: dict[str, dict[str, Any]] = {}
+        self._board = MessageBoard()
+        self._heard = -1  #: the last event's seq the subscriber was handed
         self.details_trial: str | None = None
         self._build()
         super().__init__(
@@ -121,15 +136,15 @@ class Panel(widgets.VBox):
                 self.header,
                 self.controls,
                 self.status_box,
-                self.status_message,
+                self.best_box,
                 self.charts,
-                self.teaching,
                 self.table,
                 self.details,
-                self.bottom,
+                self.more,
             ],
             layout=widgets.Layout(width="100%"),
         )
+        self.add_class("amnb-panel")
         self._unsubscribe = search.subscribe(self._on_event, replay=True)
         self.flush()
         self._auto = autostart
@@ -139,72 +154,37 @@ class Panel(widgets.VBox):
     # -- building ---------------------------------------------------------------------
     def _build(self) -> None:
         self.header = widgets.HTML(_html.header_html(header_info(self.record)))
-        self.pause_button = widgets.Button(
-            description="Pause", icon="pause", tooltip="Pause at the next batch end"
+        self.header.add_class("amnb-header")
+        self.controls = Controls(
+            self.search, command=self._command, say=self._say, state=lambda: self.record.state
         )
-        self.stop_button = widgets.Button(
-            description="Stop",
-            icon="stop",
-            button_style="danger",
-            tooltip="Stop the search at the next batch end",
-        )
-        self.add_trials_input = widgets.BoundedIntText(
-            value=5,
-            min=1,
-            max=100_000,
-            layout=widgets.Layout(width="70px"),
-            tooltip="trials to add",
-        )
-        self.add_trials_button = widgets.Button(
-            description="Add trials", icon="plus", tooltip="Raise the trial budget"
-        )
-        self.add_time_button = widgets.Button(
-            description="+1 min", icon="clock-o", tooltip="Raise the time budget by a minute"
-        )
-        self.step_button = widgets.Button(
-            description="Step", icon="step-forward", tooltip="Run one more trial, then pause"
-        )
-        self.step_button.on_click(lambda _b: self._step())
-        self.pause_button.on_click(lambda _b: self._toggle_pause())
-        self.stop_button.on_click(lambda _b: self._command(self.search.stop))
-        self.add_trials_button.on_click(
-            lambda _b: self._command(self.search.extend, trials=int(self.add_trials_input.value))
-        )
-        self.add_time_button.on_click(lambda _b: self._command(self.search.extend, time=60.0))
-        self.controls = widgets.HBox(
-            [
-                self.pause_button,
-                self.step_button,
-                self.stop_button,
-                self.add_trials_input,
-                self.add_trials_button,
-                self.add_time_button,
-            ]
-        )
+        for name in ("pause_button", "step_button", "stop_button", "add_trials_input",
+                     "add_trials_button", "add_time_button"):
+            setattr(self, name, getattr(self.controls, name))
         self.progress = widgets.FloatProgress(
-            value=0.0, min=0.0, max=1.0, layout=widgets.Layout(width="180px")
+            value=0.0, min=0.0, max=1.0, layout=widgets.Layout(width="180px", flex="0 0 auto")
         )
         self.status_line = widgets.HTML("")
+        self.status_line.add_class("amnb-status")
+        self.status_message = widgets.Label("", layout=widgets.Layout(margin="0 0 0 12px"))
+        self.status_message.add_class("amnb-message")
         self.status_box = widgets.HBox(
-            [self.progress, self.status_line], layout=widgets.Layout(align_items="center")
+            [self.progress, self.status_line, self.status_message],
+            layout=widgets.Layout(align_items="center", flex_flow="row wrap"),
         )
-        self.status_message = widgets.Label("")
+        self.best_box = BestBox(
+            self.search, command=self._command, say=self._say, record=lambda: self.record
+        )
+        for name in ("best_html", "export_path", "export_format", "export_button",
+                     "final_fit_button", "final_fit_status"):
+            setattr(self, name, getattr(self.best_box, name))
 
+        grid = {"grid_template_columns": CHART_GRID, "width": "100%", "grid_gap": "4px 12px"}
         self.objective_chart = ObjectiveFigure()
         self.curves_chart = CurvesFigure(slots=self.max_curves, keep_best=self.keep_best)
-        self.parallel_chart = ParallelFigure()
-        self.importance_chart = ImportanceFigure()
         self.charts = widgets.GridBox(
-            [
-                self.objective_chart.widget,
-                self.curves_chart.widget,
-                self.parallel_chart.widget,
-                self.importance_chart.widget,
-            ],
-            layout=widgets.Layout(grid_template_columns=CHART_GRID, width="100%"),
+            [self.objective_chart.widget, self.curves_chart.widget], layout=widgets.Layout(**grid)
         )
-
-        self.teaching = TeachingViews(self.search, lock=self._lock, on_details=self.show_details)
         self.table = TrialTable(on_action=self._row_action)
 
         self.details_html = widgets.HTML("")
@@ -219,23 +199,37 @@ class Panel(widgets.VBox):
                 self.details_html,
                 widgets.HBox([self.details_export_button, self.details_close_button]),
             ],
-            layout=widgets.Layout(display="none", border="1px solid #ddd", padding="6px"),
+            layout=widgets.Layout(
+                display="none", border="1px solid var(--jp-border-color2, #ddd)", padding="6px"
+            ),
         )
 
+        self.parallel_chart = ParallelFigure()
+        self.importance_chart = ImportanceFigure()
+        self.teaching = TeachingViews(self.search, lock=self._lock, on_details=self.show_details)
         self.enqueue_form = EnqueueForm()
         self.enqueue_button = self.enqueue_form.button
         self.enqueue_button.on_click(lambda _b: self._enqueue())
-        self.best_box = BestBox(
-            self.search, command=self._command, say=self._say, record=lambda: self.record
+        hyperparameters = widgets.GridBox(
+            [self.parallel_chart.widget, self.importance_chart.widget],
+            layout=widgets.Layout(**grid),
         )
-        self.best_html = self.best_box.best_html
-        self.export_path = self.best_box.export_path
-        self.export_button = self.best_box.export_button
-        self.final_fit_button = self.best_box.final_fit_button
-        self.final_fit_status = self.best_box.final_fit_status
-        self.bottom = widgets.HBox(
-            [self.enqueue_form, self.best_box], layout=widgets.Layout(width="100%")
-        )
+        self.sections = {
+            s.name: s
+            for s in (
+                Section("hyperparameters", "Hyperparameters: parallel coordinates and importance",
+                        hyperparameters),
+                Section("teaching", "How the oracle decides", self.teaching),
+                Section("enqueue", "Try these next: run values of your own", self.enqueue_form),
+            )
+        }
+        self.more = widgets.VBox(list(self.sections.values()), layout=widgets.Layout(width="100%"))
+
+    def open_section(self, name: str) -> None:
+        """Open one of the collapsible ``sections`` ("hyperparameters", "teaching", "enqueue")."""
+        if name not in self.sections:
+            raise ValueError(f"name must be one of {', '.join(self.sections)}; got {name!r}")
+        self.sections[name].expand()
 
     @property
     def enqueue_inputs(self) -> dict[str, widgets.Widget]:
@@ -245,6 +239,7 @@ class Panel(widgets.VBox):
     # -- events in, updates out ---------------------------------------------------------
     def _on_event(self, event: Event) -> None:
         """Runs on the publishing (search) thread: buffer it, nothing else."""
+        self._heard = max(self._heard, event.seq)
         self._events.append(event)
         if self._auto and not self._running and not self._closed:
             self._start_flusher()
@@ -290,6 +285,8 @@ class Panel(widgets.VBox):
         kind = event.kind
         tid = getattr(event, "trial_id", None)
         dirty = self._dirty
+        if self._board.hear(event):
+            dirty.add("command")
         if kind == "epoch_ended":
             self._dirty_curves.add(tid)
             dirty.update(("status", "live"))
@@ -312,8 +309,6 @@ class Panel(widgets.VBox):
             dirty.update(("status", "controls", "cards", "teaching"))
         elif kind == "budget_changed":
             dirty.update(("status", "header", "cards"))
-        elif kind == "command":
-            dirty.add("command")
 
     def _pending(self, part: str, now: float) -> bool:
         dirty = self._dirty
@@ -357,21 +352,21 @@ class Panel(widgets.VBox):
             dirty.discard("status")
             return self._push_status()
         if part == "curves":
-            changed = self.curves_chart.update(self.record, self._dirty_curves, self._structure)
+            sent = self.curves_chart.update(self.record, self._dirty_curves, self._structure)
             self._dirty_curves = set()
             self._structure = False
-            return FIGURE_MESSAGES if changed else 0
+            return sent
         if part == "table":
             return self._push_table()
         if part == "cards":
             return self._push_cards()
         dirty.discard(part)
         if part == "objective":
-            return FIGURE_MESSAGES if self.objective_chart.update(self.record) else 0
+            return self.objective_chart.update(self.record)
         if part == "parallel":
-            return FIGURE_MESSAGES if self.parallel_chart.update(self.record) else 0
+            return self.parallel_chart.update(self.record)
         if part == "importance":
-            return FIGURE_MESSAGES if self.importance_chart.update(self.record) else 0
+            return self.importance_chart.update(self.record)
         if part == "teaching":
             return self.teaching.update(self.record)
         raise ValueError(f"unknown panel part {part!r}")
@@ -387,19 +382,11 @@ class Panel(widgets.VBox):
         if "header" in dirty:
             sent += assign(self.header, "value", _html.header_html(header_info(self.record)))
         if "controls" in dirty:
-            state = self.record.state
-            paused = state == "paused"
-            off = state in FINAL or state == "stopping"
-            with self.pause_button.hold_sync():  # one message for the three traits
-                changed = assign(self.pause_button, "description", "Resume" if paused else "Pause")
-                changed += assign(self.pause_button, "icon", "play" if paused else "pause")
-                changed += assign(self.pause_button, "disabled", off)
-            sent += min(changed, 1) + assign(self.stop_button, "disabled", off)
-            sent += assign(self.step_button, "disabled", off)
+            sent += self.controls.update(self.record.state)
         if "form" in dirty and self.enqueue_form.build(space_of(self.record)):
             sent += 1
-        if "command" in dirty and self.record.last_command is not None:
-            sent += assign(self.status_message, "value", self.record.last_command.message)
+        if "command" in dirty:
+            sent += assign(self.status_message, "value", self._board.text)
         if self.record.config is not None:
             with self.table.hold_sync():
                 changed = assign(self.table, "objective", self.record.objective or "score")
@@ -409,8 +396,13 @@ class Panel(widgets.VBox):
         return sent
 
     def _push_status(self) -> int:
+        """The status line and the progress bar (which moves with every epoch)."""
         info = status_info(self.record, time.time())
-        return assign(self.status_line, "value", _html.status_html(status_text(info), info.state))
+        sent = assign(self.status_line, "value", _html.status_html(status_text(info), info.state))
+        with self.progress.hold_sync():
+            changed = assign(self.progress, "value", round(info.progress, 3))
+            changed += assign(self.progress, "bar_style", "success" if info.state == "done" else "")
+        return sent + min(changed, 1)
 
     def _row(self, order: int, trial: Any) -> dict[str, Any]:
         if trial.status == "running":
@@ -427,6 +419,8 @@ class Panel(widgets.VBox):
             if "rows" in dirty:
                 self.table.columns = main_hyperparameters(self.record)
                 self.table.rows = [self._row(i, t) for i, t in enumerate(trials, start=1)]
+                best = best_trial_ids(self.record, 1)
+                self.table.best = best[0] if best else ""
             live = {}
             for i in range(len(trials), 0, -1):  # the running trials are the latest ones
                 trial = trials[i - 1]
@@ -439,14 +433,10 @@ class Panel(widgets.VBox):
         return 1  # one message however many traits changed (hold_sync)
 
     def _push_cards(self) -> int:
-        """The best-model card, the progress bar and an open trial's details."""
+        """The best-model row and an open trial's details."""
         sent = 0
         if "cards" in self._dirty:
             sent += self.best_box.update(self.record)
-            progress = status_info(self.record, time.time()).progress
-            sent += assign(self.progress, "value", progress)
-            style = "success" if self.record.state == "done" else ""
-            sent += assign(self.progress, "bar_style", style)
         if self.details_trial is not None and "details" in self._dirty:
             html = _html.details_html(self.record, self.details_trial)
             sent += assign(self.details_html, "value", html)
@@ -458,8 +448,12 @@ class Panel(widgets.VBox):
         return self.enqueue_form.values()
 
     # -- commands -------------------------------------------------------------------------
-    def _say(self, text: str) -> None:
-        self.status_message.value = text
+    def _say(self, text: str, trial: str | None = None) -> None:
+        """Show a sentence of the panel's own: the latest wins (see :class:`MessageBoard`)."""
+        with self._lock:
+            self._board.say(text, self._heard + 0.5, trial=trial)
+            if not self._closed:
+                self.status_message.value = self._board.text
 
     def _command(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call a Search command; show its sentence, or what it raised, never raise."""
@@ -470,21 +464,9 @@ class Panel(widgets.VBox):
                 log.exception("a panel command failed")
             self._say(sentence(exc))
             return None
-        self._say(str(result))
+        prune = getattr(result, "command", None) == "prune" and bool(result) and args
+        self._say(str(result), trial=str(args[0]) if prune else None)
         return result
-
-    def _step(self) -> Any:
-        step = getattr(self.search, "step", None)
-        if step is None:
-            self._say("this search has no step mode")
-            return None
-        return self._command(step)
-
-    def _toggle_pause(self) -> Any:
-        state = str(getattr(self.search, "state", self.record.state))
-        if state == "paused":
-            return self._command(self.search.resume)
-        return self._command(self.search.pause)
 
     def _row_action(self, action: str, trial_id: str, epochs: int | None) -> Any:
         if action == "prune":

@@ -11,16 +11,19 @@ import threading
 from typing import Any
 
 import ipywidgets as widgets
-import plotly.graph_objects as go
 
 from ..record import SearchRecord
 from ..teaching import axis_names, sampled_points
-from ._cadence import FIGURE_MESSAGES
+from ._colours import MUTED, SCORE_COLOURS
+from ._data.axes import integer_dtick, log_ticks
 from ._html import escape
-from .figures import TEACHING_LAYOUT, chart_layout
+from ._widgets import assign
+from .chart import Chart
+from .figures import best_marker_trace, chart_layout
 
 TITLE = "Points tried so far"
 RANDOM_TITLE = "What random search tried"
+EMPTY = "Points appear as trials start: one dot a trial, at the values it tried."
 
 
 class PointsView(widgets.VBox):
@@ -31,52 +34,47 @@ class PointsView(widgets.VBox):
         self.x_dropdown = widgets.Dropdown(description="x", layout=widgets.Layout(width="240px"))
         self.y_dropdown = widgets.Dropdown(description="y", layout=widgets.Layout(width="240px"))
         self.text = widgets.HTML("")
-        self.widget = go.FigureWidget(
-            data=[
-                go.Scatter(
-                    x=[],
-                    y=[],
-                    mode="markers",
-                    name="trials",
-                    marker={
-                        "size": 10,
-                        "color": [],
-                        "colorscale": "Viridis",
-                        "showscale": True,
-                        "colorbar": {"title": {"text": "score"}, "thickness": 12},
-                        "line": {"width": 0},
-                    },
-                    hovertemplate="%{text}<extra></extra>",
-                    text=[],
-                ),
-                go.Scatter(
-                    x=[],
-                    y=[],
-                    mode="markers",
-                    name="running or failed",
-                    marker={
-                        "size": 9,
-                        "color": "rgba(0,0,0,0)",
-                        "line": {"width": 1.5, "color": "#888"},
-                    },
-                    hovertemplate="%{text}<extra></extra>",
-                    text=[],
-                ),
-                go.Scatter(
-                    x=[],
-                    y=[],
-                    mode="markers",
-                    name="best",
-                    marker={
-                        "size": 18,
-                        "color": "rgba(0,0,0,0)",
-                        "line": {"width": 2.5, "color": "#d62728"},
-                    },
-                    hoverinfo="skip",
-                ),
-            ],
-            layout=chart_layout(title, "", "", **TEACHING_LAYOUT),
+        scale = [list(c) for c in SCORE_COLOURS]
+        traces = [
+            {
+                "type": "scatter",
+                "x": [],
+                "y": [],
+                "mode": "markers",
+                "name": "trials",
+                "marker": {
+                    "size": 10,
+                    "color": [],
+                    "colorscale": scale,
+                    "showscale": True,
+                    "colorbar": {"title": {"text": "score"}, "thickness": 10},
+                    "line": {"width": 0},
+                },
+                "hovertemplate": "%{text}<extra></extra>",
+                "text": [],
+            },
+            {
+                "type": "scatter",
+                "x": [],
+                "y": [],
+                "mode": "markers",
+                "name": "running or failed",
+                "marker": {"size": 9, "color": "rgba(0,0,0,0)", "line": {"width": 1.5, "color": MUTED}},
+                "hovertemplate": "%{text}<extra></extra>",
+                "text": [],
+            },
+            best_marker_trace(),
+        ]
+        self.chart = Chart(
+            "points",
+            traces,
+            chart_layout(legend={"orientation": "h", "x": 0, "y": -0.25, "yanchor": "top"},
+                         margin={"l": 60, "r": 12, "t": 12, "b": 60}),
+            title=title,
+            empty=EMPTY,
+            height=320,
         )
+        self.widget = self.chart
         self._record: SearchRecord | None = None
         self._names: list[str] = []
         self._sent: Any = None
@@ -130,31 +128,43 @@ class PointsView(widgets.VBox):
             score = "—" if p["score"] is None else f"{p['score']:.4f}"
             return f"trial {p['trial_id']} ({p['status']}): {score}"
 
-        ax, ay = data["x"] or {}, data["y"] or {}
-
-        def axis(a: dict[str, Any]) -> dict[str, Any]:
-            out: dict[str, Any] = {"title": {"text": a.get("name") or ""}}
-            if a.get("categorical"):
-                out.update(
-                    type="category", categoryorder="array", categoryarray=a.get("categories") or []
-                )
-            else:
-                out["type"] = "log" if a.get("log") else "linear"
-            return out
-
-        with self.widget.batch_update():
-            t0, t1, t2 = self.widget.data
-            t0.x, t0.y = [p["x"] for p in scored], [p["y"] for p in scored]
-            t0.marker.color = [p["score"] for p in scored]
-            t0.text = [label(p) for p in scored]
-            t1.x, t1.y = [p["x"] for p in other], [p["y"] for p in other]
-            t1.text = [label(p) for p in other]
-            t2.x, t2.y = [p["x"] for p in best], [p["y"] for p in best]
-            self.widget.layout.xaxis = axis(ax)
-            self.widget.layout.yaxis = axis(ay)
-        self.text.value = f"<div style='margin:2px 4px'>{escape(data['text'])}</div>"
-        return FIGURE_MESSAGES + 1
+        traces = {
+            0: {
+                "x": [p["x"] for p in scored],
+                "y": [p["y"] for p in scored],
+                "marker.color": [p["score"] for p in scored],
+                "text": [label(p) for p in scored],
+            },
+            1: {"x": [p["x"] for p in other], "y": [p["y"] for p in other], "text": [label(p) for p in other]},
+            2: {"x": [p["x"] for p in best], "y": [p["y"] for p in best], "customdata": [p["trial_id"] for p in best]},
+        }
+        layout = {"xaxis": _axis(data["x"], data["points"], "x"), "yaxis": _axis(data["y"], data["points"], "y")}
+        sent = self.chart.push(traces, layout)
+        sent += self.chart.say("" if data["points"] else EMPTY)
+        sent += assign(self.text, "value", f"<div style='margin:2px 4px'>{escape(data['text'])}</div>")
+        return sent
 
     def close(self) -> None:
-        self.widget.close()
+        self.chart.close()
         super().close()
+
+
+def _axis(axis: dict[str, Any] | None, points: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """A scatter axis for a hyperparameter: categories, a log axis with few round ticks, or
+    whole-number ticks for an int one."""
+    axis = axis or {}
+    out: dict[str, Any] = {"title": {"text": axis.get("name") or ""}}
+    if axis.get("categorical"):
+        out.update(type="category", categoryorder="array", categoryarray=axis.get("categories") or [])
+        return out
+    values = [p[key] for p in points if isinstance(p[key], int | float) and not isinstance(p[key], bool)]
+    lo = min([v for v in (axis.get("min"), *values) if v is not None], default=None)
+    hi = max([v for v in (axis.get("max"), *values) if v is not None], default=None)
+    if axis.get("log") and lo is not None and hi is not None and lo > 0:
+        ticks, text = log_ticks(lo, hi)
+        out.update(type="log", tickvals=list(ticks), ticktext=list(text))
+    else:
+        out["type"] = "linear"
+        if axis.get("kind") == "int" and lo is not None and hi is not None:
+            out.update(tickformat="d", dtick=integer_dtick(hi, lo))
+    return out

@@ -105,7 +105,8 @@ def hyperband_diagram(
     Returns a dict: ``max_epochs``, ``factor``, ``text`` (what Hyperband does, from the
     numbers), ``note`` (KerasTuner's sizing formula with these numbers), ``now`` (what runs now),
     ``planned_trials`` and ``planned_epochs`` of one iteration, ``outside`` (ids of
-    promoted or enqueued trials, which belong to no bracket) and ``brackets``: one dict a
+    promoted or enqueued trials, which belong to no bracket), ``best_id`` (the best
+    trial so far, or None) and ``brackets``: one dict a
     bracket, most aggressive first, with ``bracket``, ``iteration``, ``status`` ("not
     started", "running", "done", "ended early"), ``text``, ``trials``, ``epochs`` and
     ``rounds``. A round has ``round``, ``epochs`` (the epoch its trials train up to),
@@ -201,6 +202,7 @@ def hyperband_diagram(
         "planned_trials": planned_trials,
         "planned_epochs": planned_epochs,
         "outside": outside,
+        "best_id": best.trial_id if (best := record.best()) is not None else None,
         "brackets": brackets,
     }
 

@@ -124,11 +124,11 @@ def sampled_points(
         text = (
             f"Random search drew {plural(len(points), 'trial')} independently: no trial learns from "
             "another, so the dots spread evenly over the space (on a log axis for log-sampled "
-            "values). Colour is the score; a ring marks the best."
+            "values). Colour is the score; a gold star marks the best."
         )
     else:
         text = (
-            f"{plural(len(points), 'trial')} tried so far. Colour is the score; a ring marks the best. "
+            f"{plural(len(points), 'trial')} tried so far. Colour is the score; a gold star marks the best. "
             "Where the dots crowd together, the oracle has been looking on purpose."
         )
     return {

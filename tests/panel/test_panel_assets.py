@@ -217,3 +217,48 @@ def test_trial_table_shows_the_worker_that_ran_each_trial(tmp_path):
     assert out["cells"][0][7:9] == ["32", "0.001"]  # the hyperparameters move one column on
     assert out["liveCells"][6] == "w1"  # a live epoch keeps the worker
     assert out["sent"][0] == {"action": "prune", "trial_id": "0002"}
+
+
+CHART_HARNESS = r"""
+const m = await import(process.argv[2]);
+const data = [{x: [1], line: {width: 1, color: "a"}}, {x: [9]}];
+const layout = {xaxis: {title: {text: "trial"}}};
+const out = m.applyDelta(data, layout, {traces: {"0": {"x": [1, 2], "line.width": 3}}, layout: {"xaxis.dtick": 1}});
+const light = m.themeFrom((n) => ({"--jp-layout-color0": "#ffffff", "--jp-ui-font-color1": "rgba(0, 0, 0, 0.87)",
+                                   "--jp-border-color2": "#e0e0e0"})[n] || "", "", {jpThemeLight: "true", jpThemeName: "JupyterLab Light"}, "");
+const dark = m.themeFrom((n) => ({"--jp-layout-color0": "#111111", "--jp-ui-font-color1": "rgba(255, 255, 255, 0.87)"})[n] || "",
+                         "rgb(33, 33, 33)", {jpThemeLight: "false", jpThemeName: "JupyterLab Dark"}, "");
+const contrast = m.themeFrom((n) => ({"--jp-ui-font-color0": "#ffffff", "--jp-ui-font-color1": "#eeeeee"})[n] || "",
+                             "#000000", {jpThemeLight: "false", jpThemeName: "JupyterLab Dark High Contrast"}, "");
+const plain = m.themeFrom(() => "", "rgb(30, 30, 30)", {}, "rgb(220, 220, 220)");  // VS Code: no --jp-*
+const drawn = m.themed({margin: {t: 10}}, dark, 640, 250);
+console.log(JSON.stringify({
+  traces: out.data, layout: out.layout, untouched: data[0].line.width === 1 && data[1] === out.data[1] && layout.xaxis.dtick === undefined,
+  lum: [m.luminance("#ffffff"), m.luminance("#000"), m.luminance("rgba(0, 0, 0, 0)"), m.luminance("nonsense")],
+  light: [light.name, light.background, light.grid], dark: [dark.name, dark.background, dark.font],
+  contrast: [contrast.name, contrast.font], plain: [plain.name, plain.font],
+  drawn: [drawn.width, drawn.height, drawn.autosize, drawn.paper_bgcolor, drawn.template.layout.plot_bgcolor, drawn.margin.t],
+}));
+"""
+
+
+@needs_node
+def test_chart_module_applies_deltas_and_reads_the_theme(tmp_path):
+    module = tmp_path / "chart.mjs"
+    module.write_text(asset("chart.js"))
+    harness = tmp_path / "harness.mjs"
+    harness.write_text(CHART_HARNESS)
+    done = subprocess.run(["node", str(harness), module.as_uri()], capture_output=True, text=True,
+                          timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["traces"][0] == {"x": [1, 2], "line": {"width": 3, "color": "a"}}
+    assert out["layout"] == {"xaxis": {"title": {"text": "trial"}, "dtick": 1}}
+    assert out["untouched"]  # a delta makes new objects; what the views hold is not mutated
+    assert out["lum"][:2] == [1, 0] and out["lum"][2:] == [None, None]
+    assert out["light"] == ["light", "#ffffff", "#e0e0e0"]
+    # the colour behind the chart wins over --jp-layout-color0 (a section's box is lighter)
+    assert out["dark"] == ["dark", "rgb(33, 33, 33)", "rgba(255, 255, 255, 0.87)"]
+    assert out["contrast"] == ["dark-contrast", "#ffffff"]
+    assert out["plain"] == ["dark", "rgb(220, 220, 220)"]  # no --jp-*: the page's own colours
+    assert out["drawn"] == [640, 250, False, "rgb(33, 33, 33)", "rgb(33, 33, 33)", 10]

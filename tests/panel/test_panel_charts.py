@@ -223,7 +223,7 @@ def test_status_info_counts_trials_and_estimates_time_left():
     info = charts.status_info(record, now)
     assert (info.state, info.done, info.total) == ("running", 2, 4)
     assert (info.running_id, info.running_epoch, info.running_target) == ("0002", 2, 5)
-    assert info.progress == 0.5
+    assert info.progress == pytest.approx((2 + 2 / 5) / 4)  # 2 trials and 2 of 5 epochs of a third
     assert info.eta_s == pytest.approx(2 * 0.5 - 0.1)
     text = charts.status_text(info)
     assert "2 of 4 trials" in text and "trial 0002 at epoch 2/5" in text and "left" in text

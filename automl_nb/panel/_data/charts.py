@@ -10,6 +10,7 @@ import math
 from typing import Any, NamedTuple
 
 from ...record import SCORED, SearchRecord, TrialRecord, better, finite
+from .axes import log_ticks
 from .space import kind_of, searchable_names, space_of, value_key
 
 # -- (a) the objective per trial --------------------------------------------------------
@@ -133,24 +134,28 @@ def visible_curve_ids(record: SearchRecord, limit: int = 40, keep_best: int = 5)
 
 
 class CurveStyle(NamedTuple):
-    """How a curve is drawn: the running trial stands out, pruned ones are dashed."""
+    """How a curve is drawn: the running trials and the best stand out (and are named in
+    the legend), the other finished ones are thin and faint; pruned ones are dashed."""
 
     width: float
     dash: str
     opacity: float
+    role: str  #: "running", "best" or "finished": which colour and whether the legend names it
+
+
+DASHES = {"pruned": "dash", "stopped": "dashdot", "failed": "dot"}
 
 
 def curve_style(status: str, is_best: bool = False) -> CurveStyle:
-    """The line style of a trial's curve from its status."""
+    """The line style of a trial's curve from its status and whether it is the best."""
+    dash = DASHES.get(status, "solid")
     if status == "running":
-        return CurveStyle(4.0, "solid", 1.0)
-    if status == "pruned":
-        return CurveStyle(2.5 if is_best else 1.5, "dash", 0.9 if is_best else 0.6)
+        return CurveStyle(3.0, "solid", 1.0, "running")
+    if is_best:
+        return CurveStyle(3.0, dash, 1.0, "best")
     if status == "failed":
-        return CurveStyle(1.0, "dot", 0.4)
-    if status == "stopped":
-        return CurveStyle(2.5 if is_best else 1.5, "dashdot", 0.9 if is_best else 0.6)
-    return CurveStyle(3.0 if is_best else 1.5, "solid", 1.0 if is_best else 0.6)
+        return CurveStyle(1.0, dash, 0.35, "finished")
+    return CurveStyle(1.2, dash, 0.5, "finished")
 
 
 # -- (c) parallel coordinates ----------------------------------------------------------
@@ -222,8 +227,12 @@ def _numeric_axis(name: str, spec: dict[str, Any] | None, column: list[Any]) -> 
     missing = len(present) < len(nums)
     if not log and not missing:
         return Dimension(name, label, tuple(float(v) for v in present), False, (lo, hi), None, None)
-    ticks = [lo, (lo + hi) / 2, hi] if not log else _decades(lo, hi)
-    text = [_fmt(10**t if log else t) for t in ticks]
+    if log:  # few round values (1e-4, 1e-3, ... or 10, 20, 50), at their log10
+        values, labels = log_ticks(10**lo, 10**hi)
+        ticks, text = [math.log10(v) for v in values], list(labels)
+    else:
+        ticks = [lo, (lo + hi) / 2, hi]
+        text = [_fmt(t) for t in ticks]
     na = lo - 0.12 * span
     if missing:
         ticks, text = [na, *ticks], ["n/a", *text]
@@ -231,14 +240,6 @@ def _numeric_axis(name: str, spec: dict[str, Any] | None, column: list[Any]) -> 
     return Dimension(
         name, label, values, False, (na if missing else lo, hi), tuple(ticks), tuple(text)
     )
-
-
-def _decades(lo: float, hi: float) -> list[float]:
-    first, last = math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
-    ticks = [float(d) for d in range(first, last + 1)]
-    if len(ticks) < 2:
-        ticks = sorted({lo, hi, *ticks})
-    return ticks
 
 
 def parallel_coordinates_data(record: SearchRecord) -> ParallelCoordinates:

@@ -32,7 +32,7 @@ class StatusInfo(NamedTuple):
     running_target: int | None  #: absolute epoch the running trial trains to
     elapsed_s: float
     eta_s: float | None
-    progress: float  #: 0..1 of the budget that ends first
+    progress: float  #: 0..1 of the budget that ends first, the running trials' epochs counted
     running: tuple[RunningTrial, ...] = ()  #: every running trial, in start order
 
 
@@ -49,7 +49,9 @@ def status_info(record: SearchRecord, now: float) -> StatusInfo:
     fractions: list[float] = []
     etas: list[float] = []
     if total:
-        fractions.append(min(1.0, done / total))
+        # the running trials' epochs count too: the bar moves within a trial, not only after it
+        partial = sum(epoch_fraction(t) for t in now_running if t.source == "oracle")
+        fractions.append(min(1.0, (done + partial) / total))
         durations = [t.duration_s for t in finished if t.duration_s]
         remaining = max(0, total - done)
         per_trial: float | None = sum(durations) / len(durations) if durations else None
@@ -66,6 +68,8 @@ def status_info(record: SearchRecord, now: float) -> StatusInfo:
     if record.time_budget_s:
         fractions.append(min(1.0, elapsed / record.time_budget_s))
         etas.append(max(0.0, record.time_budget_s - elapsed))
+    if not fractions and running is not None:  # no budget: the running trial's own progress
+        fractions.append(epoch_fraction(running))
     eta = min(etas) if etas else None
     progress = max(fractions) if fractions else 0.0
     if final:
@@ -86,6 +90,14 @@ def status_info(record: SearchRecord, now: float) -> StatusInfo:
             for t in now_running
         ),
     )
+
+
+def epoch_fraction(trial: TrialRecord) -> float:
+    """How far a trial has come through the epochs it was to train, 0..1."""
+    span = (trial.planned_epochs or 0) - trial.initial_epoch
+    if span <= 0:
+        return 0.0
+    return min(1.0, max(0.0, (trial.epochs - trial.initial_epoch) / span))
 
 
 def _worker_of(trial: TrialRecord) -> str | None:

@@ -91,7 +91,7 @@ export function themeFrom(read, around, page, text) {
     background,
     font,
     muted: read("--jp-ui-font-color2") || (dark ? "#aaaaaa" : "#666666"),
-    grid: (contrast ? read("--jp-border-color1") : read("--jp-border-color2")) || (dark ? "#3c3c3c" : "#e8e8e8"),
+    grid: read("--jp-border-color2") || (dark ? "#3c3c3c" : "#e8e8e8"),
     axis: read("--jp-border-color1") || (dark ? "#777777" : "#bbbbbb"),
     family: read("--jp-ui-font-family") || "system-ui, sans-serif",
   };
@@ -104,6 +104,7 @@ export function template(theme) {
     zerolinecolor: theme.grid,
     linecolor: theme.axis,
     tickcolor: theme.axis,
+    showline: theme.contrast, // high contrast: the axes drawn as lines too
     automargin: true,
     title: { standoff: 6 },
   };

@@ -11,7 +11,8 @@ look-*.png``) and checked from the page:
     trial and epoch axes have whole-number ticks, the learning curves name the best and
     the running trial, the best trial is a gold star in every chart, the progress bar
     stands inside the running trial, and in the dark theme every chart is dark
- 3. the charts follow the window's width, narrower and wider
+ 3. the charts follow the window's width, narrower and wider (and the high-contrast theme
+    in step 2)
  4. done: the message that said "paused" is gone (stale), the same checks again
  5. the panel shown again (a second view) has the same sections open: they remember
 
@@ -41,7 +42,11 @@ SETUP = (
 )
 START = "s.start()"
 AGAIN = "s.panel()  # the same panel, shown again"
-THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+THEMES = {
+    "light": "JupyterLab Light",
+    "dark": "JupyterLab Dark",
+    "dark-contrast": "JupyterLab Dark High Contrast",
+}
 
 # Every visible chart's problems: a title that overlaps something drawn, parallel-coordinates
 # labels that overlap each other, a plot wider than its place.
@@ -137,7 +142,7 @@ class Look:
         )
         poll(
             lambda: self.page.evaluate("() => document.body.dataset.jpThemeLight"),
-            until=lambda v: v == ("true" if name == "light" else "false"),
+            until=lambda v: v == ("true" if name.startswith("light") else "false"),
             timeout=30,
             what=f"JupyterLab to switch to its {name} theme",
         )
@@ -319,6 +324,10 @@ def test_2_paused_mid_way_the_charts_read_well_in_both_themes(look):
                 assert lum > 0.7, f"{name} in the light theme has a dark background {chart['background']}"
 
     look.both_themes("2-paused", check)
+    look.theme("dark-contrast")  # JupyterLab's high-contrast theme: the charts follow it too
+    look.shots.take(look.page, "2-paused-dark-contrast", panel.root)
+    check("dark")
+    look.theme("light")
     look.picture("look-panel.png")  # README's picture: paused mid-way, at first sight
 
 

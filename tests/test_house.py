@@ -27,7 +27,6 @@ LONG_MODULES: dict[str, str] = {
     "automl_nb._search": "export moves out with the export formats",
     "automl_nb.data": "splits into data/ modules by input kind",
     "automl_nb.spaces": "splits into the checks and the built-in spaces",
-    "automl_nb.ui.args": "splits into the option table and the parsers",
 }
 #: Underscore names that are documented public API (namedtuple's methods, os._exit).
 CONVENTIONAL = {"_replace", "_asdict", "_fields", "_make", "_exit"}  # + os._exit

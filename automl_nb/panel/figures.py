@@ -66,12 +66,13 @@ def whole_numbers(hi: float) -> dict[str, Any]:
 
 
 class _Renderer:
-    """A Chart and the record it was last drawn from."""
+    """One chart of the panel: its :class:`Chart` (``widget``), and ``update`` from a record."""
 
     chart: Chart
 
     @property
     def widget(self) -> Chart:
+        """The widget to put in a layout (the Chart itself)."""
         return self.chart
 
     @property
@@ -124,7 +125,8 @@ class ObjectiveFigure(_Renderer):
             height=height,
         )
 
-    def update(self, record: SearchRecord) -> bool:
+    def update(self, record: SearchRecord) -> int:
+        """Draw the record's scores; returns the comm messages sent."""
         points = objective_history(record)
         traces: dict[int, dict[str, Any]] = {}
         for i, status in enumerate(self.STATUSES):
@@ -152,7 +154,7 @@ class ObjectiveFigure(_Renderer):
         sent = chart.push(traces, layout)
         sent += _assign_title(chart, f"{objective} per trial ({better} is better)")
         sent += chart.say("" if points else self.EMPTY)
-        return sent > 0
+        return sent
 
     def data(self) -> dict[str, tuple[Any, ...]]:
         """What the chart holds now, per trace name (for tests and static export)."""
@@ -203,8 +205,9 @@ class CurvesFigure(_Renderer):
             height=height,
         )
 
-    def update(self, record: SearchRecord, dirty: set[str], structure: bool) -> bool:
-        """Redraw the ``dirty`` trials' curves; ``structure``: trials started or ended."""
+    def update(self, record: SearchRecord, dirty: set[str], structure: bool) -> int:
+        """Redraw the ``dirty`` trials' curves (``structure``: trials started or ended);
+        returns the comm messages sent."""
         dirty = set(dirty)
         traces: dict[int, dict[str, Any]] = {}
         if structure or not self.slot_of:
@@ -239,7 +242,7 @@ class CurvesFigure(_Renderer):
         sent += _assign_title(chart, f"learning curves: {objective} per epoch")
         drawn = any(chart.data[s].get("x") for s in self.slot_of.values())
         sent += chart.say("" if drawn else self.EMPTY)
-        return sent > 0
+        return sent
 
     def _trace(self, record: SearchRecord, tid: str) -> dict[str, Any]:
         curve = trial_curve(record, tid)
@@ -314,7 +317,8 @@ class ParallelFigure(_Renderer):
             height=height,
         )
 
-    def update(self, record: SearchRecord) -> bool:
+    def update(self, record: SearchRecord) -> int:
+        """Draw the scored trials' lines; returns the comm messages sent."""
         data = parallel_coordinates_data(record)
         dims = []
         for d in data.dimensions:
@@ -340,7 +344,7 @@ class ParallelFigure(_Renderer):
         chart = self.chart
         sent = chart.push({0: props})
         sent += chart.say("" if len(data.scores) >= 2 else self.EMPTY)
-        return sent > 0
+        return sent
 
     def data(self) -> tuple[tuple[str, tuple[float, ...]], ...]:
         """``((label, values), ...)`` per axis, as drawn now (labels without line breaks)."""
@@ -400,7 +404,8 @@ class ImportanceFigure(_Renderer):
         )
         self.method = IMPORTANCE_METHOD
 
-    def update(self, record: SearchRecord) -> bool:
+    def update(self, record: SearchRecord) -> int:
+        """Draw each hyperparameter's share; returns the comm messages sent."""
         rows = list(reversed(importance_details(record)))  # most important at the top
         hover = [
             f"{r.name}: {r.share:.0%} of the total<br>"
@@ -410,7 +415,7 @@ class ImportanceFigure(_Renderer):
         chart = self.chart
         sent = chart.push({0: {"x": [r.share for r in rows], "y": [r.name for r in rows], "hovertext": hover}})
         sent += chart.say("" if rows else self.EMPTY)
-        return sent > 0
+        return sent
 
     def data(self) -> dict[str, float]:
         bar = self.chart.data[0]

@@ -16,6 +16,7 @@ from .events import (
     CommandIssued,
     EpochEnded,
     Event,
+    PlanMade,
     SearchEnded,
     SearchStarted,
     SpaceDefined,
@@ -97,6 +98,7 @@ class SearchRecord:
         self.ended_at: float | None = None
         self.end_reason: str | None = None
         self.last_command: CommandIssued | None = None
+        self.last_plan: PlanMade | None = None  # the search's latest decision about its budget
         self.running_time_s: float = 0.0  # time spent running in earlier sessions
         self._session_start: float | None = None
         self.last_seq = -1
@@ -158,6 +160,8 @@ class SearchRecord:
             self.time_budget_s = event.time_budget_s
         elif isinstance(event, CommandIssued):
             self.last_command = event
+        elif isinstance(event, PlanMade):
+            self.last_plan = event
         elif isinstance(event, SearchEnded):
             self.state = event.state
             self.end_reason = event.reason

@@ -196,7 +196,10 @@ def test_parser_defaults():
         None,
         None,
     )
-    assert args.batch_size == 32 and not args.overwrite
+    assert args.batch_size is None and not args.overwrite  # the space's batch size, else 32
+    assert (args.patience, args.warm_start) == (3, True)
+    args = search_parser(CLI).parse(["digits", "--no-warm-start", "--patience", "0"])
+    assert (args.patience, args.warm_start) == (0, False)
 
 
 NO = errors.InputError.NO_VALUE

@@ -181,3 +181,11 @@ def test_early_stopping_keeps_the_best_epochs_weights(tmp_path, searches):
     model = s.best_model()
     accuracy = float(np.mean(model.predict(x[300:], verbose=0).argmax(axis=1) == 1 - y[300:]))
     assert accuracy == pytest.approx(ended.score, abs=1e-6)  # the best epoch's weights
+
+
+def test_the_record_keeps_the_latest_plan(scripted):
+    trainer = ScriptedTrainer(curve=rising, epoch_seconds=lambda v: 4.0, virtual_time=True)
+    s = scripted(trainer, trials=None, epochs=3, time=14)
+    assert s.wait(20) is SearchState.DONE
+    with s.lock:
+        assert s.record.last_plan.decision == "stop"

@@ -385,6 +385,7 @@ def test_check_values_fills_defaults(tab_hps):
         "batch_norm": False,
         "optimizer": "adam",
         "learning_rate": 1e-3,
+        "batch_size": 32,
     }
     got = check_values(tab_hps, {"units": 128.0, "learning_rate": 1e-2, "optimizer": "sgd"})
     assert got["units"] == 128 and type(got["units"]) is int
@@ -408,7 +409,7 @@ def test_check_values_casts(tab_hps):
             {"lr": 0.01},
             (
                 r"^unknown hyperparameter 'lr'; the space has: layers, units, dropout, "
-                r"batch_norm, optimizer, learning_rate$"
+                r"batch_norm, optimizer, learning_rate, batch_size$"
             ),
         ),
         ({"learning_rat": 0.01}, r"; did you mean 'learning_rate'\?$"),

@@ -293,7 +293,10 @@ def test_hyperband_rounds_run_across_workers(tmp_path, pooled):
 
 @pytest.mark.slow
 def test_the_time_budget_stops_the_trials_running_in_workers(tmp_path, pooled):
-    s = _search(pooled, tmp_path, "time", trials=None, epochs=5000, time=15)  # start-up counts
+    # trials that train until the budget cuts them: no early stopping, no planned epochs
+    s = _search(pooled, tmp_path, "time", trials=None, epochs=5000, time=15, patience=0, start=False)
+    s.settings["plan"] = False
+    s.start()  # start-up counts
     assert s.wait(120) is SearchState.DONE, s.error
     assert s.record.end_reason == "the time budget is spent"
     trials = list(s.record.trials.values())

@@ -197,10 +197,11 @@ def test_an_integer_target_with_many_values_for_its_rows_is_a_regression() -> No
     assert "400 rows, too many to be classes" in ds.task_reason
     assert ds.summary()["task_reason"] == ds.task_reason
     digits = load_data((x, rng.integers(0, 10, 400)))
-    assert digits.task == "classification" and digits.task_reason == "y holds 10 distinct whole numbers"
+    assert digits.task == "classification"
+    assert digits.task_reason == "y holds 10 distinct whole numbers, few enough to be classes"
     assert load_data((x, prices), task="classification").n_classes == len(np.unique(prices))
     forced = load_data((x, rng.integers(0, 10, 400)), task="regression")
-    assert forced.task == "regression" and forced.task_reason == "task='regression' was given"
+    assert forced.task == "regression" and forced.task_reason == "the task was given as regression"
     whole = load_data((x, rng.integers(0, 3, 400).astype(float)), task="classification")
     assert whole.class_names == ["0", "1", "2"] and whole.decode([2]) == [2]
 
@@ -220,7 +221,7 @@ def test_hundreds_of_classes_with_a_handful_of_rows_each_get_a_warning(caplog) -
     y = np.repeat(np.arange(150), 3).astype(str)
     load_data((np.zeros((450, 2)), y))
     assert "y has 150 classes with a median of 3 rows each" in caplog.text
-    assert "pass task='regression'" in caplog.text
+    assert "set the task to regression" in caplog.text
 
 
 def test_a_regression_target_is_standardised_and_logged_when_skewed() -> None:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .._util import slug
-from ..errors import DataError
+from ..errors import DataError, Keyword
 from .arrays import load_arrays
 from .bundled import load_bundled
 from .dataset import (
@@ -111,8 +111,9 @@ def load_data(
     if isinstance(data, Dataset):
         if target is not None or validation is not None:
             raise DataError(
-                "data is already a Dataset; drop target= and validation=, they apply only "
-                "to raw inputs"
+                ("is already a Dataset; drop ", Keyword("target"), " and ", Keyword("validation"),
+                 ", they apply only to raw inputs"),
+                argument="data",
             )
         return data
     if is_dataframe(data):
@@ -131,8 +132,8 @@ def load_data(
             reject_target(target, f"the bundled set {key!r}")
             if validation is not None:
                 raise DataError(
-                    f"validation= is not supported with the bundled set {key!r}; "
-                    "use validation_split= to choose the held-out fraction"
+                    (Keyword("validation"), f" is not supported with the bundled set {key!r}"),
+                    hint=("use ", Keyword("validation_split"), " to choose the held-out fraction"),
                 )
             _no_task(task, f"the bundled set {key!r}")
             return load_bundled(key, seed, validation_split)
@@ -154,10 +155,11 @@ def load_data(
             if validation is not None:
                 dataset.source["validation_fingerprint"] = file_fingerprint(Path(validation))
         return dataset
+    kinds = f"must be a bundled data set name ({', '.join(BUNDLED)}), a tuple (X, y) of arrays"
     raise DataError(
-        "data must be a bundled data set name (" + ", ".join(BUNDLED) + "), a tuple (X, y) "
-        "of arrays, a pandas DataFrame with target=, a CSV path with target= or a folder of "
-        f"images with one sub-folder per class; got {type(data).__name__}"
+        (kinds, ", a pandas DataFrame with ", Keyword("target"), ", a CSV path with ", Keyword("target"),
+         f" or a folder of images with one sub-folder per class; got {type(data).__name__}"),
+        argument="data",
     )
 
 
@@ -216,4 +218,4 @@ def _check_file(path: str, saved: dict[str, Any], what: str) -> None:
 def _no_task(task: str | None, what: str) -> None:
     if task == "regression":
         raise DataError(f"'regression' does not fit {what}, which is a classification",
-                        argument="task", value=task, hint="leave task= out")
+                        argument="task", value=task, hint=("leave ", Keyword("task"), " out"))

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, Keyword
 from .dataset import (
     SPEC_VERSION,
     Dataset,
@@ -109,8 +109,9 @@ def features(x_raw: Any, arg: str) -> tuple[np.ndarray, str, list[str] | None]:
         except (ValueError, TypeError):
             sample = next((v for v in x.reshape(-1) if not is_number(v)), None)
             raise DataError(
-                f"{arg}: X holds non-numeric values (such as {sample!r}); pass numbers, or a "
-                "DataFrame with target= to one-hot encode text columns"
+                f": X holds non-numeric values (such as {sample!r})", argument=arg,
+                hint=("pass numbers, or a DataFrame with ", Keyword("target"),
+                      " to one-hot encode text columns"),
             ) from None
     if feature_names is not None and family != "tabular":
         feature_names = None
@@ -118,9 +119,9 @@ def features(x_raw: Any, arg: str) -> tuple[np.ndarray, str, list[str] | None]:
         bad = int(x.size - np.count_nonzero(np.isfinite(x)))
         if bad:
             raise DataError(
-                f"{arg}: X has {bad} NaN or infinite value{'s' if bad != 1 else ''}; impute them "
-                "first (e.g. sklearn.impute.SimpleImputer), or pass a DataFrame with target=, "
-                "which handles missing values"
+                f": X has {bad} NaN or infinite value{'s' if bad != 1 else ''}", argument=arg,
+                hint=("impute them first (e.g. sklearn.impute.SimpleImputer), or pass a DataFrame "
+                      "with ", Keyword("target"), ", which handles missing values"),
             )
     return np.ascontiguousarray(x), family, feature_names
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._util import did_you_mean
-from ..errors import DataError
+from ..errors import DataError, Keyword
 
 BUNDLED = ("digits", "iris", "wine", "breast_cancer")
 #: The version of the ``preprocessing`` spec (1 was a recipe applied outside the model).
@@ -192,8 +192,8 @@ def check_lengths(n_x: int, n_y: int, arg: str) -> None:
 def reject_target(target: Any, what: str) -> None:
     if target is not None:
         raise DataError(
-            f"target= applies only to a DataFrame or CSV file, but data is {what}; "
-            "drop target="
+            (Keyword("target"), f" applies only to a DataFrame or CSV file, but data is {what}"),
+            value=target, hint=("drop ", Keyword("target")),
         )
 
 

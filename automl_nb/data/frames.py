@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._util import did_you_mean, short_list
-from ..errors import DataError
+from ..errors import DataError, Keyword
 from .dataset import (
     SPEC_VERSION,
     Dataset,
@@ -64,8 +64,8 @@ def load_frame(
     columns = list(frame.columns)
     if target is None:
         raise DataError(
-            "target= is required when data is a DataFrame; pass target='<column>' "
-            f"(columns are: {short_list(columns)})"
+            (Keyword("target"), " is required when data is a DataFrame"),
+            hint=("pass ", Keyword("target", "<column>"), f" (columns are: {short_list(columns)})"),
         )
     target = find_target(target, columns, "the data")
     if len(frame) == 0:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .._util import short_list
-from ..errors import DataError
+from ..errors import DataError, Keyword
 from .dataset import pandas, value_str
 
 log = logging.getLogger("automl_nb")
@@ -139,14 +139,15 @@ def fit_labels(values: np.ndarray, kind: str, what: str, task: str | None = None
             raise DataError(
                 f"'classification' does not fit {what}, which holds numbers with decimals",
                 argument="task", value=task,
-                hint="leave task= out for a regression, or round the labels first",
+                hint=("leave ", Keyword("task"), " out for a regression, or round the labels first"),
             )
         values, kind = floats.astype(np.int64), "int"
     if kind == "str" and task == "regression":
         raise DataError(f"'regression' does not fit {what}, which holds text labels",
-                        argument="task", value=task, hint="leave task= out for a classification")
+                        argument="task", value=task,
+                        hint=("leave ", Keyword("task"), " out for a classification"))
     if kind == "float" or (kind == "int" and task == "regression"):
-        reason = ("task='regression' was given" if task == "regression" and kind == "int"
+        reason = ("the task was given as regression" if task == "regression" and kind == "int"
                   else f"{what} holds numbers with decimals")
         return Labels("regression", "float", None, values.astype(np.float32), None, reason)
     if kind == "int":
@@ -154,11 +155,11 @@ def fit_labels(values: np.ndarray, kind: str, what: str, task: str | None = None
         uniques, codes = np.unique(ints, return_inverse=True)
         if task is None and len(uniques) > MANY_VALUES and n / len(uniques) < ROWS_PER_CLASS:
             reason = (f"{what} holds {len(uniques):,} distinct whole numbers for {n:,} rows, too "
-                      "many to be classes (task='classification' makes it one)")
+                      "many to be classes")
             return Labels("regression", "float", None, ints.astype(np.float32), None, reason)
         names = [str(int(u)) for u in uniques]
-        reason = ("task='classification' was given" if task == "classification"
-                  else f"{what} holds {len(uniques)} distinct whole numbers")
+        reason = ("the task was given as classification" if task == "classification"
+                  else f"{what} holds {len(uniques)} distinct whole numbers, few enough to be classes")
     else:
         strings = np.array([value_str(v) for v in values], dtype=object)
         names = sorted(set(strings.tolist()))
@@ -174,7 +175,7 @@ def fit_labels(values: np.ndarray, kind: str, what: str, task: str | None = None
     if len(names) >= WARN_CLASSES and float(np.median(counts)) < WARN_ROWS:
         log.warning(
             "%s has %d classes with a median of %g rows each, too few to learn most of them "
-            "from; if it is a quantity, pass task='regression'", what, len(names),
+            "from; if it is a quantity, set the task to regression", what, len(names),
             float(np.median(counts)),
         )
     return Labels("classification", kind, names, codes, codes, reason)
@@ -284,9 +285,10 @@ def split_indices(
     n_train = n - n_val
     if n_val < 2 or n_train < 2:
         raise DataError(
-            f"data has {n} sample{'s' if n != 1 else ''}, too few to hold out "
-            f"validation_split={split}: that leaves {n_train} for training and {n_val} for "
-            "validation, and each needs at least 2; pass more data or validation="
+            (f"has {n} sample{'s' if n != 1 else ''}, too few to hold out ",
+             Keyword("validation_split", split),
+             f": that leaves {n_train} for training and {n_val} for validation, and each needs at least 2"),
+            argument="data", hint=("pass more data or ", Keyword("validation")),
         )
     stratify = None
     if codes is not None:

@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import SearchError
+from .errors import Keyword, SearchError
 from .store import FORMAT, write_json
 
 #: Export formats and the suffix each path must have ("" for the SavedModel folder).
@@ -52,10 +52,10 @@ def target_path(path: Any, fmt: str, directory: Path) -> Path:
     target = Path(path) if path is not None else directory / DEFAULT_NAMES[fmt]
     suffix = FORMATS[fmt]
     if suffix and target.suffix != suffix:
-        raise SearchError(f"must end in {suffix} for format={fmt!r}; got '{target}'", argument="path",
-                          value=str(target), hint=f"try '{target.with_suffix(suffix)}'")
+        raise SearchError(("must end in ", suffix, " for ", Keyword("format", fmt), f"; got '{target}'"),
+                          argument="path", value=str(target), hint=f"try '{target.with_suffix(suffix)}'")
     if not suffix and target.suffix in (".keras", ".tflite", ".json", ".h5"):
-        raise SearchError(f"is a folder for format='savedmodel'; got the file name '{target}'",
+        raise SearchError(("is a folder for ", Keyword("format", "savedmodel"), f"; got the file name '{target}'"),
                           argument="path", value=str(target), hint=f"try '{target.with_suffix('')}'")
     if not suffix and target.exists() and not (target / "saved_model.pb").exists():
         raise SearchError(f"'{target}' exists and is not a SavedModel", argument="path",

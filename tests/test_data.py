@@ -764,3 +764,13 @@ def test_bad_seed() -> None:
 
 def test_data_error_is_a_value_error() -> None:
     assert issubclass(DataError, ValueError)
+
+
+def test_the_panel_header_says_which_task_and_why() -> None:
+    from automl_nb.panel._data import data_text
+
+    rng = np.random.default_rng(0)
+    summary = load_data((rng.normal(size=(400, 3)), rng.integers(1_000, 90_000, 400))).summary()
+    assert data_text(summary).endswith(
+        "· regression (y holds 399 distinct whole numbers for 400 rows, too many to be classes)")
+    assert data_text(load_data("iris").summary()).endswith("· 3 classes")

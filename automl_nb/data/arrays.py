@@ -120,8 +120,8 @@ def features(x_raw: Any, arg: str) -> tuple[np.ndarray, str, list[str] | None]:
         if bad:
             raise DataError(
                 f": X has {bad} NaN or infinite value{'s' if bad != 1 else ''}", argument=arg,
-                hint=("impute them first (e.g. sklearn.impute.SimpleImputer), or pass a DataFrame "
-                      "with ", Keyword("target"), ", which handles missing values"),
+                hint=("impute them first (e.g. sklearn.impute.SimpleImputer), or pass a DataFrame with ",
+                      Keyword("target"), ", which handles missing values"),
             )
     return np.ascontiguousarray(x), family, feature_names
 

@@ -35,7 +35,7 @@ def load_bundled(name: str, seed: int | None, split: float) -> Dataset:
             x_train=x[train], y_train=y[train], x_val=x[val], y_val=y[val],
             class_names=[str(int(t)) for t in bunch.target_names], feature_names=None,
             preprocessing=array_spec(x[train], "image", scale=1.0 / 16.0), label_dtype="int",
-            task_reason="digits has 10 classes, 0 to 9", source=source,
+            source=source,
         )
     x = np.asarray(bunch.data, dtype=np.float64)
     names = [str(t) for t in bunch.target_names]
@@ -44,5 +44,5 @@ def load_bundled(name: str, seed: int | None, split: float) -> Dataset:
         x_train=x[train], y_train=y[train], x_val=x[val], y_val=y[val],
         class_names=names, feature_names=[str(f) for f in bunch.feature_names],
         preprocessing=array_spec(x[train], "tabular"), label_dtype="str",
-        task_reason=f"{name} has {len(names)} classes", source=source,
+        source=source,
     )

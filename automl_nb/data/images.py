@@ -204,7 +204,7 @@ def load_image_folder(
         name=slug(folder.resolve().name or "images"), family="image", task="classification",
         x_train=x_train, y_train=x_train.codes, x_val=x_val, y_val=x_val.codes,
         class_names=class_names, feature_names=None, preprocessing=spec, label_dtype="str",
-        task_reason=f"the folder has {len(class_names)} class sub-folders", source=source,
+        source=source,
     )
 
 

@@ -361,7 +361,7 @@ def test_dataframe_is_a_dict_of_raw_columns_with_their_statistics(frame: pd.Data
     assert columns["constant"]["variance"] == 1.0
     assert columns["color"]["vocabulary"] == sorted(set(ds.x_train["color"]))
     names = ds.feature_names
-    assert names[:3] == ["age", "age=missing", "income"]
+    assert names[:5] == ["age", "income", "member", "constant", "age=missing"]  # numbers first
     assert "color=red" in names and "color=[other]" in names and "member" in names
     assert ds.input_shape == (len(names),)
     assert "label" not in " ".join(names)

@@ -105,9 +105,16 @@ def load_frame(
 
 
 def frame_spec(frame: pd.DataFrame, target: Any) -> dict[str, Any]:
-    """The columns' preprocessing spec, fitted on these (training) rows."""
+    """The columns' preprocessing spec, fitted on these (training) rows.
+
+    The encoded features come in this order (``feature_names``): every number column
+    (standardised), a "missing" flag for each that had missing values, then each text column's
+    one-hot or embedding, so the number columns are filled and standardised as one block.
+    """
     columns: list[dict[str, Any]] = []
-    feature_names: list[str] = []
+    numbers: list[str] = []
+    flags: list[str] = []
+    texts: list[str] = []
     used: set[str] = set()
     for name in frame.columns:
         if name == target:
@@ -125,21 +132,22 @@ def frame_spec(frame: pd.DataFrame, target: Any) -> dict[str, Any]:
                 variance=variance if math.isfinite(variance) and variance > 1e-12 else 1.0,
                 missing=bool(present.size < values.size),
             )
-            feature_names.append(str(name))
+            numbers.append(str(name))
             if entry["missing"]:
-                feature_names.append(f"{name}=missing")
+                flags.append(f"{name}=missing")
         else:
             vocabulary = sorted(set(text_values(col).tolist()))
             entry.update(kind="text", vocabulary=vocabulary)
             if len(vocabulary) <= ONE_HOT_MAX:
                 entry["encoding"] = "one_hot"
-                feature_names.append(f"{name}={OTHER}")
-                feature_names.extend(f"{name}={v if v else '(missing)'}" for v in vocabulary)
+                texts.append(f"{name}={OTHER}")
+                texts.extend(f"{name}={v if v else '(missing)'}" for v in vocabulary)
             else:
                 entry["encoding"] = "embedding"
                 entry["dim"] = min(EMBEDDING_MAX, round(1.6 * len(vocabulary) ** 0.56))
-                feature_names.extend(f"{name}[{i}]" for i in range(entry["dim"]))
+                texts.extend(f"{name}[{i}]" for i in range(entry["dim"]))
         columns.append(entry)
+    feature_names = numbers + flags + texts
     return {
         "version": SPEC_VERSION,
         "inputs": "columns",

@@ -168,11 +168,11 @@ def available_memory() -> int:
 def load_image_folder(
     folder: Path, validation: Any, seed: int | None, split: float
 ) -> Dataset:
-    files, class_names = list_folder(folder, "data")
+    files, class_names, stamp = list_folder(folder, "data")
     size, channels = choose_format(files.paths, folder)
     files.size, files.channels = size, channels
     source: dict[str, Any] = {
-        "kind": "images", "path": str(folder.resolve()), "fingerprint": fingerprint(folder),
+        "kind": "images", "path": str(folder.resolve()), "fingerprint": stamp,
         "seed": seed, "validation_split": split, "validation": None,
     }
     if validation is None:
@@ -190,11 +190,11 @@ def load_image_folder(
                 f"validation {str(validation)!r} is a file; pass an image folder with the same "
                 "class sub-folders as data"
             )
-        x_val, _ = list_folder(val_folder, "validation", classes=class_names)
+        x_val, _, val_stamp = list_folder(val_folder, "validation", classes=class_names)
         x_val.size, x_val.channels = size, channels
         x_train = files
         source["validation"] = str(val_folder.resolve())
-        source["validation_fingerprint"] = fingerprint(val_folder)
+        source["validation_fingerprint"] = val_stamp
     shape = [size[0], size[1], channels]
     spec = {
         "version": SPEC_VERSION, "inputs": "array", "shape": shape, "dtype": "uint8",
@@ -208,36 +208,45 @@ def load_image_folder(
     )
 
 
+def scan(folder: Path) -> list[tuple[str, list[tuple[str, os.stat_result]]]]:
+    """Each class sub-folder's name and its image files with their stat, sorted (one stat a file)."""
+    found = []
+    for sub in sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                      key=lambda p: p.name):
+        images = []
+        base = os.path.abspath(sub) + os.sep
+        with os.scandir(sub) as entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith(".") or not name.lower().endswith(IMAGE_EXTENSIONS):
+                    continue
+                try:
+                    if not entry.is_file():
+                        continue
+                    images.append((base + name, entry.stat()))
+                except OSError:  # gone while we looked
+                    continue
+        found.append((sub.name, sorted(images, key=lambda item: item[0])))
+    return found
+
+
 def list_folder(
     folder: Path, arg: str, classes: list[str] | None = None
-) -> tuple[ImageFiles, list[str]]:
-    """The image files of a folder's class sub-folders (sorted), and the class names."""
+) -> tuple[ImageFiles, list[str], dict[str, Any]]:
+    """The image files of a folder's class sub-folders (sorted), the class names and the
+    folder's :func:`fingerprint`."""
     shown = str(folder)
-    subdirs = sorted(
-        (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
-        key=lambda p: p.name,
-    )
-    if not subdirs:
+    scanned = scan(folder)
+    if not scanned:
         raise DataError(
             f"{arg}: image folder {shown!r} has no class sub-folders; put each class's images "
             f"in its own sub-folder, e.g. {shown}/cat/1.png and {shown}/dog/1.png"
         )
-    found: list[tuple[str, list[str]]] = []
-    empty_files: list[str] = []
-    for sub in subdirs:
-        images = []
-        with os.scandir(sub) as entries:
-            for entry in entries:
-                if (entry.name.startswith(".") or not entry.is_file()
-                        or os.path.splitext(entry.name)[1].lower() not in IMAGE_EXTENSIONS):
-                    continue
-                if entry.stat().st_size == 0:
-                    empty_files.append(entry.path)
-                    continue
-                images.append(os.path.abspath(entry.path))
-        found.append((sub.name, sorted(images)))
-    for path in empty_files:
-        _skip(path, OSError("the file is empty"))
+    found = [(name, [path for path, st in images if st.st_size > 0]) for name, images in scanned]
+    for _, images in scanned:
+        for path, st in images:
+            if st.st_size == 0:
+                _skip(path, OSError("the file is empty"))
     extensions = ", ".join(IMAGE_EXTENSIONS)
     if not any(images for _, images in found):
         raise DataError(
@@ -268,7 +277,7 @@ def list_folder(
     index = {name: i for i, name in enumerate(class_names)}
     paths = [p for _, images in found for p in images]
     codes = np.array([index[name] for name, images in found for _ in images], dtype=np.int64)
-    return ImageFiles(paths, codes, (0, 0), 0), class_names
+    return ImageFiles(paths, codes, (0, 0), 0), class_names, _digest(folder, scanned)
 
 
 def choose_format(paths: list[str], folder: Path) -> tuple[tuple[int, int], int]:
@@ -310,23 +319,20 @@ def choose_format(paths: list[str], folder: Path) -> tuple[tuple[int, int], int]
 
 
 def fingerprint(folder: Path) -> dict[str, Any]:
-    """How many image files a folder holds, their bytes, and a digest of their paths, sizes and
-    modification times (no file is read)."""
+    """How many image files a folder's class sub-folders hold, their bytes, and a digest of
+    their paths, sizes and modification times (no file is read)."""
+    return _digest(folder, scan(folder))
+
+
+def _digest(folder: Path, scanned: list[tuple[str, list[tuple[str, os.stat_result]]]]) -> dict[str, Any]:
     digest = hashlib.sha1()
     files = total = 0
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            if name.startswith(".") or os.path.splitext(name)[1].lower() not in IMAGE_EXTENSIONS:
-                continue
-            path = os.path.join(root, name)
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue
+    start = len(os.path.abspath(folder)) + 1
+    for _, images in scanned:
+        for path, st in images:
             files += 1
             total += st.st_size
-            digest.update(f"{os.path.relpath(path, folder)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            digest.update(f"{path[start:]}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return {"files": files, "bytes": total, "digest": digest.hexdigest()}
 
 

@@ -38,28 +38,33 @@ def input_layers(spec: dict[str, Any]) -> tuple[Any, Any]:
 
     if spec["inputs"] == "columns":
         inputs: dict[str, Any] = {}
-        parts = []
         for column in spec["columns"]:
-            name = column["input"]
+            dtype = "float32" if column["kind"] == "numeric" else "string"
+            inputs[column["name"]] = keras.Input(shape=(1,), name=column["input"], dtype=dtype)
+        parts = []
+        numbers = [c for c in spec["columns"] if c["kind"] == "numeric"]
+        if numbers:  # one block: fill, standardise, flag what was missing
+            raw = [inputs[c["name"]] for c in numbers]
+            block = raw[0] if len(raw) == 1 else layers.Concatenate()(raw)
+            finite = ops.isfinite(block)
+            filled = ops.where(finite, block, np.array([c["fill"] for c in numbers], "float32"))
+            parts.append(layers.Normalization(mean=[c["mean"] for c in numbers],
+                                              variance=[c["variance"] for c in numbers])(filled))
+            flagged = [i for i, c in enumerate(numbers) if c.get("missing")]
+            if flagged:
+                missing = ops.cast(ops.logical_not(finite), "float32")
+                parts.append(missing if len(flagged) == len(numbers) else ops.take(missing, flagged, axis=1))
+        for column in spec["columns"]:
             if column["kind"] == "numeric":
-                raw = keras.Input(shape=(1,), name=name, dtype="float32")
-                finite = ops.isfinite(raw)
-                filled = ops.where(finite, raw, column["fill"])
-                parts.append(layers.Normalization(mean=[column["mean"]],
-                                                  variance=[column["variance"]])(filled))
-                if column.get("missing"):
-                    parts.append(ops.cast(ops.logical_not(finite), "float32"))
+                continue
+            raw, vocabulary = inputs[column["name"]], list(column["vocabulary"])
+            if column["encoding"] == "one_hot":
+                parts.append(ops.cast(layers.StringLookup(vocabulary=vocabulary, output_mode="one_hot")(raw),
+                                      "float32"))
             else:
-                raw = keras.Input(shape=(1,), name=name, dtype="string")
-                vocabulary = list(column["vocabulary"])
-                if column["encoding"] == "one_hot":
-                    parts.append(layers.StringLookup(vocabulary=vocabulary, output_mode="one_hot")(raw))
-                else:
-                    index = layers.StringLookup(vocabulary=vocabulary, output_mode="int")(raw)
-                    embedded = layers.Embedding(len(vocabulary) + 1, column["dim"])(index)
-                    parts.append(layers.Reshape((column["dim"],))(embedded))
-            inputs[column["name"]] = raw
-        parts = [ops.cast(p, "float32") for p in parts]
+                index = layers.StringLookup(vocabulary=vocabulary, output_mode="int")(raw)
+                embedded = layers.Embedding(len(vocabulary) + 1, column["dim"])(index)
+                parts.append(layers.Reshape((column["dim"],))(embedded))
         features = parts[0] if len(parts) == 1 else layers.Concatenate()(parts)
         return inputs, features
     raw = keras.Input(shape=tuple(spec["shape"]), name="inputs", dtype=spec["dtype"])

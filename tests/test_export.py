@@ -242,3 +242,19 @@ def test_export_checks_its_format_and_path(exported, tmp_path):
     with pytest.raises(SearchError, match="exists and is not a SavedModel"):
         s.export(tmp_path / "taken", format="savedmodel")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # nothing half-written
+
+
+def test_a_final_fit_trains_on_both_splits_of_raw_data_and_exports(exported, tmp_path):
+    for family in ("folder", "frame"):
+        s = exported[family]["search"]
+        model = s.final_fit(epochs=1)
+        path = s.export(tmp_path / f"{family}_final.keras")
+        meta = json.loads(Path(str(path) + ".json").read_text())
+        assert meta["final_fit"] is True
+        predictor = automl_nb.load(path)
+        if family == "folder":
+            assert len(predictor.predict(exported["folder"]["files"])) == len(exported["folder"]["files"])
+        else:
+            rows = s.dataset.x_val
+            assert len(predictor.predict(pd.DataFrame(rows))) == len(rows["size"])
+        assert model is s.best_model()

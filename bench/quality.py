@@ -320,19 +320,22 @@ def run_automl_nb(task: Task, budget: float, workdir: Path) -> Run:
             val = val.assign(**{column: val[column].astype("float64")})
             run.note = "target cast to float (no task inference yet)"
     var_val = float(np.var(np.asarray(task.y_val, np.float64))) if task.kind == "regression" else 1.0
+    scale = [var_val]  # val_loss / scale is 1 - R2 (the loss may be weighted by 1 / var(y_train))
 
     def on_event(event) -> None:
         if isinstance(event, EpochEnded):
             value = event.score
             if task.kind == "regression":
-                mse = event.metrics.get("val_mse", event.metrics.get("val_loss"))
-                value = None if mse is None else 1.0 - mse / var_val
+                mse = event.metrics.get("val_loss")
+                value = None if mse is None else 1.0 - mse / scale[0]
             run.log(value)
         elif isinstance(event, TrialEnded):
             run.trials += 1
 
     run.t0 = time.perf_counter()
     search = automl_nb.search(data, validation=val, **kwargs)
+    target = ((getattr(search.dataset, "preprocessing", None) or {}).get("target") or {})
+    scale[0] = var_val * float(target.get("loss_weight", 1.0))
     search.subscribe(on_event, replay=True)
     search.wait()
     run.seconds = time.perf_counter() - run.t0

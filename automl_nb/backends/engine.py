@@ -51,6 +51,16 @@ def plan_config(settings: dict[str, Any], time_budget_s: float | None) -> PlanCo
     )
 
 
+def planning(settings: dict[str, Any], time_budget_s: float | None, trainer: Any) -> dict[str, Any]:
+    """The Engine's planning arguments for a search: its :func:`plan_config`, the warm start's
+    portfolio (the trainer's, when ``warm_start`` is on) and the trainer's checkpoint test."""
+    return {
+        "plan": plan_config(settings, time_budget_s),
+        "portfolio": trainer.portfolio() if settings.get("warm_start") else None,
+        "has_checkpoint": trainer.has_checkpoint,
+    }
+
+
 class Stop(Exception):
     """No further trial should start (budget spent or stop requested)."""
 

@@ -122,8 +122,11 @@ def test_hyperband_places_the_warm_start_in_a_first_round(tmp_path, searches):
     searches.append(s)
     assert s.wait(300) is SearchState.DONE, s.error
     trials = started(s)
-    first = trials[0]
-    assert first.source == "portfolio" and first.info["placed"] == "hyperband"
-    assert first.info["round"] == 0 and first.epochs == 1  # its bracket's first round: 3 / 3
-    # it took one of Hyperband's places: the brackets hold as many trials as without it
-    assert len(trials) == 6 and [t.source for t in trials[1:]] == ["oracle"] * 5
+    portfolio = [t for t in trials if t.source == "portfolio"]
+    names = ["defaults"] + [name for name, _ in PORTFOLIOS["tabular"]]
+    assert [t.info["portfolio"] for t in portfolio] == names and trials[0] is portfolio[0]
+    for trial in portfolio:  # each in a bracket's first round, with that round's epochs (3 / 3)
+        assert trial.info["placed"] == "hyperband" and trial.info["round"] == 0
+        assert trial.epochs == 1
+    # they took Hyperband's own places: the brackets hold as many trials as without them
+    assert len(trials) == 6 and {t.source for t in trials} == {"portfolio", "oracle"}

@@ -62,7 +62,10 @@ def test_a_short_time_budget_plans_shorter_trials(scripted):
     ended = {e.trial_id: e for e in events_of(s, TrialEnded)}
     first = started[0]
     assert first.epochs == 40  # nothing known yet: the whole plan...
-    assert ended[first.trial_id].epochs == 10  # ...cut to 10 after its second epoch
+    # ...cut to 10 after its second epoch; then, the best and still improving, it trains on in
+    # place for 10 more (a promotion's turn, without building its model again)
+    assert ended[first.trial_id].epochs == 20
+    assert started[1].source == "oracle"  # and a new trial takes the next turn
     later = [t for t in started[1:] if t.source == "oracle"]
     assert later and all(t.epochs <= 10 for t in later)
     plans = [e for e in events_of(s, PlanMade) if e.decision == "epochs"]
@@ -72,12 +75,13 @@ def test_a_short_time_budget_plans_shorter_trials(scripted):
 
 def test_no_trial_starts_that_cannot_finish_one_epoch(scripted):
     # 4 s an epoch, 14 s in all: the first trial plans 2 epochs once it knows the cost (a sixth
-    # of the budget is less than one epoch), its promotion 1 more; then 2 s are left
+    # of the budget is less than one epoch), then, improving, trains on in place for 1 more;
+    # then 2 s are left
     trainer = ScriptedTrainer(curve=rising, epoch_seconds=lambda v: 4.0, virtual_time=True)
     s = scripted(trainer, trials=None, epochs=3, time=14)
     assert s.wait(20) is SearchState.DONE
     ended = events_of(s, TrialEnded)
-    assert [(e.status, e.epochs) for e in ended] == [("completed", 2), ("completed", 3)]
+    assert [(e.status, e.epochs) for e in ended] == [("completed", 3)]
     assert trainer.now == pytest.approx(12.0)
     (stop,) = [e for e in events_of(s, PlanMade) if e.decision == "stop"]
     assert stop.message == (

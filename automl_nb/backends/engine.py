@@ -379,6 +379,8 @@ class Engine:
             # the prune came after the last batch (during the final validation): too late to stop it
             reason = "finished its last epoch before the prune could take effect"
         note = self.planner.end(trial_id, status)
+        if self.planner.extended(trial_id):
+            self._last_planned_promotion = True  # it trained on in place: a new trial's turn
         if status == "completed" and reason is None:
             reason = note
         if score is None or (isinstance(score, float) and math.isnan(score)):

@@ -77,6 +77,12 @@ class _Trial:
     ended: bool = False
     status: str | None = None
     promoted: bool = False  # a promotion of it has been queued
+    extended: bool = False  # it trained on past its plan, in place (as a promotion would)
+
+
+def _whole(value: float) -> int:
+    """How many whole epochs fit: the floor, less sensitive to a clock's rounding (9.9999999)."""
+    return math.floor(value + 1e-6)
 
 
 def _fmt(value: float | None) -> str:
@@ -143,13 +149,34 @@ class Planner:
             self.rungs.setdefault(epoch, []).append(trial.best)
         if epoch >= trial.fit_epochs:
             return None  # its last epoch: it ends anyway
-        if epoch >= trial.planned_epochs:
+        if epoch >= trial.planned_epochs and not self._extend(trial, epoch):
             return "planned", f"ran the {epoch - trial.initial_epoch} epochs planned for it"
         for kind, reason in (("early", self._patience(trial, epoch)), ("halted", self._halving(trial, epoch))):
             if reason:
                 trial.stopped = reason
                 return kind, reason
         return self._replan(trial, epoch)
+
+    def _extend(self, trial: _Trial, epoch: int) -> bool:
+        """At the end of its plan, the best trial so far, still improving, trains on in place
+        (once, for as many epochs as a new trial plans): what a promotion would do, without
+        building and tracing its model again."""
+        if trial.extended or not self.config.halving or trial.best_epoch != epoch:
+            return False
+        if any(better(t.best, trial.best, self.direction) for t in self.trials.values() if t is not trial):
+            return False
+        left, budget, cost = self.time_left(), self.time_budget(), self._steady(trial)
+        if left is None or budget is None or not cost or left < SAFETY * cost:
+            return False
+        share = max(1, _whole(budget * self.config.share / cost))
+        trial.planned_epochs = min(trial.fit_epochs, epoch + share, epoch + _whole(left / cost))
+        trial.extended = True
+        return True
+
+    def extended(self, trial_id: str) -> bool:
+        """Whether the trial trained on in place past its plan (it took a promotion's turn)."""
+        trial = self.trials.get(trial_id)
+        return trial is not None and trial.extended
 
     def _replan(self, trial: _Trial, epoch: int) -> tuple[str, str] | None:
         """A trial that started before any epoch's cost was known plans its epochs now.
@@ -165,9 +192,9 @@ class Planner:
         if left is None or budget is None or not cost:
             return None
         done = epoch - trial.initial_epoch
-        share = math.floor(budget * self.config.share / cost)
+        share = _whole(budget * self.config.share / cost)
         planned = max(done, min(trial.planned_epochs - trial.initial_epoch, share,
-                                done + math.floor(left / cost)))
+                                done + _whole(left / cost)))
         if trial.initial_epoch + planned >= trial.planned_epochs:
             return None
         trial.planned_epochs = trial.initial_epoch + planned
@@ -175,7 +202,9 @@ class Planner:
             f"plans {planned} epochs now that an epoch is known to take about {cost:.2f} s "
             f"(at most {budget * self.config.share:.0f} s a trial, {max(left, 0):.0f} s left)"
         )
-        return ("planned", why) if epoch >= trial.planned_epochs else ("replanned", why)
+        if epoch >= trial.planned_epochs and not self._extend(trial, epoch):
+            return "planned", why
+        return "replanned", why
 
     def end(self, trial_id: str, status: str) -> str | None:
         """The trial ended with ``status``; returns a note for its reason (still improving), or None."""
@@ -297,8 +326,8 @@ class Planner:
         if not self.config.halving or left is None or budget is None or not cost:
             return epochs, None
         startup = self.startup_cost()
-        fit = math.floor((left - startup) / cost)
-        share = math.floor(budget * self.config.share / cost)
+        fit = _whole((left - startup) / cost)
+        share = _whole(budget * self.config.share / cost)
         planned = max(1, min(epochs, fit, share))
         if planned >= epochs:
             return epochs, None
@@ -323,8 +352,8 @@ class Planner:
         cost = self.epoch_cost(trial.values)
         if left is None or budget is None or not cost:
             return None
-        fit = math.floor((left - self.startup_cost()) / (SAFETY * cost))
-        share = max(1, math.floor(budget * self.config.share / cost))
+        fit = _whole((left - self.startup_cost()) / (SAFETY * cost))
+        share = max(1, _whole(budget * self.config.share / cost))
         epochs = min(self.config.epochs, share, fit)
         if epochs < 1:
             return None

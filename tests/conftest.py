@@ -1,13 +1,58 @@
-"""Shared fixtures: every search a test starts is stopped and joined at teardown."""
+"""Shared fixtures and helpers: every search a test starts is stopped and joined at teardown;
+on CI (the ``CI`` environment variable set) a skipped test is a failed one."""
 
 from __future__ import annotations
 
 import os
+import sys
+import threading
 import time
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+# -- a skip on CI is a failure ---------------------------------------------------------------------
+
+
+def on_ci() -> bool:
+    """Whether the suite runs on CI: ``CI`` set to anything but "", "0" or "false"."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+def _fail_a_skip(report, what: str) -> None:
+    report.outcome = "failed"
+    report.longrepr = (
+        f"{what} was skipped on CI, where every test must run "
+        f"(CI={os.environ.get('CI')!r}): {_skip_reason(report)}"
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and on_ci() and not hasattr(report, "wasxfail"):
+        _fail_a_skip(report, item.nodeid)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and on_ci():  # a module-level skip (importorskip, pytest.skip(allow_module_level))
+        _fail_a_skip(report, collector.nodeid or "a module")
+
+
+# -- waiting on conditions -------------------------------------------------------------------------
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.005, what: str = "condition"):
@@ -19,6 +64,28 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.005, what: st
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def held_by_pause(search) -> bool:
+    """Whether ``search``'s thread is blocked, without a timeout, in the pause of its
+    :class:`~automl_nb.control.Control` (at a batch end or a trial boundary).
+
+    Read from the thread's stack: a thread that spins (a timed wait or a sleep in a loop)
+    is not held, and neither is one still finishing the batch it was in.
+    """
+    thread = search._thread
+    frame = sys._current_frames().get(thread.ident) if thread is not None else None
+    untimed_wait = False
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "wait" and code.co_filename == threading.__file__:
+            untimed_wait = frame.f_locals.get("timeout", 0) is None
+        elif code.co_name in ("at_batch_end", "wait_while_paused") and code.co_filename.endswith(
+            os.path.join("automl_nb", "control.py")
+        ):
+            return untimed_wait
+        frame = frame.f_back
+    return False
 
 
 def trials_in_journal(directory, finished: int):
@@ -33,6 +100,36 @@ def trials_in_journal(directory, finished: int):
         return ended >= finished and started > ended
 
     return check
+
+
+class FakeClock:
+    """A stand-in for the ``time`` module of :mod:`automl_nb.control`: its ``monotonic()``
+    moves only when a test calls :meth:`advance`, so a time budget is spent on cue."""
+
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    """The search's running clock (budgets), moved by hand: ``clock.advance(seconds)``."""
+    from automl_nb import control
+
+    fake = FakeClock()
+    monkeypatch.setattr(control, "time", fake)
+    return fake
+
+
+# -- searches ----------------------------------------------------------------------------------------
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ import os
 import sys
 import threading
 import time
+from collections import defaultdict
+from typing import NamedTuple
 
 import pytest
 
@@ -130,6 +132,38 @@ def clock(monkeypatch) -> FakeClock:
 
 
 # -- searches ----------------------------------------------------------------------------------------
+
+
+class Batch(NamedTuple):
+    """One batch Keras trained: its epoch (0-based), loss (the epoch's running mean, as Keras
+    logs it) and the optimizer's step count after it."""
+
+    epoch: int
+    loss: float
+    iterations: int
+
+
+@pytest.fixture
+def batches(monkeypatch) -> dict[str, list[Batch]]:
+    """Every batch Keras trains in this process, by trial id, counted at the batch's end.
+
+    The search's per-trial callback is wrapped so each batch is counted before the callback
+    looks at the controls (where a pause holds the thread): one entry a batch, whatever the
+    number of times a batch consults the engine.
+    """
+    from automl_nb.backends import tuner
+
+    counted: dict[str, list[Batch]] = defaultdict(list)
+    original = tuner._StreamCallback.on_train_batch_end
+
+    def counting(self, batch, logs=None):
+        iterations = int(self.model.optimizer.iterations.numpy())
+        counted[self.trial_id].append(Batch(self.epoch, float((logs or {})["loss"]), iterations))
+        return original(self, batch, logs)
+
+    monkeypatch.setattr(tuner._StreamCallback, "on_train_batch_end", counting)
+    return counted
+
 
 
 @pytest.fixture

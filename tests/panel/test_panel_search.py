@@ -5,7 +5,6 @@ from __future__ import annotations
 import automl_nb
 from automl_nb.panel import Panel
 from automl_nb.testing import ScriptedTrainer
-
 from tests.conftest import wait_for
 
 

@@ -39,7 +39,7 @@ def check_time(value: Any, name: str = "time") -> float | None:
     try:
         return parse_time(value)
     except DurationError as exc:
-        raise SearchError(exc.problem, argument=name, value=value) from None
+        raise SearchError(exc.problem, argument=name, value=value, hint=exc.hint) from None
 
 
 def known_metrics(task: str) -> list[str]:

@@ -16,6 +16,8 @@ The touches, and why:
     weights and build config are (promotion restores them with the optimizer state).
   - ``Tuner._populate_initial_space``: a worker's stand-in oracle holds no space
     (:class:`StandInOracleTuner`).
+  - ``Tuner._try_build``: it calls ``keras.backend.clear_session()``, which resets Keras's
+    per-thread state on every thread; :class:`SerializedBuilds` holds one lock around it.
   - ``HyperbandOracle._brackets``: which bracket a trial is in (KerasTuner labels each trial
     with its newest bracket, wrong when brackets overlap across workers).
   - ``Oracle._retry_queue``: a reload retries trials that had ended (``oracle.json`` is saved
@@ -150,6 +152,38 @@ class StandInOracleTuner:
         pass
 
 
+#: Held by every model build automl-nb makes (any search's thread, or the user's for best_model).
+BUILD_LOCK = threading.RLock()
+
+
+class SerializedBuilds:
+    """Mixed into a tuner (before ``keras_tuner.Tuner``): its builds hold :data:`BUILD_LOCK`.
+
+    KerasTuner's ``Tuner._try_build`` calls ``keras.backend.clear_session()`` before each
+    build, and Keras's ``clear_session`` replaces the module's ``threading.local`` state: it
+    resets the layer-name counters of EVERY thread. A build running meanwhile on another
+    thread (a second search in the same kernel) then names two layers "dense" and fails. Two
+    automl-nb builds never overlap now; a user's own model built in a cell while a search
+    starts a trial can still meet it (Keras's own limitation).
+    """
+
+    def _try_build(self, hp):
+        with BUILD_LOCK:
+            return super()._try_build(hp)
+
+
+def check_build_hook() -> None:
+    """Raise :class:`CompatError` when KerasTuner no longer builds through ``_try_build``."""
+    import inspect
+
+    import keras_tuner
+
+    source = _need("keras-tuner", "Tuner._try_build",
+                   lambda: inspect.getsource(keras_tuner.Tuner._try_build))
+    if "clear_session" not in source:
+        raise CompatError("keras-tuner", "Tuner._try_build (no longer clears the session)")
+
+
 def check_stand_in_hook() -> None:
     """Raise :class:`CompatError` when KerasTuner no longer has the hook the mixin replaces."""
     import keras_tuner
@@ -264,19 +298,17 @@ def oracle_servicer_class() -> type:
 # ==========================================================================================
 # Keras and TensorFlow
 # ==========================================================================================
-_seed_lock = threading.Lock()
-
-
 @contextlib.contextmanager
 def seeded_build(seed: int | None) -> Iterator[None]:
-    """Inside, Keras draws the default seeds of new layers and initializers from ``seed``.
+    """A model build: under :data:`BUILD_LOCK`, with Keras's default seeds drawn from ``seed``.
 
     Keras takes a layer's default seed from Python's global ``random``; this swaps in a
     ``random.Random(seed)`` for Keras alone, so the same seed builds the same weights, and
-    the user's ``random`` and NumPy state are never touched. ``seed=None`` changes nothing.
+    the user's ``random`` and NumPy state are never touched. ``seed=None`` only takes the lock.
     """
     if seed is None:
-        yield
+        with BUILD_LOCK:
+            yield
         return
 
     def fetch():
@@ -286,7 +318,7 @@ def seeded_build(seed: int | None) -> Iterator[None]:
         return seed_generator
 
     module = _need("keras", "keras.src.random.seed_generator.python_random", fetch)
-    with _seed_lock:
+    with BUILD_LOCK:
         saved = module.python_random
         module.python_random = random.Random(seed)
         try:

@@ -28,7 +28,7 @@ from .backends.base import SearchJob, Trainer
 from .backends.engine import Engine
 from .backends.local import LocalTrainer
 from .control import CommandResult, Control, Request, SearchState
-from .errors import JournalError, SearchError, SpaceError, SpaceFailure
+from .errors import JournalError, Keyword, SearchError, SpaceError, SpaceFailure
 from .events import (
     BudgetChanged,
     CommandIssued,
@@ -391,7 +391,8 @@ class Search:
     def extend(self, trials: int | None = None, time: float | str | None = None) -> CommandResult:
         """Raise the trial and/or time budget; continues a search that has ended."""
         if trials is None and time is None:
-            raise SearchError("extend() needs trials=N and/or time='5m'")
+            raise SearchError(("extend() needs more trials or more time, such as ", Keyword("trials", 5),
+                               " or ", Keyword("time", "5m")))
         add_trials = positive_int("trials", trials, allow_none=True)
         add_time = check_time(time)
         with self._lock:

@@ -44,11 +44,13 @@ _TIME_WHOLE = re.compile(rf"(?:\s*{_NUMBER}\s*[smh])+\s*", re.IGNORECASE)
 
 
 class DurationError(ValueError):
-    """A value that is not a duration; ``problem`` is the sentence after the argument's name."""
+    """A value that is not a duration: ``problem`` reads after the argument's name
+    ("'5x' is not a duration"), ``hint`` says what would work."""
 
-    def __init__(self, problem: str):
+    def __init__(self, problem: str, hint: str = TIME_HINT):
         self.problem = problem
-        super().__init__(problem)
+        self.hint = hint
+        super().__init__(f"{problem}; {hint}")
 
 
 def parse_time(value: str | float | None) -> float | None:
@@ -58,14 +60,15 @@ def parse_time(value: str | float | None) -> float | None:
 
     Raises:
         DurationError: for anything that is not a duration of more than zero seconds; its
-            ``problem`` reads after the argument's name ("'5x' is not a duration; ...").
+            ``problem`` reads after the argument's name ("'5x' is not a duration") and its
+            ``hint`` says what would work.
     """
     if value is None:
         return None
     shown = repr(value) if isinstance(value, str) else str(value)
     seconds: float
     if isinstance(value, bool):
-        raise DurationError(f"{value!r} is not a duration; {TIME_HINT}")
+        raise DurationError(f"{value!r} is not a duration")
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str):
@@ -79,13 +82,13 @@ def parse_time(value: str | float | None) -> float | None:
                 float(number) * _UNIT_SECONDS[unit.lower()] for number, unit in _TIME_PART.findall(text)
             )
         else:
-            raise DurationError(f"{shown} is not a duration; {TIME_HINT}")
+            raise DurationError(f"{shown} is not a duration")
     else:
-        raise DurationError(f"is a {type(value).__name__}, not a duration; {TIME_HINT}")
+        raise DurationError(f"is a {type(value).__name__}, not a duration")
     if not math.isfinite(seconds):
-        raise DurationError(f"{shown} is not a duration; {TIME_HINT}")
+        raise DurationError(f"{shown} is not a duration")
     if seconds <= 0:
-        raise DurationError(f"{shown} must be more than zero seconds; {TIME_HINT}")
+        raise DurationError(f"{shown} must be more than zero seconds")
     return seconds
 
 

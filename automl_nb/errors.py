@@ -95,16 +95,25 @@ def _python_keyword(kw: Keyword) -> str:
 PYTHON = Dialect(keyword=_python_keyword, reopen=lambda r: f"automl_nb.open({r.path!r})")
 
 
-def flag_dialect(flag_of: Callable[[str], str], open_command: str) -> Dialect:
-    """A dialect for option-style doors: ``flag_of("batch_size")`` gives ``"--batch-size"``."""
+def flag_dialect(flag_of: Callable[[str], str | None], open_command: str) -> Dialect:
+    """A dialect for option-style doors: ``flag_of("batch_size")`` gives ``"--batch-size"``.
+
+    An error's argument reads as its flag too (``--target 'lable' is not a column ...``).
+    A name the door has no flag for (``flag_of`` gives None) keeps its Python spelling.
+    """
 
     def keyword(kw: Keyword) -> str:
         flag = flag_of(kw.name)
+        if flag is None:
+            return _python_keyword(kw)
         if kw.value is _UNSET or kw.value is True:
             return flag
         return f"{flag} {kw.value}"
 
-    return Dialect(keyword=keyword, reopen=lambda r: f"{open_command} {r.path}")
+    def subject(argument: str) -> str:
+        return flag_of(argument) or argument
+
+    return Dialect(keyword=keyword, reopen=lambda r: f"{open_command} {r.path}", subject=subject)
 
 
 # --------------------------------------------------------------------------------------

@@ -1,25 +1,27 @@
-"""The one argument specification: parse_time, the parsers and their error sentences."""
+"""The one argument specification: the parsers, their error sentences and their fields."""
 
 from __future__ import annotations
 
+import ast
+import inspect
+from pathlib import Path
+
 import pytest
 
+import automl_nb
+from automl_nb import errors
+from automl_nb._util import DurationError, format_duration, parse_time
+from automl_nb.errors import DataError, Keyword, Reopen, SearchError
 from automl_nb.ui import args as _args
-from automl_nb.ui.args import (
-    CELL,
-    CLI,
-    LINE,
-    OPTIONS,
-    ArgumentError,
-    command_parser,
-    parse_time,
-    search_parser,
-)
+from automl_nb.ui import options as _options
+from automl_nb.ui.args import ArgumentError, command_parser, search_parser
+from automl_nb.ui.options import CELL, CLI, LINE, OPTIONS
 
 TIME_HINT = r"write seconds \(90\) or a number with s, m or h \(90s, 10m, 1h\)"
+UI = Path(_args.__file__).parent
 
 
-# -- parse_time ----------------------------------------------------------------------------
+# -- durations (automl_nb._util, which --time uses) ------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -46,15 +48,17 @@ def test_parse_time_reads_durations(value, seconds):
 
 @pytest.mark.parametrize("value", ["10 minutes", "", "abc", "1x", "h", "1h30", "inf", "nan", True])
 def test_parse_time_rejects_what_is_not_a_duration(value):
-    with pytest.raises(ValueError, match=rf"^time .* is not a duration; {TIME_HINT}$"):
+    with pytest.raises(DurationError, match=rf"^.* is not a duration; {TIME_HINT}$") as info:
         parse_time(value)
+    assert info.value.problem.endswith("is not a duration")
+    assert info.value.hint.startswith("write seconds (90)")
 
 
 def test_parse_time_error_is_the_documented_sentence():
     with pytest.raises(ValueError) as info:
         parse_time("10 minutes")
     assert str(info.value) == (
-        "time '10 minutes' is not a duration; write seconds (90) or a number with s, m or h "
+        "'10 minutes' is not a duration; write seconds (90) or a number with s, m or h "
         "(90s, 10m, 1h)"
     )
 
@@ -65,22 +69,26 @@ def test_parse_time_rejects_zero_and_negative(value):
         parse_time(value)
 
 
-def test_parse_time_names_the_argument_it_is_given():
-    with pytest.raises(ValueError, match=r"^--time 'soon' is not a duration"):
-        parse_time("soon", name="--time")
-
-
 def test_parse_time_rejects_other_types_with_a_value_error():
-    with pytest.raises(ValueError, match="time is a list, not a duration"):
+    with pytest.raises(ValueError, match="^is a list, not a duration"):
         parse_time([1])  # type: ignore[arg-type]
 
 
-def test_format_duration():
-    assert _args.format_duration(None) == "-"
-    assert _args.format_duration(2.345) == "2.3s"
-    assert _args.format_duration(42) == "42s"
-    assert _args.format_duration(75) == "1m15s"
-    assert _args.format_duration(5400) == "1h30m"
+def test_the_library_names_the_argument_of_a_bad_time():
+    with pytest.raises(SearchError, match=rf"^time 'soon' is not a duration; {TIME_HINT}$") as info:
+        automl_nb.search("iris", time="soon", start=False)
+    assert (info.value.argument, info.value.value) == ("time", "soon")
+
+
+def test_format_duration_is_the_one_the_text_views_use():
+    from automl_nb.ui import text
+
+    assert text.format_duration is format_duration
+    assert format_duration(None) == "-"
+    assert format_duration(2.345) == "2.3s"
+    assert format_duration(42) == "42s"
+    assert format_duration(75) == "1m 15s"
+    assert format_duration(5400) == "1h 30m"
 
 
 # -- one table, three parsers ----------------------------------------------------------------
@@ -108,21 +116,29 @@ def test_defaults_and_help_come_from_one_table():
 
 
 def test_defaults_match_the_library():
-    import inspect
-
-    from automl_nb import search
-
-    params = inspect.signature(search).parameters
+    params = inspect.signature(automl_nb.search).parameters
     for option in OPTIONS:
         if option.dest in params:
             assert option.default == params[option.dest].default, option.dest
 
 
+def test_options_that_are_search_keywords_reach_search_under_their_name():
+    params = inspect.signature(automl_nb.search).parameters
+    passed = [o.dest for o in OPTIONS if o.to_search]
+    assert set(passed) <= set(params)
+    assert {"deterministic", "overwrite", "directory", "batch_size", "oracle"} <= set(passed)
+    args = search_parser(CLI).parse(["digits", "--deterministic", "--seed", "3", "--dir", "d"])
+    kwargs = _options.search_kwargs(args)
+    assert set(kwargs) == set(passed)
+    assert (kwargs["deterministic"], kwargs["seed"], kwargs["directory"]) == (True, 3, "d")
+    assert _options.search_kwargs(search_parser(LINE).parse(["digits"]))["deterministic"] is False
+
+
 def test_bundled_names_and_oracles_match_the_library():
     from automl_nb import data, oracles
 
-    assert tuple(_args.BUNDLED_DATASETS) == tuple(data.BUNDLED)
-    assert tuple(_args.ORACLES) == tuple(oracles.ORACLES)
+    assert tuple(_options.BUNDLED_DATASETS) == tuple(data.BUNDLED)
+    assert tuple(_options.ORACLES) == tuple(oracles.ORACLES)
 
 
 def test_notebook_only_options_are_not_on_the_command_line():
@@ -183,32 +199,70 @@ def test_parser_defaults():
     assert args.batch_size == 32 and not args.overwrite
 
 
+NO = errors.InputError.NO_VALUE
+
+
 @pytest.mark.parametrize(
-    ("argv", "message"),
+    ("argv", "message", "argument", "value"),
     [
-        (["--trails", "3"], r"^unknown option --trails; did you mean --trials\?$"),
-        (["--frobnicate"], r"^unknown option --frobnicate$"),
+        (["--trails", "3"], r"^unknown option --trails; did you mean --trials\?$", None, "--trails"),
+        (["--frobnicate"], r"^unknown option --frobnicate$", None, "--frobnicate"),
         (
             ["--oracle", "bayes"],
             (
                 r"^--oracle 'bayes' is not an oracle; choose one of: bayesian, hyperband, random; "
                 r"did you mean 'bayesian'\?$"
             ),
+            "--oracle",
+            "bayes",
         ),
-        (["--time", "10 minutes"], rf"^--time '10 minutes' is not a duration; {TIME_HINT}$"),
-        (["--time", "0"], r"^--time '0' must be more than zero seconds"),
-        (["--trials", "many"], r"^--trials 'many' is not a whole number; write for example"),
-        (["--trials", "0"], r"^--trials must be at least 1; got 0$"),
-        (["--epochs", "-2"], r"^--epochs must be at least 1; got -2$"),
-        (["--seed", "-1"], r"^--seed must be at least 0; got -1$"),
-        (["--trials"], r"^--trials needs a value: --trials N$"),
-        (["--overwrite=yes"], r"^--overwrite takes no value; got 'yes'$"),
+        (
+            ["--time", "10 minutes"],
+            rf"^--time '10 minutes' is not a duration; {TIME_HINT}$",
+            "--time",
+            "10 minutes",
+        ),
+        (["--time", "0"], r"^--time '0' must be more than zero seconds", "--time", "0"),
+        (["--time", "-5s"], r"^--time '-5s' must be more than zero seconds", "--time", "-5s"),
+        (["--time", "5m", "--time", "-1m"], r"^--time '-1m' must be more than zero", "--time", "-1m"),
+        (["--time", "--seed", "1"], r"^--time needs a value: --time DURATION$", "--time", NO),
+        (
+            ["--trials", "many"],
+            r"^--trials 'many' is not a whole number; write for example --trials 20$",
+            "--trials",
+            "many",
+        ),
+        (["--trials", "0"], r"^--trials must be at least 1; got 0$", "--trials", "0"),
+        (["--epochs", "-2"], r"^--epochs must be at least 1; got -2$", "--epochs", "-2"),
+        (["--max-epochs", "0"], r"^--epochs must be at least 1; got 0$", "--epochs", "0"),
+        (["--seed", "-1"], r"^--seed must be at least 0; got -1$", "--seed", "-1"),
+        (["--trials"], r"^--trials needs a value: --trials N$", "--trials", NO),
+        (["--max-epochs"], r"^--epochs needs a value: --epochs N$", "--epochs", NO),
+        (["--objective", "--seed", "1"], r"^--objective needs a value: --objective NAME$",
+         "--objective", NO),
+        (["--validation"], r"^--validation needs at least one value: --validation X y$",
+         "--validation", NO),
+        (["--overwrite=yes"], r"^--overwrite takes no value; got 'yes'$", "--overwrite", "yes"),
+        (["--overwrite", "--overwrite=no"], r"^--overwrite takes no value; got 'no'$", "--overwrite",
+         "no"),
+        (["--deterministic=1"], r"^--deterministic takes no value; got '1'$", "--deterministic",
+         "1"),
     ],
 )
-def test_errors_are_one_sentence_naming_the_argument(argv, message):
+def test_errors_are_one_sentence_naming_the_argument(argv, message, argument, value):
     for where in (LINE, CLI):
-        with pytest.raises(ArgumentError, match=message):
+        with pytest.raises(ArgumentError, match=message) as info:
             search_parser(where).parse(["digits", *argv])
+        assert (info.value.argument, info.value.value) == (argument, value)
+
+
+def test_a_refused_value_keeps_its_hint_apart():
+    with pytest.raises(ArgumentError) as info:
+        search_parser(LINE).parse(["digits", "--oracle", "bayse"])
+    error = info.value
+    assert error.problem == "'bayse' is not an oracle"
+    assert error.hint == "choose one of: bayesian, hyperband, random; did you mean 'bayesian'?"
+    assert isinstance(error, errors.InputError) and isinstance(error, ValueError)
 
 
 def test_parser_never_exits():
@@ -220,7 +274,8 @@ def test_parser_never_exits():
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["prune"], r"^%automl prune needs ID; usage: %automl prune ID"),
+        (["prune"], r"^%automl prune needs ID; usage: %automl prune ID$"),
+        (["export"], r"^%automl export needs PATH; usage: %automl export PATH$"),
         (["prune", "1", "2"], r"^unexpected argument '2'"),
         (["promote", "3", "--epochs", "x"], r"^--epochs 'x' is not a whole number"),
         (["enqueue"], r"^%automl enqueue needs NAME=VALUE"),
@@ -261,7 +316,7 @@ def test_magic_usage_lists_every_option_command_and_examples():
             option.help.replace("%%", "%")[:30] in usage.replace("\n", " ").replace("  ", " ")
             or option.flags[0] in usage
         )
-    for command in _args.COMMANDS:
+    for command in _options.COMMANDS:
         assert f"%automl {command.usage}" in usage
         assert command.help in usage
     assert "Examples:" in usage and "%automl digits" in usage and "def build(hp):" in usage
@@ -278,23 +333,68 @@ def test_cli_help_shows_the_same_help_texts():
     assert "--wait" not in text
 
 
-# -- library sentences in the words of the magic and the command line ------------------------
+# -- the library's errors in the words of each door ------------------------------------------
 
 
-def test_library_keyword_advice_becomes_options():
-    message = (
+def _existing(path="runs/a"):
+    return SearchError(
+        f"'{path}' already holds a search", argument="directory", value=path,
+        hint=("pass ", Keyword("overwrite", True), " to replace it or ", Reopen(path),
+              " to reopen and continue it"),
+    )
+
+
+def test_library_errors_read_in_flag_words_from_their_fields():
+    error = _existing()
+    assert str(error) == (
         "directory 'runs/a' already holds a search; pass overwrite=True to replace it or "
         "automl_nb.open('runs/a') to reopen and continue it"
     )
-    assert _args.for_notebook(message) == (
-        "directory 'runs/a' already holds a search; pass --overwrite to replace it or "
+    assert error.sentence(_args.dialect(LINE)) == (
+        "--dir 'runs/a' already holds a search; pass --overwrite to replace it or "
         "%automl open runs/a to reopen and continue it"
     )
-    assert "python -m automl_nb open runs/a" in _args.for_command_line(message)
-    assert _args.for_notebook("a DataFrame needs target= naming") == (
-        "a DataFrame needs --target naming"
+    assert error.sentence(_args.dialect(CLI)) == (
+        "--dir 'runs/a' already holds a search; pass --overwrite to replace it or "
+        "python -m automl_nb open runs/a to reopen and continue it"
     )
-    assert _args.for_notebook("use target='<column>'") == "use --target <column>"
-    # a call's keyword and other words stay as they are
-    kept = "call extend(time='5m') to continue; validation_split= is fine"
-    assert _args.for_notebook(kept) == kept
+    # open takes DIR, not --dir: there the argument keeps its name
+    assert error.sentence(_args.dialect(CLI, "open")).startswith("directory 'runs/a' already")
+
+
+def test_keywords_without_a_flag_keep_their_python_spelling():
+    error = DataError(
+        (Keyword("target"), " is required when data is a DataFrame"),
+        hint=("pass ", Keyword("target", "<column>"), " or ", Keyword("validation_split", 0.2)),
+    )
+    assert str(error) == (
+        "target= is required when data is a DataFrame; pass target='<column>' or "
+        "validation_split=0.2"
+    )
+    assert error.sentence(_args.dialect(CELL)) == (
+        "--target is required when data is a DataFrame; pass --target <column> or "
+        "validation_split=0.2"
+    )
+    batch = SearchError("must be at least 1; got 0", argument="batch_size", value=0)
+    assert batch.sentence(_args.dialect(CLI)) == "--batch-size must be at least 1; got 0"
+    assert _args.sentence(RuntimeError("plain words"), _args.dialect(CLI)) == "plain words"
+
+
+def test_no_module_of_ui_rewrites_argparse_english():
+    """Argparse is used through its hooks: no regular expressions in ui/, no rewriting helpers,
+    and the error sentences come from fields (argument, value, problem, hint)."""
+    for path in sorted(UI.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
+                    for alias in node.names} | {node.module for node in ast.walk(tree)
+                                                if isinstance(node, ast.ImportFrom)}
+        assert "re" not in imported, f"{path.name} imports re"
+        names = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+        assert not names & {"_rewrite", "_sentence", "for_notebook", "for_command_line",
+                            "_attach_dash_values"}, path.name
+    for name in ("parse_time", "format_duration", "did_you_mean", "_did_you_mean"):
+        assert not hasattr(_args, name) or getattr(_args, name).__module__ == "automl_nb._util"
+    with pytest.raises(ArgumentError) as info:
+        search_parser(CLI).parse(["digits", "--trials", "0"])
+    error = info.value
+    assert (error.argument, error.value, error.problem) == ("--trials", "0", "must be at least 1; got 0")

@@ -366,6 +366,15 @@ def test_another_searchs_directory_needs_overwrite(tmp_path, monkeypatch):
     assert automl_nb.open(tmp_path / "old").name == old.name  # untouched
 
 
+def test_extend_without_a_budget_names_what_would_work(tmp_path):
+    search = scripted_search(directory=tmp_path / "s", start=False)
+    with pytest.raises(
+        SearchError,
+        match=r"^extend\(\) needs more trials or more time, such as trials=5 or time='5m'$",
+    ):
+        search.extend()
+
+
 def test_no_default_directory_is_left_behind(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(DataError):
@@ -562,7 +571,7 @@ MAGIC_CASES = [
     (
         "target misspelt",
         "df --target lable",
-        r"^target 'lable' is not a column of the data; columns are: a, b, c, d, label; did you mean 'label'\?$",
+        r"^--target 'lable' is not a column of the data; columns are: a, b, c, d, label; did you mean 'label'\?$",
     ),
     ("images of mixed sizes", "{mixed}", r"^data: images must all be the same size"),
     (
@@ -583,7 +592,7 @@ MAGIC_CASES = [
     (
         "unknown objective",
         "X y --objective val_acc",
-        r"^objective 'val_acc' is not a metric of this classification",
+        r"^--objective 'val_acc' is not a metric of this classification",
     ),
     ("zero trials", "X y --trials 0", r"^--trials must be at least 1; got 0$"),
     ("negative epochs", "X y --epochs -2", r"^--epochs must be at least 1; got -2$"),
@@ -596,7 +605,7 @@ MAGIC_CASES = [
     (
         "a directory that is a file",
         "X y --dir {afile}",
-        r"^directory '.*afile' is a file; choose a folder path for the search$",
+        r"^--dir '.*afile' is a file; choose a folder path for the search$",
     ),
 ]
 
@@ -619,7 +628,7 @@ def test_magic_on_another_searchs_directory_suggests_overwrite_and_open(ip, note
     with pytest.raises(
         UsageError,
         match=(
-            r"^directory '.*old' already holds a search; pass --overwrite to replace it "
+            r"^--dir '.*old' already holds a search; pass --overwrite to replace it "
             r"or %automl open .*old to reopen and continue it$"
         ),
     ):
@@ -733,18 +742,18 @@ CLI_CASES = [
     (
         "unknown objective",
         "search iris --objective val_auc",
-        r"^objective 'val_auc' is not a metric of this classification search; choose one of: ",
+        r"^--objective 'val_auc' is not a metric of this classification search; choose one of: ",
     ),
     (
         "a directory that is a file",
         "search iris --dir {afile}",
-        r"^directory '.*afile' is a file; choose a folder path for the search$",
+        r"^--dir '.*afile' is a file; choose a folder path for the search$",
     ),
     (
         "another search's directory",
         "search iris --dir {old}",
         (
-            r"^directory '.*old' already holds a search; pass --overwrite to replace it or "
+            r"^--dir '.*old' already holds a search; pass --overwrite to replace it or "
             r"python -m automl_nb open .*old to reopen and continue it$"
         ),
     ),
@@ -761,7 +770,7 @@ CLI_CASES = [
     (
         "target misspelt",
         "search {ok_csv} --target lable",
-        r"^target 'lable' is not a column of the data; columns are: a, b, c, d, label; did you mean 'label'\?$",
+        r"^--target 'lable' is not a column of the data; columns are: a, b, c, d, label; did you mean 'label'\?$",
     ),
     (
         "a single class",

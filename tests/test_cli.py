@@ -66,7 +66,9 @@ def test_bad_oracle_is_one_line_naming_it():
         (["serch", "digits"], "unknown command 'serch'; commands are: search, open; did you mean"),
         (["digits"], "unknown command 'digits'; commands are: search, open; to search it:"),
         ([], "name a command: search DATA [options] or open DIR (see --help)"),
-        (["open"], "python -m automl_nb open needs DIR"),
+        (["open"], "python -m automl_nb open needs DIR; usage: python -m automl_nb open DIR"),
+        (["open", "--help=yes"], "--help takes no value; got 'yes'"),
+        (["worker", "--threads", "x"], "--threads 'x' is not a whole number; write for example"),
     ],
 )
 def test_bad_input_in_process(capsys, args, message):
@@ -81,17 +83,38 @@ def test_library_errors_are_one_line(tmp_path):
     message = one_line_error(run("search", "no_such_set"))
     assert message.startswith("data 'no_such_set' is not a bundled data set, a CSV file")
     message = one_line_error(run("search", "iris", "--objective", "val_acc", "--dir", "x"))
-    assert message.startswith("objective 'val_acc' is not a metric")
+    assert message.startswith("--objective 'val_acc' is not a metric")
     message = one_line_error(run("open", str(tmp_path / "nowhere")))
     assert message.startswith("directory '") and "does not exist" in message
 
 
 def test_existing_directory_suggests_options_not_python(capsys, tmp_path):
-    scripted_search(directory=tmp_path / "old", start=False)
-    assert cli.main(["search", "iris", "--dir", str(tmp_path / "old")]) == 2
-    err = capsys.readouterr().err
-    assert "pass --overwrite to replace it" in err
-    assert f"python -m automl_nb open {tmp_path / 'old'}" in err
+    """The library's error reaches the command line in its words, built from the error's fields."""
+    old = tmp_path / "old"
+    scripted_search(directory=old, start=False)
+    assert cli.main(["search", "iris", "--dir", str(old)]) == 2
+    assert capsys.readouterr().err == (
+        f"automl-nb: error: --dir '{old}' already holds a search; pass --overwrite to replace it "
+        f"or python -m automl_nb open {old} to reopen and continue it\n"
+    )
+
+
+def test_deterministic_reaches_the_library(monkeypatch):
+    import importlib
+
+    entry = importlib.import_module("automl_nb._entry")
+    calls = []
+
+    def fake_search(data, **kwargs):
+        calls.append((data, kwargs))
+        raise entry.SearchError("stop here")
+
+    monkeypatch.setattr(entry, "search", fake_search)
+    assert cli.main(["search", "iris", "--seed", "2", "--deterministic"]) == 2
+    data, kwargs = calls[0]
+    assert data == "iris" and (kwargs["seed"], kwargs["deterministic"]) == (2, True)
+    assert cli.main(["search", "iris"]) == 2
+    assert calls[1][1]["deterministic"] is False
 
 
 def test_help(capsys):
@@ -101,6 +124,10 @@ def test_help(capsys):
     assert cli.main(["search", "--help"]) == 0
     out = capsys.readouterr().out
     assert "--oracle NAME" in out and "--time DURATION" in out and "--wait" not in out
+    assert "--deterministic" in out
+    assert cli.main(["open", "--help"]) == 0  # help first, though DIR is missing
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m automl_nb open DIR\n") and "--no-panel" not in out
 
 
 # -- the text views ------------------------------------------------------------------------------

@@ -31,7 +31,6 @@ LONG_MODULES: dict[str, str] = {
     "automl_nb.panel.teaching_tab": "splits with the panel work",
     "automl_nb.spaces": "splits into the checks and the built-in spaces",
     "automl_nb.teaching": "splits into hyperband, bayesian, sampled",
-    "automl_nb.ui.args": "splits into the option table and the parsers",
 }
 #: Underscore names that are documented public API (namedtuple's methods, os._exit).
 CONVENTIONAL = {"_replace", "_asdict", "_fields", "_make", "_exit"}  # + os._exit

@@ -9,14 +9,13 @@ from __future__ import annotations
 import random
 import threading
 
+import keras
+import keras_tuner as kt
 import numpy as np
 import pytest
 
 from automl_nb import _kt_compat as compat
 from automl_nb.store import Store
-
-kt = pytest.importorskip("keras_tuner")  # a dependency of the package, always installed
-import keras  # noqa: E402
 
 
 def _build(hp):
@@ -136,6 +135,20 @@ def test_a_stand_in_oracle_tuner_skips_the_initial_space(tmp_path):
     assert built == [1]  # only the plain tuner built its model to learn the space
 
 
+def test_builds_hold_one_lock_around_kerastuners_clear_session(tmp_path):
+    compat.check_build_hook()
+
+    class Serialized(compat.SerializedBuilds, kt.Tuner):
+        pass
+
+    tuner = Serialized(oracle=kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=1),
+                       hypermodel=_build, directory=str(tmp_path), project_name="kt")
+    held = []
+    tuner.hypermodel.build = lambda hp: (held.append(compat.BUILD_LOCK._is_owned()), _build(hp))[1]
+    tuner._try_build(kt.HyperParameters())
+    assert held == [True]
+
+
 def test_hyperband_bracket_reads_the_oracles_brackets(tmp_path):
     oracle = _oracle("hyperband", tmp_path, max_epochs=9, factor=3)
     first = oracle.create_trial("t0")
@@ -170,7 +183,7 @@ def test_the_distributed_service_parts_exist():
     assert hasattr(messages, "CreateTrialResponse") and hasattr(services, "OracleStub")
     assert hasattr(services, "add_OracleServicer_to_server")
     servicer = compat.oracle_servicer_class()
-    assert callable(getattr(servicer, "CreateTrial")) and callable(getattr(servicer, "EndTrial"))
+    assert callable(servicer.CreateTrial) and callable(servicer.EndTrial)
     assert compat.DISTRIBUTED_ENV == ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 
 

@@ -217,10 +217,8 @@ def test_usage_error_shows_without_a_traceback(ip, automl, capsys):
 
 def test_library_errors_become_usage_errors(ip, automl, tmp_path):
     # checked by automl_nb.search() before any TensorFlow: a ValueError becomes a UsageError
-    with pytest.raises(UsageError, match=r"^objective 'val_acc' is not a metric .*val_accuracy"):
+    with pytest.raises(UsageError, match=r"^--objective 'val_acc' is not a metric .*val_accuracy"):
         line(ip, f"iris --objective val_acc --dir {tmp_path / 'a'}")
-    with pytest.raises(UsageError, match=r"^--target applies only to a DataFrame or CSV file, "):
-        line(ip, f"iris --target species --dir {tmp_path / 'b'}")
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "notes.txt").write_text("x")
     with pytest.raises(UsageError, match=r"is not empty and holds no search"):
@@ -228,11 +226,33 @@ def test_library_errors_become_usage_errors(ip, automl, tmp_path):
 
 
 def test_existing_search_directory_suggests_overwrite_and_open(ip, automl, tmp_path):
-    scripted_search(directory=tmp_path / "old", start=False)
+    """The library's error reaches the magic in its words, built from the error's fields."""
+    old = tmp_path / "old"
+    scripted_search(directory=old, start=False)
     with pytest.raises(UsageError) as info:
-        line(ip, f"iris --dir {tmp_path / 'old'}")
-    assert "pass --overwrite to replace it" in str(info.value)
-    assert f"%automl open {tmp_path / 'old'}" in str(info.value)
+        line(ip, f"iris --dir {old}")
+    assert str(info.value) == (
+        f"--dir '{old}' already holds a search; pass --overwrite to replace it or "
+        f"%automl open {old} to reopen and continue it"
+    )
+
+
+def test_a_library_keyword_reaches_the_magic_as_its_flag(ip, automl, tmp_path):
+    import pandas as pd
+
+    ip.user_ns["df"] = pd.DataFrame({"a": [1.0, 2.0, 3.0], "label": [0, 1, 0]})
+    with pytest.raises(UsageError) as info:
+        line(ip, f"df --dir {tmp_path / 'r'}")
+    assert str(info.value) == (
+        "--target is required when data is a DataFrame; pass --target <column> "
+        "(columns are: a, label)"
+    )
+    with pytest.raises(UsageError) as info:
+        line(ip, f"iris --target species --dir {tmp_path / 'r'}")
+    assert str(info.value) == (
+        "--target applies only to a DataFrame or CSV file, but data is the bundled set 'iris'; "
+        "drop --target"
+    )
 
 
 def test_cell_that_defines_no_build_function(ip, automl, fake):
@@ -304,8 +324,11 @@ def test_arguments_reach_the_library(ip, automl, fake, tmp_path):
         "space": None,
         "target": None,
         "start": False,
+        "deterministic": False,
     }
     assert automl.latest is search
+    line(ip, f"X_train y_train --seed 1 --deterministic --dir {tmp_path / 'd'} --no-panel")
+    assert (fake[1][1]["seed"], fake[1][1]["deterministic"]) == (1, True)
 
 
 def test_data_can_be_a_bundled_name_a_path_a_variable_or_an_option(ip, automl, fake, tmp_path):

@@ -20,7 +20,7 @@ import automl_nb
 from automl_nb import SearchState
 from automl_nb._entry import open_search
 from automl_nb.errors import SearchError
-from automl_nb.ui.cli import trial_line
+from automl_nb.ui.text import trial_line
 
 from .conftest import trials_in_journal, wait_for
 

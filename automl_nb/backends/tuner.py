@@ -160,7 +160,7 @@ def _label_hyperband_bracket(oracle: Any, trial_id: str, response: dict[str, Any
         values["tuner/bracket"] = bracket
 
 
-class AutoMLTuner(keras_tuner.Tuner):
+class AutoMLTuner(compat.SerializedBuilds, keras_tuner.Tuner):
     """A KerasTuner Tuner that streams events and obeys the search's controls."""
 
     def __init__(

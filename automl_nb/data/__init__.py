@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._util import did_you_mean, short_list, slug
-from ..errors import DataError
+from ..errors import DataError, Keyword
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -217,8 +217,9 @@ def load_data(
     if isinstance(data, Dataset):
         if target is not None or validation is not None:
             raise DataError(
-                "data is already a Dataset; drop target= and validation=, they apply only "
-                "to raw inputs"
+                ("is already a Dataset; drop ", Keyword("target"), " and ", Keyword("validation"),
+                 ", they apply only to raw inputs"),
+                argument="data",
             )
         return data
     if _is_dataframe(data):
@@ -237,8 +238,8 @@ def load_data(
             _reject_target(target, f"the bundled set {key!r}")
             if validation is not None:
                 raise DataError(
-                    f"validation= is not supported with the bundled set {key!r}; "
-                    "use validation_split= to choose the held-out fraction"
+                    (Keyword("validation"), f" is not supported with the bundled set {key!r}"),
+                    hint=("use ", Keyword("validation_split"), " to choose the held-out fraction"),
                 )
             return _load_bundled(key, seed, validation_split)
         path = _existing_path(data)
@@ -248,10 +249,11 @@ def load_data(
         frame = _read_csv(path, "data")
         return _load_frame(frame, target, validation, seed, validation_split,
                            name=slug(path.stem or path.name))
+    kinds = f"must be a bundled data set name ({', '.join(BUNDLED)}), a tuple (X, y) of arrays"
     raise DataError(
-        "data must be a bundled data set name (" + ", ".join(BUNDLED) + "), a tuple (X, y) "
-        "of arrays, a pandas DataFrame with target=, a CSV path with target= or a folder of "
-        f"images with one sub-folder per class; got {type(data).__name__}"
+        (kinds, ", a pandas DataFrame with ", Keyword("target"), ", a CSV path with ", Keyword("target"),
+         f" or a folder of images with one sub-folder per class; got {type(data).__name__}"),
+        argument="data",
     )
 
 
@@ -387,8 +389,9 @@ def _features(x_raw: Any, arg: str) -> tuple[np.ndarray, str, list[str] | None]:
         except (ValueError, TypeError):
             sample = next((v for v in x.reshape(-1) if not _is_number(v)), None)
             raise DataError(
-                f"{arg}: X holds non-numeric values (such as {sample!r}); pass numbers, or a "
-                "DataFrame with target= to one-hot encode text columns"
+                f": X holds non-numeric values (such as {sample!r})", argument=arg,
+                hint=("pass numbers, or a DataFrame with ", Keyword("target"),
+                      " to one-hot encode text columns"),
             ) from None
     if family == "image" and out.ndim == 3:
         out = out[..., np.newaxis]
@@ -397,9 +400,9 @@ def _features(x_raw: Any, arg: str) -> tuple[np.ndarray, str, list[str] | None]:
     bad = int(out.size - np.count_nonzero(np.isfinite(out)))
     if bad:
         raise DataError(
-            f"{arg}: X has {bad} NaN or infinite value{'s' if bad != 1 else ''}; impute them "
-            "first (e.g. sklearn.impute.SimpleImputer), or pass a DataFrame with target=, "
-            "which imputes missing values"
+            f": X has {bad} NaN or infinite value{'s' if bad != 1 else ''}", argument=arg,
+            hint=("impute them first (e.g. sklearn.impute.SimpleImputer), or pass a DataFrame with ",
+                  Keyword("target"), ", which imputes missing values"),
         )
     return np.ascontiguousarray(out), family, feature_names
 
@@ -556,8 +559,8 @@ def _load_frame(
     columns = list(frame.columns)
     if target is None:
         raise DataError(
-            "target= is required when data is a DataFrame; pass target='<column>' "
-            f"(columns are: {short_list(columns)})"
+            (Keyword("target"), " is required when data is a DataFrame"),
+            hint=("pass ", Keyword("target", "<column>"), f" (columns are: {short_list(columns)})"),
         )
     target = _find_target(target, columns, "the data")
     if len(frame) == 0:
@@ -967,9 +970,10 @@ def _split_indices(
     n_train = n - n_val
     if n_val < 2 or n_train < 2:
         raise DataError(
-            f"data has {n} sample{'s' if n != 1 else ''}, too few to hold out "
-            f"validation_split={split}: that leaves {n_train} for training and {n_val} for "
-            "validation, and each needs at least 2; pass more data or validation="
+            (f"has {n} sample{'s' if n != 1 else ''}, too few to hold out ",
+             Keyword("validation_split", split),
+             f": that leaves {n_train} for training and {n_val} for validation, and each needs at least 2"),
+            argument="data", hint=("pass more data or ", Keyword("validation")),
         )
     stratify = None
     if codes is not None:
@@ -1011,8 +1015,8 @@ def _check_lengths(n_x: int, n_y: int, arg: str) -> None:
 def _reject_target(target: Any, what: str) -> None:
     if target is not None:
         raise DataError(
-            f"target= applies only to a DataFrame or CSV file, but data is {what}; "
-            "drop target="
+            (Keyword("target"), f" applies only to a DataFrame or CSV file, but data is {what}"),
+            value=target, hint=("drop ", Keyword("target")),
         )
 
 

@@ -1,10 +1,11 @@
 """``%automl`` and ``%%automl``: parse, resolve names in the notebook, call the library.
 
 The magic is thin: the arguments come from the one specification in
-:mod:`automl_nb.ui.args` (shared with ``python -m automl_nb``), names are looked up in
+:mod:`automl_nb.ui.options` (shared with ``python -m automl_nb``), names are looked up in
 the notebook's namespace, and everything else is :func:`automl_nb.search` and the
 :class:`~automl_nb._search.Search` it returns. Every user mistake is an IPython
-``UsageError``: one sentence, no traceback.
+``UsageError``: one sentence, no traceback, the library's own errors in the magic's words
+(``--overwrite``, ``%automl open DIR``). The text views come from :mod:`automl_nb.ui.text`.
 
 Importing this module does not import TensorFlow.
 """
@@ -12,7 +13,6 @@ Importing this module does not import TensorFlow.
 from __future__ import annotations
 
 import ast
-import difflib
 import inspect
 import os
 import queue
@@ -24,9 +24,12 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, output_can_be_silenced
 
+from .._util import did_you_mean
 from ..events import SearchEnded
 from . import args as _args
-from .args import BUNDLED_DATASETS, CELL, COMMAND_NAMES, LINE, ArgumentError
+from .args import ArgumentError
+from .options import BUNDLED_DATASETS, CELL, COMMAND_NAMES, LINE, search_kwargs
+from .text import Progress, budget_text, leaderboard, status_text
 
 if TYPE_CHECKING:
     from argparse import Namespace
@@ -111,10 +114,11 @@ class AutoMLMagics(Magics):
                 validation=validation,
                 space=space,
                 start=False,
-                **_args.search_kwargs(args),
+                **search_kwargs(args),
             )
-        except ValueError as exc:
-            raise UsageError(_args.for_notebook(str(exc))) from None
+        except ValueError as exc:  # the library's errors, in the magic's words
+            words = _args.dialect(CELL if cell is not None else LINE)
+            raise UsageError(_args.sentence(exc, words)) from None
         return self._present(search, args, quiet, cell is not None, line)
 
     def _remember(self, search: Search, name: str | None) -> None:
@@ -140,7 +144,7 @@ class AutoMLMagics(Magics):
             if not started:
                 if progress is not None:
                     progress.close()
-                raise UsageError(_args.for_notebook(str(started)))
+                raise UsageError(str(started))
             if args.wait:
                 self._wait(search, ended, progress)
         finally:
@@ -174,12 +178,10 @@ class AutoMLMagics(Magics):
             progress.drain()
             progress.close()
             if not failed:
-                from .cli import leaderboard, status_text
-
                 print(status_text(search).splitlines()[0])
                 print(leaderboard(search))
         if failed:
-            raise UsageError(_args.for_notebook(search.error or "the search failed"))
+            raise UsageError(search.error or "the search failed")
 
     def _result_is_displayed(self, is_cell: bool, line: str) -> bool:
         """Whether IPython will show this magic's return value (the cell's last expression).
@@ -259,8 +261,7 @@ class AutoMLMagics(Magics):
 
     def _did_you_mean(self, token: str, extra: tuple[str, ...] = ()) -> str:
         names = [n for n in self._user_variables() if not n.startswith("_")] + list(extra)
-        close = difflib.get_close_matches(token, names, n=1, cutoff=0.6)
-        return f"; did you mean '{close[0]}'?" if close else ""
+        return did_you_mean(token, names)
 
     def _run_cell_for_build(self, cell: str, name: str) -> Any:
         """Run the cell in the notebook's namespace; return the build function it defines."""
@@ -342,8 +343,6 @@ class AutoMLMagics(Magics):
                     raise UsageError("extend needs --trials N or --time DURATION (or both)")
                 return search.extend(trials=args.trials, time=args.time)
             if name == "status":
-                from .cli import status_text
-
                 print(status_text(search))
                 return None
             if name == "results":
@@ -353,7 +352,7 @@ class AutoMLMagics(Magics):
                 print(f"exported the best model to {path}")
                 return path
         except ValueError as exc:
-            raise UsageError(_args.for_notebook(str(exc))) from None
+            raise UsageError(_args.sentence(exc, _args.dialect(LINE, name))) from None
         except RuntimeError as exc:  # "no trial has finished yet" and the like
             raise UsageError(str(exc)) from None
         raise AssertionError(f"unhandled command {name}")  # pragma: no cover
@@ -364,12 +363,10 @@ class AutoMLMagics(Magics):
         try:
             search = open_search(os.path.expanduser(args.directory))
         except ValueError as exc:
-            raise UsageError(_args.for_notebook(str(exc))) from None
+            raise UsageError(_args.sentence(exc, _args.dialect(LINE, "open"))) from None
         self._remember(search, args.name)
         shown_by_hook = not quiet and self._result_is_displayed(False, line)
         if args.no_panel:
-            from .cli import leaderboard, status_text
-
             print(status_text(search))
             print(leaderboard(search))
             return None if shown_by_hook else search
@@ -476,8 +473,6 @@ class _TextProgress:
     """
 
     def __init__(self, search: Search, *, live: bool, kernel: bool):
-        from .cli import Progress
-
         self.search = search
         self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._lines: list[str] = []
@@ -494,8 +489,6 @@ class _TextProgress:
         self._unsubscribe = search.subscribe(self._progress, replay=True)
 
     def _header(self) -> str:
-        from .cli import budget_text
-
         return (
             f"search '{self.search.name}' with the {self.search.settings['oracle']} oracle: "
             f"{budget_text(self.search)}; objective {self.search.objective}"

@@ -1,0 +1,452 @@
+"""The one table of what ``%automl``, ``%%automl`` and ``python -m automl_nb`` accept.
+
+Every option lives once in :data:`OPTIONS` (its flags, help, default, the check of its
+value and where it applies) and every steering command once in :data:`COMMANDS`. The
+parsers, the magic's ``%automl?`` usage and the command line's help
+(:mod:`automl_nb.ui.args`) are all built from these tables, so help texts and defaults
+cannot drift apart. An option that is a keyword of :func:`automl_nb.search` says so
+(``to_search``), and :func:`search_kwargs` hands it on under that name.
+
+A value check is a ``type=`` callable for argparse: it raises :class:`BadValue` (an
+``argparse.ArgumentTypeError``) that carries the sentence's fields, read back by the
+parser when it turns argparse's error into :class:`automl_nb.errors.ArgumentError`.
+
+This module imports neither IPython nor TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._util import DurationError, did_you_mean, parse_time
+
+#: Data sets that ship with the package (``automl_nb.data`` loads them).
+BUNDLED_DATASETS: tuple[str, ...] = ("digits", "iris", "wine", "breast_cancer")
+ORACLES: tuple[str, ...] = ("bayesian", "hyperband", "random")
+
+#: Where an option applies: the line magic, the cell magic, the command line.
+LINE, CELL, CLI = "line", "cell", "cli"
+NOTEBOOK = frozenset({LINE, CELL})
+EVERYWHERE = frozenset({LINE, CELL, CLI})
+
+
+# -- value checks ------------------------------------------------------------------------
+
+
+class BadValue(argparse.ArgumentTypeError):
+    """A value an option's check refuses: what was wrong (``problem``, read after the
+    option's flag), the ``value`` given and a ``hint`` that says what would work."""
+
+    def __init__(self, problem: str, value: str, hint: str | None = None):
+        self.problem = problem
+        self.value = value
+        self.hint = hint
+        super().__init__(f"{problem}; {hint}" if hint else problem)
+
+
+def whole_number(flag: str, minimum: int | None) -> Callable[[str], int]:
+    """The check of an option that takes a whole number of at least ``minimum``."""
+
+    def convert(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise BadValue(
+                f"{text!r} is not a whole number", text, hint=f"write for example {flag} 20"
+            ) from None
+        if minimum is not None and number < minimum:
+            raise BadValue(f"must be at least {minimum}; got {number}", text)
+        return number
+
+    convert.__name__ = "int"
+    return convert
+
+
+def oracle_name(text: str) -> str:
+    """The check of ``--oracle``: one of :data:`ORACLES`, in any case."""
+    name = text.strip().lower()
+    if name not in ORACLES:
+        raise BadValue(
+            f"{text!r} is not an oracle",
+            text,
+            hint=f"choose one of: {', '.join(ORACLES)}{did_you_mean(name, ORACLES)}",
+        )
+    return name
+
+
+def duration(text: str) -> float:
+    """The check of ``--time``: seconds from ``90``, ``90s``, ``10m``, ``1h30m``."""
+    try:
+        seconds = parse_time(text)
+    except DurationError as exc:
+        raise BadValue(exc.problem, text, hint=exc.hint) from None
+    assert seconds is not None
+    return seconds
+
+
+# -- the tables --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: argparse's keywords, where it applies, and whether it is a keyword of
+    :func:`automl_nb.search` (``to_search``: passed on as ``dest``)."""
+
+    flags: tuple[str, ...]
+    help: str
+    where: frozenset[str] = EVERYWHERE
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    to_search: bool = False
+
+    @property
+    def dest(self) -> str:
+        return self.kwargs.get("dest") or self.flags[0].lstrip("-").replace("-", "_")
+
+    @property
+    def is_flag(self) -> bool:
+        """Whether it is given as ``--name`` (not a positional word such as ``ID``)."""
+        return self.flags[0].startswith("-")
+
+    @property
+    def default(self) -> Any:
+        if self.kwargs.get("action") == "store_true":
+            return self.kwargs.get("default", False)
+        return self.kwargs.get("default")
+
+    @property
+    def metavar(self) -> str:
+        metavar = self.kwargs.get("metavar") or self.dest.upper()
+        return metavar if isinstance(metavar, str) else " ".join(metavar)
+
+
+def _opt(
+    *flags: str,
+    help: str,
+    where: frozenset[str] = EVERYWHERE,
+    to_search: bool = False,
+    **kwargs: Any,
+) -> Option:
+    return Option(flags=flags, help=help, where=where, kwargs=kwargs, to_search=to_search)
+
+
+#: The options that start a search, in the order help shows them.
+OPTIONS: tuple[Option, ...] = (
+    _opt(
+        "--data",
+        help="DATA as an option (for a variable named like a command word: --data stop)",
+        where=NOTEBOOK,
+        nargs="+",
+        metavar=("X", "y"),
+        dest="data_option",
+    ),
+    _opt(
+        "--target", help="the label column of a DataFrame or CSV file", metavar="COL",
+        to_search=True,
+    ),
+    _opt(
+        "--validation",
+        help=(
+            "validation data: two variables X y, a DataFrame, a CSV file or an image "
+            "folder (default: a seeded 20%% of the data is held out)"
+        ),
+        nargs="+",
+        metavar=("X", "y"),
+    ),
+    _opt(
+        "--oracle",
+        help=f"how to choose the next trial: {', '.join(ORACLES)} (default: bayesian)",
+        type=oracle_name,
+        default="bayesian",
+        metavar="NAME",
+        to_search=True,
+    ),
+    _opt(
+        "--trials",
+        help="how many trials to run at most (default: 20)",
+        type=whole_number("--trials", 1),
+        default=20,
+        metavar="N",
+        to_search=True,
+    ),
+    _opt(
+        "--epochs",
+        "--max-epochs",
+        help="epochs a trial trains; with hyperband, the most epochs a trial reaches (default: 10)",
+        type=whole_number("--epochs", 1),
+        default=10,
+        metavar="N",
+        to_search=True,
+    ),
+    _opt(
+        "--time",
+        help="time budget, such as 90s, 10m or 1h30m: no trial starts after it (default: none)",
+        type=duration,
+        default=None,
+        metavar="DURATION",
+        to_search=True,
+    ),
+    _opt(
+        "--objective",
+        help="the metric to optimise, such as val_accuracy or val_loss (default: from the data)",
+        metavar="NAME",
+        to_search=True,
+    ),
+    _opt(
+        "--seed",
+        help="random seed: the same seed gives the same trials on the same machine",
+        type=whole_number("--seed", 0),
+        default=None,
+        metavar="N",
+        to_search=True,
+    ),
+    _opt(
+        "--deterministic",
+        help=(
+            "bit-identical scores for the same --seed: TensorFlow's op determinism is on "
+            "while this search runs (slower)"
+        ),
+        action="store_true",
+        to_search=True,
+    ),
+    _opt(
+        "--dir",
+        help="where the search keeps its journal and checkpoints (default: automl_runs/NAME)",
+        dest="directory",
+        metavar="PATH",
+        to_search=True,
+    ),
+    _opt(
+        "--overwrite",
+        help="start afresh in --dir instead of continuing the search saved there",
+        action="store_true",
+        to_search=True,
+    ),
+    _opt(
+        "--batch-size",
+        help="training batch size (default: 32)",
+        type=whole_number("--batch-size", 1),
+        default=32,
+        metavar="N",
+        to_search=True,
+    ),
+    _opt(
+        "--workers",
+        help="trials run at once, each in its own worker process (default: 1, in this process)",
+        type=whole_number("--workers", 1),
+        default=1,
+        metavar="N",
+        to_search=True,
+    ),
+    _opt(
+        "--listen",
+        help=(
+            "with --workers: also accept workers from other machines on HOST[:PORT], such as "
+            "0.0.0.0 (they need the search's token and the same filesystem)"
+        ),
+        default=None,
+        metavar="HOST",
+        to_search=True,
+    ),
+    _opt(
+        "--build",
+        help="the cell's function that builds a model from hp (default: build)",
+        where=frozenset({CELL}),
+        default="build",
+        metavar="NAME",
+    ),
+    _opt(
+        "--name",
+        help="also bind the search to this variable in the notebook",
+        where=NOTEBOOK,
+        metavar="VAR",
+    ),
+    _opt(
+        "--wait",
+        help="block until the search ends, still showing progress (for nbclient, papermill, CI)",
+        where=NOTEBOOK,
+        action="store_true",
+    ),
+    _opt(
+        "--no-panel",
+        help="show compact text progress instead of the live panel",
+        where=NOTEBOOK,
+        action="store_true",
+        dest="no_panel",
+    ),
+)
+
+
+def search_kwargs(args: Any) -> dict[str, Any]:
+    """The keyword arguments of :func:`automl_nb.search` that parsed options give (both fronts).
+
+    DATA, ``--validation`` and the cell's build function are resolved differently by the
+    magic and the command line, so they are not here.
+    """
+    return {o.dest: getattr(args, o.dest) for o in OPTIONS if o.to_search}
+
+
+@dataclass(frozen=True)
+class Command:
+    """A steering command of the magic, or a subcommand of the command line."""
+
+    name: str
+    help: str
+    arguments: tuple[Option, ...] = ()
+    where: frozenset[str] = NOTEBOOK
+
+    @property
+    def usage(self) -> str:
+        parts = [self.name]
+        for arg in self.arguments:
+            if arg.is_flag:
+                metavar = arg.kwargs.get("metavar")
+                parts.append(f"[{arg.flags[0]} {metavar}]" if metavar else f"[{arg.flags[0]}]")
+            else:
+                parts.append(f"{arg.metavar} ..." if arg.kwargs.get("nargs") == "+" else arg.metavar)
+        return " ".join(parts)
+
+
+#: ``--search VAR``: every steering command of the magic takes it.
+SEARCH_OPTION = _opt(
+    "--search",
+    help="the variable holding the search to act on (default: the latest search)",
+    metavar="VAR",
+)
+_NAME_OPTION = _opt("--name", help="also bind the search to this variable", metavar="VAR")
+_NO_PANEL_OPTION = _opt(
+    "--no-panel", help="print a summary instead of showing the panel", action="store_true"
+)
+#: Options of ``open`` that only the notebook has.
+NOTEBOOK_ONLY = frozenset({"name", "no_panel"})
+
+#: The steering commands of ``%automl`` (and ``open``, which the command line shares).
+COMMANDS: tuple[Command, ...] = (
+    Command("pause", "pause the search at the next batch; resume continues the same trial"),
+    Command("resume", "resume a paused search"),
+    Command("stop", "stop the search at the next batch; finished trials are kept"),
+    Command(
+        "prune",
+        "stop the running trial ID at its next batch; its best score so far counts",
+        (_opt("trial_id", help="the trial to prune", metavar="ID"),),
+    ),
+    Command(
+        "promote",
+        "train trial ID on from its best checkpoint for N more epochs, as a new trial",
+        (
+            _opt("trial_id", help="the trial to promote", metavar="ID"),
+            _opt(
+                "--epochs",
+                help="more epochs to train (default: 5)",
+                type=whole_number("--epochs", 1),
+                default=5,
+                metavar="N",
+            ),
+        ),
+    ),
+    Command(
+        "enqueue",
+        "run these hyperparameters as the next trial; missing ones take defaults",
+        (
+            _opt(
+                "values",
+                help="name=value pairs, such as lr=0.001 units=64",
+                nargs="+",
+                metavar="NAME=VALUE",
+            ),
+        ),
+    ),
+    Command(
+        "extend",
+        "give the search more trials or more time (it continues if it had ended)",
+        (
+            _opt(
+                "--trials",
+                help="more trials to run",
+                type=whole_number("--trials", 1),
+                metavar="N",
+            ),
+            _opt("--time", help="more time, such as 5m", type=duration, metavar="DURATION"),
+        ),
+    ),
+    Command("status", "say where the search is: its state, trials and best score"),
+    Command("results", "the results table: one row a trial (a pandas DataFrame)"),
+    Command(
+        "export",
+        "save the best model to PATH (a .keras file)",
+        (_opt("path", help="where to save the model", metavar="PATH"),),
+    ),
+    Command(
+        "open",
+        "reopen a saved search from its directory; it becomes the latest search",
+        (
+            _opt("directory", help="the search's directory", metavar="DIR"),
+            _NAME_OPTION,
+            _NO_PANEL_OPTION,
+        ),
+        where=EVERYWHERE,
+    ),
+)
+
+COMMAND_NAMES: tuple[str, ...] = tuple(c.name for c in COMMANDS)
+
+#: ``python -m automl_nb worker``: a worker process of a search with workers (command line only).
+WORKER_OPTIONS: tuple[Option, ...] = (
+    _opt("--chief", help="the search's chief, HOST:PORT (search.workers.address)", metavar="HOST:PORT"),
+    _opt("--token", help="the search's token (search.workers.token; default: $AUTOML_NB_TOKEN)",
+         metavar="T"),
+    _opt("--threads", help="TensorFlow threads for this worker (default: all cores)",
+         type=whole_number("--threads", 1), metavar="N"),
+    _opt("--worker-id", help=argparse.SUPPRESS, dest="worker_id"),
+    _opt("--parent-pid", help=argparse.SUPPRESS, type=whole_number("--parent-pid", 1),
+         dest="parent_pid"),
+)
+
+# -- the words around the tables ----------------------------------------------------------
+
+EXAMPLES_NOTEBOOK = """\
+  %load_ext automl_nb
+  %automl digits --oracle hyperband --epochs 27 --seed 0
+  %automl df --target label --trials 30 --time 10m --name s
+  %automl X_train y_train --validation X_val y_val --oracle random --trials 5
+  %automl data/train.csv --target label --wait --no-panel
+  %automl pause
+  %automl prune 0007
+  %automl promote 0003 --epochs 20
+  %automl enqueue lr=0.001 units=64
+  %automl extend --trials 10 --time 5m --search s
+  %automl results
+  %automl export best.keras
+  %automl open automl_runs/digits-bayesian
+
+  %%automl --data X_train y_train --trials 20
+  def build(hp):
+      model = keras.Sequential([
+          keras.layers.Dense(hp.Int("units", 32, 256, step=32), activation="relu"),
+          keras.layers.Dense(10, activation="softmax"),
+      ])
+      model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+      return model"""
+
+EXAMPLES_CLI = """\
+  python -m automl_nb search digits --oracle bayesian --trials 6 --epochs 5 --seed 0
+  python -m automl_nb search iris --oracle random --trials 2 --epochs 1 --dir /tmp/iris
+  python -m automl_nb search train.csv --target label --time 10m
+  python -m automl_nb open automl_runs/digits-bayesian"""
+
+DATA_HELP_NOTEBOOK = (
+    "DATA is a bundled data set ("
+    + ", ".join(BUNDLED_DATASETS)
+    + "), a variable in the notebook (an (X, y) pair, or a DataFrame with --target), "
+    "two variables X y, a CSV file (with --target) or a folder of images with one "
+    "sub-folder a class. DATA may not be a command word ("
+    + ", ".join(COMMAND_NAMES)
+    + "): give such a variable with --data."
+)
+DATA_HELP_CLI = (
+    "DATA is a bundled data set ("
+    + ", ".join(BUNDLED_DATASETS)
+    + "), a CSV file (with --target) or a folder of images with one sub-folder a class."
+)

@@ -57,6 +57,25 @@ def pooled(searches):
     assert not left, f"worker processes outlived their search: {left}"
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(") ", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _held(s, since: float) -> bool:
+    """Every worker of ``s`` has polled the chief since ``since`` (so it knows of the pause)
+    and its process has used no CPU for 0.3 s: blocked at a batch, nothing training or
+    validating."""
+    members = list(s.workers.members.values())
+    if not members or any(m.seen is None or m.seen <= since for m in members):
+        return False
+    before = [_cpu_seconds(m.proc.pid) for m in members]
+    time.sleep(0.3)
+    return [_cpu_seconds(m.proc.pid) for m in members] == before
+
+
 def _search(pooled, tmp_path, name, **kwargs):
     made, _ = pooled
     kwargs.setdefault("oracle", "random")
@@ -143,8 +162,9 @@ def test_pause_and_prune_reach_a_trial_in_a_worker(tmp_path, pooled):
     s = _search(pooled, tmp_path, "steer", trials=2, epochs=500, listen="127.0.0.1")
     wait_for(lambda: len(s.record.trials) == 2 and all(t.curve for t in s.record.trials.values()),
              timeout=120, what="both trials training")
+    paused_at = time.monotonic()
     assert s.pause()
-    time.sleep(0.5)  # a poll (50 ms) and the batch in flight
+    wait_for(lambda: _held(s, paused_at), timeout=60, interval=0.05, what="both workers to hold")
     with s.lock:
         before = {t.trial_id: len(t.curve) for t in s.record.trials.values()}
     # meanwhile, a worker with the wrong token is refused (before it imports TensorFlow)

@@ -13,6 +13,13 @@ from typing import NamedTuple
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# One BLAS thread (NumPy's and SciPy's OpenBLAS, read when NumPy is first imported, which is
+# after this; inherited by worker processes and notebook kernels). The tests' matrices are
+# tiny: with a thread pool per process on a shared 2-core machine, KerasTuner's Bayesian
+# oracle (a Gaussian process fitted and its bound optimised from 50 starts) ran 3-10 times
+# slower, the threads spinning against each other. TensorFlow uses its own pools.
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 
 # -- a skip on CI is a failure ---------------------------------------------------------------------
@@ -52,6 +59,18 @@ def pytest_make_collect_report(collector):
     report = outcome.get_result()
     if report.skipped and on_ci():  # a module-level skip (importorskip, pytest.skip(allow_module_level))
         _fail_a_skip(report, collector.nodeid or "a module")
+
+
+# -- running tests side by side (pytest-xdist) ------------------------------------------------------
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that share one server or one scenario run in one xdist worker, in order:
+    the browser tests (one JupyterLab and one Chromium a session, steps that build on each
+    other). The rest are independent (their own tmp_path, ports and processes)."""
+    for item in items:
+        if "browser" in item.nodeid.split("::")[0].split("/"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 # -- waiting on conditions -------------------------------------------------------------------------

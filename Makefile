@@ -14,6 +14,8 @@ CHROMIUM ?= /usr/bin/chromium
 # JupyterLab refuses to run as root unless told to: root is the user in most containers
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 LAB_FLAGS ?=
+# tests run in two processes (pytest-xdist); the browser tests stay together in one of them
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -n $(or $(PYTEST_WORKERS),2) --dist loadgroup
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
 .PHONY: install lab demo test test-fast wheel-test chromium node bench clean
@@ -48,7 +50,7 @@ node:
 	fi
 
 test: install chromium node
-	$(BIN)/python -m pytest -p no:cacheprovider
+	$(PYTEST)
 	$(MAKE) --no-print-directory wheel-test
 
 wheel-test: install
@@ -56,7 +58,7 @@ wheel-test: install
 
 # unit and scripted tests only: no TensorFlow search, no browser (seconds)
 test-fast: install
-	$(BIN)/python -m pytest -p no:cacheprovider -m "not slow and not browser"
+	$(PYTEST) -m "not slow and not browser"
 
 bench: install
 	$(BIN)/python bench/overhead.py

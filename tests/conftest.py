@@ -215,6 +215,33 @@ def scripted(tmp_path, searches):
     return make
 
 
+TINY_SPACE = '''
+"""A build(hp) at the top level of a module: importable in the kernel and in a worker."""
+import keras
+
+
+def build(hp):
+    units = hp.Int("units", 4, 16, step=4)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-2, sampling="log")),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+'''
+
+
+@pytest.fixture
+def tiny_space(tmp_path, monkeypatch):
+    """``"tiny_space:build"``: a module with a ``build(hp)`` for iris (units 4-16, lr),
+    importable here and in worker processes (its folder is put on the import path)."""
+    folder = tmp_path / "spaces"
+    folder.mkdir()
+    (folder / "tiny_space.py").write_text(TINY_SPACE)
+    monkeypatch.syspath_prepend(str(folder))
+    yield "tiny_space:build"
+    sys.modules.pop("tiny_space", None)
+
+
 def ipython_shell():
     """IPython's test shell, the same one whichever test asks first.
 

@@ -1,6 +1,7 @@
 """Real TensorFlow for what users hit first: a promoted trial in the kernel, a time budget in
-one process, final fit then export, a space named ``module:build`` with and without workers,
-``--workers 2`` from the command line. Tiny data, few epochs, seeded; seconds each.
+one process, a space named ``module:build``, ``--workers 2`` from the command line. Tiny data,
+few epochs, seeded; seconds each. (Final fit then export: tests/test_search_real.py; a
+``module:build`` space in workers: tests/test_workers.py.)
 
 Batches are counted as Keras trains them (the ``batches`` fixture of conftest.py), not as
 the number of times a batch consults the engine.
@@ -8,12 +9,9 @@ the number of times a batch consults the engine.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import textwrap
 
-import numpy as np
 import pytest
 
 import automl_nb
@@ -21,21 +19,6 @@ from automl_nb import SearchState
 from automl_nb.events import read_journal
 
 pytestmark = pytest.mark.slow
-
-TINY_SPACE = '''
-"""A build(hp) at the top level of a module: importable in the kernel and in a worker."""
-import keras
-
-
-def build(hp):
-    units = hp.Int("units", 4, 16, step=4)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, activation="relu"),
-                              keras.layers.Dense(3, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-2, sampling="log")),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
-'''
-
 
 def test_a_promoted_trial_trains_on_from_its_parent_in_the_kernel(tmp_path, searches, batches):
     s = automl_nb.search("iris", oracle="random", trials=1, epochs=6, seed=3, directory=tmp_path / "k")
@@ -99,62 +82,17 @@ def test_a_time_budget_in_one_process(tmp_path, searches, batches, monkeypatch):
     assert set(spent_at) <= set(s.record.trials)
 
 
-def test_final_fit_then_export_loads_in_a_fresh_process_with_plain_keras(tmp_path, searches):
-    s = automl_nb.search("iris", oracle="random", trials=2, epochs=2, seed=8, directory=tmp_path / "f")
+def test_a_space_named_module_colon_build(tmp_path, searches, tiny_space):
+    """In this process (with workers: tests/test_workers.py::test_two_workers_finish_a_search)."""
+    s = automl_nb.search("iris", space=tiny_space, oracle="random", trials=3, epochs=2, seed=9,
+                         directory=tmp_path / "m")
     searches.append(s)
     assert s.wait(240) is SearchState.DONE, s.error
-    best = s.record.best()
-    model = s.final_fit(epochs=3)
-    assert s.record.last_command.message == f"trial {best.trial_id} retrained on all data for 3 epochs"
-    path = s.export(tmp_path / "out" / "final.keras")
-    meta = json.loads((tmp_path / "out" / "final.keras.json").read_text())
-    assert meta["final_fit"] is True and meta["trial_id"] == best.trial_id
-    rows = np.asarray(s.dataset.x_val[:6])
-    np.save(tmp_path / "rows.npy", rows)
-    expected = model.predict(rows, verbose=0)
-    searched = s.best_model(best.trial_id).predict(rows, verbose=0)
-    assert not np.allclose(expected, searched)  # the final fit trained a model of its own
-    code = textwrap.dedent(f"""
-        import sys
-        sys.modules["automl_nb"] = None  # plain Keras only
-        import numpy as np, keras
-        m = keras.saving.load_model({str(path)!r}, safe_mode=True)
-        np.save({str(tmp_path / "got.npy")!r}, m.predict(np.load({str(tmp_path / "rows.npy")!r}), verbose=0))
-    """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180,
-                         check=False)
-    assert out.returncode == 0, out.stderr[-2000:]
-    np.testing.assert_allclose(np.load(tmp_path / "got.npy"), expected, rtol=1e-5, atol=1e-6)
-
-
-@pytest.fixture
-def tiny_space(tmp_path, monkeypatch):
-    """A module ``tiny_space`` with a ``build(hp)``, importable here and in workers."""
-    folder = tmp_path / "spaces"
-    folder.mkdir()
-    (folder / "tiny_space.py").write_text(TINY_SPACE)
-    monkeypatch.syspath_prepend(str(folder))
-    yield "tiny_space:build"
-    sys.modules.pop("tiny_space", None)
-
-
-@pytest.mark.parametrize("workers", [1, 2])
-def test_a_space_named_module_colon_build(tmp_path, searches, tiny_space, workers):
-    s = automl_nb.search("iris", space=tiny_space, oracle="random", trials=3, epochs=2, seed=9,
-                         workers=workers, directory=tmp_path / f"m{workers}")
-    searches.append(s)
-    try:
-        assert s.wait(240) is SearchState.DONE, s.error
-    finally:
-        if s.workers is not None and not s.state.is_finished():
-            s.stop()
-            s.wait(60)
     r = s.results
     assert len(r) == 3 and set(r.status) == {"completed"}
     assert {"units", "lr"} <= set(r.columns) and r.units.isin([4, 8, 12, 16]).all()
-    ran_on = {t.info.get("worker") for t in s.record.trials.values()}
-    assert ran_on == ({None} if workers == 1 else {"w0", "w1"})
-    model = s.best_model()  # rebuilt here from the module, at its best epoch
+    assert s.workers is None and all("worker" not in t.info for t in s.record.trials.values())
+    model = s.best_model()  # rebuilt from the module, at its best epoch
     assert model.output_shape == (None, 3)
     assert model.layers[0].units == s.record.best().hyperparameters["units"]
     reopened = automl_nb.open(s.directory, space=tiny_space)  # reopened by the same name

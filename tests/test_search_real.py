@@ -24,6 +24,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_bayesian_search_on_digits_exports_a_plain_keras_file(tmp_path, searches):
+    """Export the best trial, then final_fit and export again: plain Keras opens both in a
+    fresh process (where automl_nb cannot be imported) and predicts what the kernel does."""
     s = automl_nb.search("digits", oracle="bayesian", trials=3, epochs=2, seed=0, directory=tmp_path / "d")
     searches.append(s)
     assert s.state is SearchState.RUNNING  # returned at once, training in the background
@@ -34,24 +36,39 @@ def test_bayesian_search_on_digits_exports_a_plain_keras_file(tmp_path, searches
     assert {"blocks", "filters", "learning_rate"} <= set(r.columns)
     kinds = [e.kind for e in s.events()]
     assert kinds.count("epoch_ended") == 6 and kinds.count("trial_ended") == 3
-    best = s.best_hyperparameters()
-    assert best == s.record.best().hyperparameters
+    best = s.record.best()
+    assert s.best_hyperparameters() == best.hyperparameters
     path = s.export(tmp_path / "out" / "best.keras")
     meta = json.loads((tmp_path / "out" / "best.keras.json").read_text())
     assert meta["class_names"] == [str(i) for i in range(10)]
-    assert meta["objective"] == "val_accuracy" and meta["score"] == pytest.approx(s.record.best().score)
-    # Keras alone opens it, in safe mode, in a process where automl_nb cannot be imported
+    assert meta["objective"] == "val_accuracy" and meta["score"] == pytest.approx(best.score)
+    assert meta["final_fit"] is False
+    rows = np.asarray(s.dataset.x_val[:6])
+    np.save(tmp_path / "rows.npy", rows)
+    searched = s.best_model().predict(rows, verbose=0)
+    # final fit: the best trial retrained on training + validation data, then exported
+    final = s.final_fit(epochs=2)
+    assert s.record.last_command.message == f"trial {best.trial_id} retrained on all data for 2 epochs"
+    final_path = s.export(tmp_path / "out" / "final.keras")
+    final_meta = json.loads((tmp_path / "out" / "final.keras.json").read_text())
+    assert final_meta["final_fit"] is True and final_meta["trial_id"] == best.trial_id
+    refit = final.predict(rows, verbose=0)
+    assert not np.allclose(refit, searched)  # a model of its own, not the search's
     code = textwrap.dedent(f"""
         import sys
-        sys.modules["automl_nb"] = None
+        sys.modules["automl_nb"] = None  # plain Keras only
         import numpy as np, keras
-        m = keras.saving.load_model({str(path)!r}, safe_mode=True)
-        print(m.predict(np.zeros((2, 8, 8, 1), "float32"), verbose=0).shape)
+        rows = np.load({str(tmp_path / "rows.npy")!r})
+        for name in ("best", "final"):
+            m = keras.saving.load_model({str(tmp_path / "out")!r} + f"/{{name}}.keras", safe_mode=True)
+            np.save({str(tmp_path)!r} + f"/{{name}}.npy", m.predict(rows, verbose=0))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180,
                          check=False)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "(2, 10)"
+    np.testing.assert_allclose(np.load(tmp_path / "best.npy"), searched, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.load(tmp_path / "final.npy"), refit, rtol=1e-5, atol=1e-6)
+    assert final_path.exists() and path.exists()
     with pytest.raises(SearchError, match="must end in .keras"):
         s.export(tmp_path / "best.h5")
 
@@ -260,7 +277,7 @@ def test_another_search_directory_needs_overwrite(tmp_path, searches):
 
 CRASH_SCRIPT = """
 import sys, automl_nb
-s = automl_nb.search("iris", oracle="random", trials=4, epochs=60, seed=4, directory=sys.argv[1])
+s = automl_nb.search("iris", oracle="random", trials=4, epochs=20, seed=4, directory=sys.argv[1])
 s.wait()
 """
 

@@ -119,8 +119,10 @@ def test_a_worker_imports_tensorflow_without_sklearn_and_pandas_yet_both_import_
 
 
 @pytest.mark.slow
-def test_two_workers_finish_a_search(tmp_path, pooled):
-    s = _search(pooled, tmp_path, "two", trials=4, epochs=2)
+def test_two_workers_finish_a_search(tmp_path, pooled, tiny_space):
+    """With a space named module:build (the built-in space with workers: tests/test_real_tensorflow.py
+    ::test_workers_from_the_command_line and the other tests here)."""
+    s = _search(pooled, tmp_path, "two", trials=4, epochs=2, space=tiny_space)
     assert s.wait(240) is SearchState.DONE, s.error
     r = s.results
     assert list(r.trial_id) == ["0000", "0001", "0002", "0003"]
@@ -132,14 +134,17 @@ def test_two_workers_finish_a_search(tmp_path, pooled):
     ended = next(e for e in s.events() if e.kind == "trial_ended")
     worker = s.record.trials[ended.trial_id].info["worker"]
     assert f"  on {worker}  " in trial_line(ended, s)  # the command line says where it ran
-    assert s.best_model().output_shape == (None, 3)  # the chief's tuner reads the workers' checkpoints
+    assert {"units", "lr"} <= set(r.columns) and r.units.isin([4, 8, 12, 16]).all()
+    model = s.best_model()  # the chief's tuner rebuilds it and reads the workers' checkpoints
+    assert model.output_shape == (None, 3)
+    assert model.layers[0].units == s.record.best().hyperparameters["units"]
     assert len(s.workers.pids) == 2 and not any(_alive(p) for p in s.workers.pids)
     assert all(k not in os.environ for k in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP"))
 
 
 @pytest.mark.slow
 def test_a_killed_worker_is_replaced_and_its_trial_fails(tmp_path, pooled):
-    s = _search(pooled, tmp_path, "kill", trials=3, epochs=30)
+    s = _search(pooled, tmp_path, "kill", trials=3, epochs=10)
     wait_for(lambda: s.record.running and s.record.running.curve, timeout=120, what="a first epoch")
     with s.lock:
         victim = s.record.running.trial_id
@@ -194,7 +199,7 @@ def test_pause_and_prune_reach_a_trial_in_a_worker(tmp_path, pooled):
 
 CHIEF_SCRIPT = """
 import sys, automl_nb
-s = automl_nb.search("iris", oracle="random", trials=5, epochs=40, seed=3, workers=2,
+s = automl_nb.search("iris", oracle="random", trials=5, epochs=15, seed=3, workers=2,
                      directory=sys.argv[1])
 s.wait()
 """

@@ -68,7 +68,7 @@ def main() -> None:
               flush=True)
         snapshots = None
         if oracle == "bayesian":
-            snapshots = bayesian_snapshots(search._tuner.oracle, trials, n=30)
+            snapshots = bayesian_snapshots(search.oracle, trials, n=30)
             for snap in snapshots:
                 snap["surrogates"] = {k: v for k, v in snap["surrogates"].items() if k in SLICES}
         target = HERE / name

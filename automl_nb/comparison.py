@@ -2,9 +2,9 @@
 
 Two panels side by side: the best score against the search's running time, and
 against the number of finished trials. Any mix of live searches, reopened ones and
-replays works: each is read through its record (under its lock) with
-:func:`automl_nb.teaching.best_so_far`. The data function :func:`comparison_data`
-needs no plotly; :func:`compare` imports it when called.
+replays works. The data is :func:`automl_nb.teaching.comparison_data` (each search read
+through its record, under its lock, with :func:`~automl_nb.teaching.best_so_far`; no
+plotly); :func:`compare` draws it and imports plotly when called.
 """
 
 from __future__ import annotations
@@ -12,71 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .teaching import best_so_far, oracle_kind
+from .teaching import comparison_data, oracle_kind
 
 __all__ = ["compare", "comparison_data"]
 
 COLOURS = {"random": "#7f7f7f", "bayesian": "#1f77b4", "hyperband": "#d62728"}
 PALETTE = ("#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22")
-
-
-def _label(search: Any) -> str:
-    record = search.record
-    oracle = record.config.oracle if record.config is not None else None
-    name = getattr(search, "name", None) or "search"
-    kind = oracle_kind(oracle)
-    extra = "" if kind == "other" or kind in str(name).lower() else f" ({kind})"
-    replayed = " [replay]" if type(search).__name__ == "Replay" else ""
-    return f"{name}{extra}{replayed}"
-
-
-def comparison_data(
-    searches: Sequence[Any], labels: Sequence[str] | None = None
-) -> list[dict[str, Any]]:
-    """One dict a search: label, oracle, objective, direction, points (BestPoint tuples), state.
-
-    Raises ValueError when the searches optimise different objectives (their scores
-    could not share an axis) or when ``labels`` does not match ``searches``.
-    """
-    searches = list(searches)
-    if not searches:
-        raise ValueError("compare() needs at least one search, replay or reopened search")
-    if labels is not None and len(labels) != len(searches):
-        raise ValueError(
-            f"labels has {len(labels)} names for {len(searches)} searches; give one a search"
-        )
-    out = []
-    for i, search in enumerate(searches):
-        record = getattr(search, "record", None)
-        if record is None or not hasattr(search, "lock"):
-            raise TypeError(
-                "compare() takes searches (automl_nb.search, automl_nb.open or automl_nb.replay); "
-                f"item {i} is {type(search).__name__}"
-            )
-        with search.lock:
-            points = best_so_far(record)
-            objective = record.objective
-            direction = record.direction
-            oracle = record.config.oracle if record.config is not None else None
-            state = record.state
-            label = labels[i] if labels is not None else _label(search)
-        out.append(
-            {
-                "label": label,
-                "oracle": oracle,
-                "objective": objective,
-                "direction": direction,
-                "state": state,
-                "points": points,
-            }
-        )
-    objectives = sorted({d["objective"] for d in out if d["objective"]})
-    if len(objectives) > 1:
-        raise ValueError(
-            "these searches optimise different objectives (" + ", ".join(objectives) + "); "
-            "compare searches that share one"
-        )
-    return out
 
 
 def compare(searches: Sequence[Any], labels: Sequence[str] | None = None, *, height: int = 360):

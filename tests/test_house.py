@@ -26,11 +26,7 @@ LONG_MODULES: dict[str, str] = {
     # being split now (issue 13); each entry goes when its module is split
     "automl_nb._search": "export moves out with the export formats",
     "automl_nb.data": "splits into data/ modules by input kind",
-    "automl_nb.panel._data": "splits with the panel work",
-    "automl_nb.panel.panel": "splits with the panel work",
-    "automl_nb.panel.teaching_tab": "splits with the panel work",
     "automl_nb.spaces": "splits into the checks and the built-in spaces",
-    "automl_nb.teaching": "splits into hyperband, bayesian, sampled",
 }
 #: Underscore names that are documented public API (namedtuple's methods, os._exit).
 CONVENTIONAL = {"_replace", "_asdict", "_fields", "_make", "_exit"}  # + os._exit

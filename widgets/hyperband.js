@@ -1,8 +1,8 @@
 // automl-nb "How Hyperband decides": an anywidget ES module (plain JS, no build step).
 //
-// Model trait (synced from Python, automl_nb/panel/teaching.py), made by
+// Model trait (synced from Python, automl_nb/panel/teaching_tab.py), made by
 // automl_nb.teaching.hyperband_diagram():
-//   diagram: {max_epochs, factor, objective, direction, text, note, now,
+//   diagram: {max_epochs, factor, objective, direction, text, note, now, best_id,
 //             planned_trials, planned_epochs, outside: [trial_id],
 //             brackets: [{bracket, iteration, status, text, trials, epochs,
 //                         rounds: [{round, epochs, from_epoch, size, keep, pending,
@@ -80,9 +80,10 @@ function render({ model, el: root }) {
   }
 
   function mark(t, round, d) {
-    const node = el("span", `amnb-hb-mark amnb-hb-${t.fate}`);
+    const best = d.best_id === t.trial_id;
+    const node = el("span", `amnb-hb-mark amnb-hb-${t.fate}${best ? " amnb-hb-best" : ""}`);
     node.style.width = `${markWidth(round.epochs, d.max_epochs)}px`;
-    node.title = markTitle(t, round, d.objective || "score");
+    node.title = (best ? "★ the best trial so far · " : "") + markTitle(t, round, d.objective || "score");
     if (t.fate === "running" && round.epochs > round.from_epoch) {
       const done = Math.max(0, t.epochs - round.from_epoch);
       const fill = el("span", "amnb-hb-fill");
@@ -141,6 +142,10 @@ function render({ model, el: root }) {
       item.title = FATES[fate];
       box.append(item);
     }
+    const best = el("span", "amnb-hb-legend-item");
+    best.append(el("span", "amnb-hb-mark amnb-hb-best"), el("span", "", " ★ best"));
+    best.title = "the best trial so far (gold, as in every chart)";
+    box.append(best);
     return box;
   }
 

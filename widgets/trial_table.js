@@ -6,7 +6,8 @@
 //   live: {trial_id: row}   running trials' newer rows, overlaid on `rows`
 //   columns: [hp name]      hyperparameter columns shown
 //   A "worker" column appears when a trial ran in a worker process (info.worker).
-//   objective, direction ("max" | "min"), sort ("" | "score"), selected, default_epochs
+//   objective, direction ("max" | "min"), sort ("" | "score"), selected, default_epochs,
+//   best: the best trial's id (a gold star by its id, as in every chart)
 // Row buttons send custom messages: {action: "prune" | "promote" | "details",
 //   trial_id, epochs}. Rows are updated in place, keyed by trial id, so an open
 //   epochs box keeps its value and focus while the table refreshes.
@@ -178,10 +179,12 @@ function render({ model, el: root }) {
 
   function fill(entry, row) {
     const c = entry.cells;
-    setText(c.n, String(row.n ?? ""));
     let id = row.trial_id;
     if (row.parent_id) id += ` ← ${row.parent_id}`;
     setText(c.id, id);
+    const best = model.get("best") === row.trial_id;
+    c.n.title = best ? "the best trial so far" : "";
+    setText(c.n, best ? `★ ${row.n ?? ""}` : String(row.n ?? ""));
     const info = row.info || {};
     c.id.title =
       (row.source && row.source !== "oracle" ? `${row.source}` : "") +
@@ -201,6 +204,7 @@ function render({ model, el: root }) {
     });
     entry.tr.className = [
       row.status === "running" ? "amnb-row-running" : "",
+      best ? "amnb-row-best" : "",
       model.get("selected") === row.trial_id ? "amnb-row-selected" : "",
     ]
       .join(" ")
@@ -248,7 +252,7 @@ function render({ model, el: root }) {
     empty.style.display = data.length ? "none" : "";
   }
 
-  const events = ["rows", "live", "columns", "sort", "selected", "objective", "direction"];
+  const events = ["rows", "live", "columns", "sort", "selected", "objective", "direction", "best"];
   for (const name of events) model.on(`change:${name}`, update);
   update();
   return () => {

@@ -1,14 +1,24 @@
-"""Small HTML fragments of the panel (header, status, best card, trial details): pure functions."""
+"""Small HTML fragments of the panel (header, status, best card, trial details): pure functions.
+
+:func:`escape` is the panel's one way to put text into HTML.
+"""
 
 from __future__ import annotations
 
-from html import escape
+import html
 from typing import Any
 
+from .._util import format_duration
 from ..record import SearchRecord
-from ._data import BestInfo, HeaderInfo, duration_text, finite, trial_curve
+from ._colours import BEST, RUNNING
+from ._data import BestInfo, HeaderInfo, finite, trial_curve
 
 MUTED = "color: var(--jp-ui-font-color2, #666)"
+
+
+def escape(text: Any) -> str:
+    """``text`` (any value, as ``str``) safe inside HTML, quotes included."""
+    return html.escape(str(text))
 
 
 def _value(value: Any) -> str:
@@ -55,14 +65,16 @@ def hp_table(values: dict[str, Any]) -> str:
 
 
 def best_html(best: BestInfo | None) -> str:
-    """The best-model card's text."""
+    """The best-model line: trial, score, epoch; its hyperparameters folded under it."""
     if best is None:
-        return f"<b>Best model</b><br><span style='{MUTED}'>no finished trial yet</span>"
+        return f"<b>Best model</b> <span style='{MUTED}'>· no finished trial yet</span>"
     epoch = f" at epoch {best.best_epoch}" if best.best_epoch else ""
     return (
-        f"<b>Best model</b>: trial <code>{escape(best.trial_id)}</code>, "
-        f"{escape(best.objective)} <b>{best.score:.4f}</b>{epoch}"
-        f"<br>{hp_table(best.hyperparameters)}"
+        f"<span style='color:{BEST['color']}'>★</span> "
+        f"<b>Best model</b>: trial <code>{escape(best.trial_id)}</code> · "
+        f"{escape(best.objective)} <b>{best.score:.4f}</b>{epoch} "
+        f"<details style='display:inline-block;vertical-align:top'><summary style='{MUTED};"
+        f"cursor:pointer'>hyperparameters</summary>{hp_table(best.hyperparameters)}</details>"
     )
 
 
@@ -82,9 +94,9 @@ def sparkline_svg(
     )
     return (
         f"<svg width='{width}' height='{height}' style='overflow:visible'>"
-        f"<polyline fill='none' stroke='#1f77b4' stroke-width='2' points='{points}'/>"
-        f"<text x='0' y='10' font-size='10' fill='#666'>{y1:.4g}</text>"
-        f"<text x='0' y='{height}' font-size='10' fill='#666'>{y0:.4g} · epochs {x0}–{x1}</text>"
+        f"<polyline fill='none' stroke='{RUNNING[0]}' stroke-width='2' points='{points}'/>"
+        f"<text x='0' y='10' font-size='10' fill='currentColor' opacity='0.7'>{y1:.4g}</text>"
+        f"<text x='0' y='{height}' font-size='10' fill='currentColor' opacity='0.7'>{y0:.4g} · epochs {x0}–{x1}</text>"
         "</svg>"
     )
 
@@ -100,7 +112,7 @@ def details_html(record: SearchRecord, trial_id: str) -> str:
         f"status <b>{escape(trial.status)}</b>",
         f"score <b>{score:.4f}</b>" if score is not None else "no score",
         f"epochs {trial.initial_epoch + 1 if trial.curve else trial.initial_epoch}–{trial.epochs}",
-        f"took {duration_text(trial.duration_s)}" if trial.duration_s is not None else "running",
+        f"took {format_duration(trial.duration_s, '—')}" if trial.duration_s is not None else "running",
     ]
     if trial.parent_id:
         facts.append(

@@ -1,20 +1,22 @@
-"""Live Plotly ``FigureWidget`` renderers of the chart data in :mod:`automl_nb.panel._data`.
+"""The panel's four charts, drawn from the data in :mod:`automl_nb.panel._data`.
 
-Each renderer builds its figure once, with every trace it will ever need (the
-learning-curves chart keeps a fixed pool of trace slots that trials take in turn),
-so an update never adds or deletes traces. ``update`` recomputes only what the
-new events touch, compares it with what was last sent, and assigns just the
-changed properties inside one ``batch_update()``: one restyle message a figure a
-flush, carrying only the changed traces' changed properties.
+Each renderer owns a :class:`~automl_nb.panel.chart.Chart` built once with every trace it
+will ever need (the learning-curves chart keeps a fixed pool of trace slots that trials
+take in turn), so an update never adds or deletes traces. ``update`` recomputes what the
+new events touch and hands the chart the properties; the chart sends only those that
+changed, in one message. A chart with nothing to show says so in a sentence.
+
+The best trial is marked the same way everywhere (:data:`BEST`: a gold star, a gold
+line), the running trial stands out, finished ones are muted, whole-number axes have
+whole-number ticks.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import plotly.graph_objects as go
-
 from ..record import SearchRecord
+from ._colours import BEST, MUTED, RUNNING, SCORE_COLOURS, STATUS_COLOURS
 from ._data import (
     IMPORTANCE_METHOD,
     best_trial_ids,
@@ -25,206 +27,196 @@ from ._data import (
     trial_curve,
     visible_curve_ids,
 )
+from ._data.axes import axis_label, integer_dtick, tick_text
+from .chart import Chart
 
-PALETTE = (
-    "#1f77b4",
-    "#2ca02c",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-    "#bcbd22",
-    "#7f7f7f",
-    "#ff7f0e",
-    "#d62728",
+SYMBOLS = {"completed": "circle", "pruned": "diamond", "stopped": "square"}
+HEIGHT = 250
+#: Two charts side by side where there is room, one under the other where there is not.
+CHART_GRID = "repeat(auto-fit, minmax(360px, 1fr))"
+#: SCORE_COLOURS up to TOP, then the best itself in :data:`BEST`'s gold (nothing else is).
+SCORE_SCALE = (
+    (0.0, SCORE_COLOURS[0][1]),
+    (0.5, SCORE_COLOURS[1][1]),
+    (0.97, SCORE_COLOURS[2][1]),
+    (0.975, SCORE_COLOURS[2][1]),
+    (0.99, BEST["color"]),
+    (1.0, BEST["color"]),
 )
-STATUS_COLOURS = {
-    "completed": "#2ca02c",
-    "pruned": "#ff7f0e",
-    "stopped": "#8c6d31",
-    "failed": "#d62728",
-    "running": "#1f77b4",
-}
-HEIGHT = 300
-# Plotly's FigureWidget does not follow its container's width in JupyterLab or Notebook 7: it
-# draws at the layout's width (700 px by default) and a narrower place cuts its right part off.
-# Every chart is drawn WIDTH px wide, in grid cells at least that wide (see CHART_GRID).
-WIDTH = 470
-CHART_GRID = f"repeat(auto-fill, minmax({WIDTH + 10}px, 1fr))"
+TOP = 0.97  #: where the best score but one can reach on SCORE_SCALE
 
 
-def _layout(title: str, x: str, y: str, **extra: Any) -> dict[str, Any]:
+def chart_layout(x: str = "", y: str = "", **extra: Any) -> dict[str, Any]:
+    """Every chart's layout: axis titles and margins; ``extra`` over it (dotted keys not
+    allowed here). Colours, width and height come from the page (``widgets/chart.js``)."""
     layout: dict[str, Any] = {
-        "title": {"text": title, "font": {"size": 13}, "x": 0.01, "xanchor": "left"},
-        "height": HEIGHT,
-        "width": WIDTH,
-        "margin": {"l": 50, "r": 15, "t": 40, "b": 40},
+        "margin": {"l": 56, "r": 12, "t": 28, "b": 40},
         "xaxis": {"title": {"text": x}},
         "yaxis": {"title": {"text": y}},
-        "template": "plotly_white",
+        "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"},
         "uirevision": "keep",  # zoom and pan survive updates
     }
     layout.update(extra)
     return layout
 
 
+def whole_numbers(hi: float) -> dict[str, Any]:
+    """A whole-number axis over 1..hi: ticks 1, 2, 5, 10, ... apart, never 1.5."""
+    return {"tickformat": "d", "tick0": 0, "dtick": integer_dtick(hi)}
+
+
 class _Renderer:
-    """A FigureWidget and a memory of what each trace property was last set to."""
+    """One chart of the panel: its :class:`Chart` (``widget``), and ``update`` from a record."""
 
-    widget: go.FigureWidget
+    chart: Chart
 
-    def __init__(self) -> None:
-        self._sent: dict[tuple[int, str], Any] = {}
-        self._layout_sent: dict[str, Any] = {}
-        self.updates = 0  #: batch updates that sent something
+    @property
+    def widget(self) -> Chart:
+        """The widget to put in a layout (the Chart itself)."""
+        return self.chart
 
-    def _push(
-        self, traces: dict[int, dict[str, Any]], layout: dict[str, Any] | None = None
-    ) -> bool:
-        """Assign the changed properties only, in one batch update; True if any changed."""
-        todo: list[tuple[int, str, Any]] = []
-        for index, props in traces.items():
-            for prop, value in props.items():
-                if self._sent.get((index, prop), _MISSING) != value:
-                    todo.append((index, prop, value))
-        relayout = {
-            k: v for k, v in (layout or {}).items() if self._layout_sent.get(k, _MISSING) != v
-        }
-        if not todo and not relayout:
-            return False
-        with self.widget.batch_update():
-            for index, prop, value in todo:
-                self.widget.data[index][prop] = value
-                self._sent[(index, prop)] = value
-            if relayout:
-                for key, value in relayout.items():
-                    self.widget.layout[key] = value
-                self._layout_sent.update(relayout)
-        self.updates += 1
-        return True
+    @property
+    def updates(self) -> int:
+        return self.chart.updates
 
     def close(self) -> None:
-        self.widget.close()
-
-
-_MISSING = object()
+        self.chart.close()
 
 
 class ObjectiveFigure(_Renderer):
-    """(a) The objective per trial (x = trial order), markers by status, best-so-far line."""
+    """(a) The objective per trial (x = trial order), markers by status, best-so-far line,
+    the best trial a gold star."""
 
     STATUSES = ("completed", "pruned", "stopped")
+    EMPTY = "Scores appear here as trials finish: one point a trial, and the best so far."
 
-    def __init__(self) -> None:
-        super().__init__()
-        traces = [
-            go.Scatter(
-                x=(),
-                y=(),
-                mode="markers",
-                name=status,
-                marker={
-                    "color": STATUS_COLOURS[status],
-                    "size": 8,
-                    "symbol": "circle" if status == "completed" else "diamond",
-                },
-                customdata=(),
-                hovertemplate="trial %{customdata}<br>%{y:.4f}<extra>" + status + "</extra>",
-            )
+    def __init__(self, height: int = HEIGHT) -> None:
+        traces: list[dict[str, Any]] = [
+            {
+                "type": "scatter",
+                "x": [],
+                "y": [],
+                "mode": "markers",
+                "name": status,
+                "marker": {"color": STATUS_COLOURS[status], "size": 8, "symbol": SYMBOLS[status]},
+                "customdata": [],
+                "hovertemplate": "trial %{customdata}<br>%{y:.4f}<extra>" + status + "</extra>",
+            }
             for status in self.STATUSES
         ]
         traces.append(
-            go.Scatter(
-                x=(),
-                y=(),
-                mode="lines",
-                name="best so far",
-                line={"color": "#444", "shape": "hv"},
-                hovertemplate="best so far %{y:.4f}<extra></extra>",
-            )
+            {
+                "type": "scatter",
+                "x": [],
+                "y": [],
+                "mode": "lines",
+                "name": "best so far",
+                "line": {"color": MUTED, "shape": "hv", "width": 1.5},
+                "hovertemplate": "best so far %{y:.4f}<extra></extra>",
+            }
         )
-        self.widget = go.FigureWidget(
-            data=traces,
-            layout=_layout(
-                "objective per trial",
-                "trial (start order)",
-                "score",
-                legend={"orientation": "h", "y": -0.25},
-            ),
+        traces.append(best_marker_trace())
+        self.chart = Chart(
+            "objective",
+            traces,
+            chart_layout("trial", "score"),
+            title="score per trial",
+            empty=self.EMPTY,
+            height=height,
         )
 
-    def update(self, record: SearchRecord) -> bool:
+    def update(self, record: SearchRecord) -> int:
+        """Draw the record's scores; returns the comm messages sent."""
         points = objective_history(record)
         traces: dict[int, dict[str, Any]] = {}
         for i, status in enumerate(self.STATUSES):
             mine = [p for p in points if p.status == status]
             traces[i] = {
-                "x": tuple(p.order for p in mine),
-                "y": tuple(p.score for p in mine),
-                "customdata": tuple(p.trial_id for p in mine),
+                "x": [p.order for p in mine],
+                "y": [p.score for p in mine],
+                "customdata": [p.trial_id for p in mine],
             }
         traces[len(self.STATUSES)] = {
-            "x": tuple(p.order for p in points),
-            "y": tuple(p.best_so_far for p in points),
+            "x": [p.order for p in points],
+            "y": [p.best_so_far for p in points],
+        }
+        best = best_trial_ids(record, 1)
+        star = [p for p in points if best and p.trial_id == best[0]]
+        traces[len(self.STATUSES) + 1] = {
+            "x": [p.order for p in star],
+            "y": [p.score for p in star],
+            "customdata": [p.trial_id for p in star],
         }
         objective = record.objective or "score"
         better = "higher" if record.direction == "max" else "lower"
-        layout = {
-            "title.text": f"{objective} per trial ({better} is better), with the best so far",
-            "yaxis.title.text": objective,
-        }
-        return self._push(traces, layout)
+        layout = {"yaxis.title.text": objective, **_prefixed("xaxis", whole_numbers(len(record.trials)))}
+        chart = self.chart
+        sent = chart.push(traces, layout)
+        sent += _assign_title(chart, f"{objective} per trial ({better} is better)")
+        sent += chart.say("" if points else self.EMPTY)
+        return sent
 
     def data(self) -> dict[str, tuple[Any, ...]]:
-        """What the figure holds now, per trace name (for tests and static export)."""
-        return {t.name: (tuple(t.x or ()), tuple(t.y or ())) for t in self.widget.data}
+        """What the chart holds now, per trace name (for tests and static export)."""
+        return {t["name"]: (tuple(t.get("x") or ()), tuple(t.get("y") or ())) for t in self.chart.data}
 
 
 class CurvesFigure(_Renderer):
     """(b) Learning curves: the validation objective per absolute epoch, one trace a trial.
 
-    The figure has ``slots`` traces made up front; the trials of
+    The chart has ``slots`` traces made up front; the trials of
     :func:`~automl_nb.panel._data.visible_curve_ids` take them, so a search with
-    more trials shows the running ones, the best ones and the most recent.
+    more trials shows the running ones, the best ones and the most recent. The running
+    trials and the best one are named in the legend (the best in gold, a star at its best
+    epoch); finished trials are thin and grey; every curve names its trial on hover.
     """
 
-    def __init__(self, slots: int = 40, keep_best: int = 5) -> None:
-        super().__init__()
+    EMPTY = "Learning curves appear as the first trial trains: one line a trial, one point an epoch."
+
+    def __init__(self, slots: int = 40, keep_best: int = 5, height: int = HEIGHT) -> None:
         self.slots = slots
         self.keep_best = keep_best
         self.slot_of: dict[str, int] = {}
         self._free = list(range(slots))
-        self._order: dict[str, int] = {}
         self._best: str | None = None
+        self._running: list[str] = []
         traces = [
-            go.Scatter(
-                x=(),
-                y=(),
-                mode="lines+markers",
-                name="",
-                showlegend=False,
-                marker={"size": 4},
-                line={"width": 1.5},
-                hovertemplate="trial %{meta}<br>epoch %{x}<br>%{y:.4f}<extra></extra>",
-            )
+            {
+                "type": "scatter",
+                "x": [],
+                "y": [],
+                "mode": "lines+markers",
+                "name": "",
+                "meta": "",
+                "showlegend": False,
+                "marker": {"size": 3},
+                "line": {"width": 1.5, "color": MUTED},
+                "hovertemplate": "trial %{meta}<br>epoch %{x}<br>%{y:.4f}<extra></extra>",
+            }
             for _ in range(slots)
         ]
-        self.widget = go.FigureWidget(
-            data=traces, layout=_layout("learning curves", "epoch", "validation objective")
+        traces.append(best_marker_trace("best epoch of the best trial"))
+        self.chart = Chart(
+            "curves",
+            traces,
+            chart_layout("epoch", "validation objective"),
+            title="learning curves",
+            empty=self.EMPTY,
+            height=height,
         )
 
-    def update(self, record: SearchRecord, dirty: set[str], structure: bool) -> bool:
-        """Redraw the ``dirty`` trials' curves; ``structure``: trials started or ended."""
+    def update(self, record: SearchRecord, dirty: set[str], structure: bool) -> int:
+        """Redraw the ``dirty`` trials' curves (``structure``: trials started or ended);
+        returns the comm messages sent."""
         dirty = set(dirty)
         traces: dict[int, dict[str, Any]] = {}
-        if structure or not self._order:
-            self._order = {tid: i for i, tid in enumerate(record.trials)}
+        if structure or not self.slot_of:
             want = visible_curve_ids(record, self.slots, self.keep_best)
             wanted = set(want)
             for tid in [t for t in self.slot_of if t not in wanted]:
                 slot = self.slot_of.pop(tid)
                 self._free.append(slot)
-                traces[slot] = {"x": (), "y": (), "name": "", "meta": ""}
+                traces[slot] = {"x": [], "y": [], "name": "", "meta": "", "showlegend": False}
             self._free.sort()
             for tid in want:
                 if tid not in self.slot_of and self._free:
@@ -232,119 +224,231 @@ class CurvesFigure(_Renderer):
                     dirty.add(tid)
             best = best_trial_ids(record, 1)
             new_best = best[0] if best else None
-            if new_best != self._best:
-                dirty.update(t for t in (self._best, new_best) if t is not None)
-                self._best = new_best
+            running = [t.trial_id for t in record.trials.values() if t.status == "running"]
+            if new_best != self._best or running != self._running:
+                dirty.update(t for t in (self._best, new_best, *self._running, *running) if t)
+                self._best, self._running = new_best, running
         for tid in dirty:
             slot = self.slot_of.get(tid)
             if slot is None or tid not in record.trials:
                 continue
-            curve = trial_curve(record, tid)
-            style = curve_style(curve.status, is_best=tid == self._best)
-            traces[slot] = {
-                "x": curve.epochs,
-                "y": curve.values,
-                "name": f"{tid} ({curve.status})",
-                "meta": tid,
-                "line.width": style.width,
-                "line.dash": style.dash,
-                "line.color": PALETTE[self._order.get(tid, 0) % len(PALETTE)],
-                "opacity": style.opacity,
-            }
-        layout = {"yaxis.title.text": record.objective or "validation objective"}
-        return self._push(traces, layout)
+            traces[slot] = self._trace(record, tid)
+        traces[self.slots] = self._best_point(record)
+        objective = record.objective or "validation objective"
+        longest = max((t.epochs for t in record.trials.values()), default=1)
+        layout = {"yaxis.title.text": objective, **_prefixed("xaxis", whole_numbers(longest))}
+        chart = self.chart
+        sent = chart.push(traces, layout)
+        sent += _assign_title(chart, f"learning curves: {objective} per epoch")
+        drawn = any(chart.data[s].get("x") for s in self.slot_of.values())
+        sent += chart.say("" if drawn else self.EMPTY)
+        return sent
+
+    def _trace(self, record: SearchRecord, tid: str) -> dict[str, Any]:
+        curve = trial_curve(record, tid)
+        style = curve_style(curve.status, is_best=tid == self._best)
+        if style.role == "running":
+            order = self._running.index(tid) if tid in self._running else 0
+            colour, name = RUNNING[order % len(RUNNING)], f"trial {tid} · running"
+        elif style.role == "best":
+            colour, name = BEST["color"], f"★ trial {tid} · best"
+        else:
+            colour, name = MUTED, f"trial {tid} · {curve.status}"
+        return {
+            "x": list(curve.epochs),
+            "y": list(curve.values),
+            "name": name,
+            "meta": tid,
+            "showlegend": style.role != "finished",
+            "legendrank": 1 if style.role == "best" else 2,
+            "line.width": style.width,
+            "line.dash": style.dash,
+            "line.color": colour,
+            "marker.color": colour,
+            "opacity": style.opacity,
+        }
+
+    def _best_point(self, record: SearchRecord) -> dict[str, Any]:
+        """The best trial's best epoch, a gold star on its curve."""
+        tid = self._best
+        if tid is None or tid not in record.trials:
+            return {"x": [], "y": [], "customdata": []}
+        curve = trial_curve(record, tid)
+        if not curve.values:
+            return {"x": [], "y": [], "customdata": []}
+        pick = max if record.direction == "max" else min
+        value = pick(curve.values)
+        epoch = curve.epochs[curve.values.index(value)]
+        return {"x": [epoch], "y": [value], "customdata": [tid]}
 
     def data(self) -> dict[str, tuple[tuple[Any, ...], tuple[Any, ...], float, str]]:
         """``{trial_id: (epochs, values, line width, dash)}`` of the traces drawn now."""
         out = {}
         for tid, slot in self.slot_of.items():
-            t = self.widget.data[slot]
-            out[tid] = (tuple(t.x or ()), tuple(t.y or ()), t.line.width, t.line.dash)
+            t = self.chart.data[slot]
+            line = t.get("line") or {}
+            out[tid] = (tuple(t.get("x") or ()), tuple(t.get("y") or ()), line.get("width"), line.get("dash"))
         return out
 
 
 class ParallelFigure(_Renderer):
-    """(c) Parallel coordinates of the hyperparameters, lines coloured by score."""
+    """(c) Parallel coordinates of the hyperparameters, one line a scored trial, coloured by
+    score with the best in gold; axis labels broken into short lines, the objective last."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.widget = go.FigureWidget(
-            data=[go.Parcoords(dimensions=[], line={"color": [], "colorscale": "Viridis"})],
-            layout=_layout(
-                "hyperparameters of the finished trials, coloured by score",
-                "",
-                "",
-                margin={"l": 60, "r": 40, "t": 60, "b": 30},
-            ),
+    EMPTY = (
+        "Appears once two trials have finished: one line a trial through its "
+        "hyperparameters, coloured by score."
+    )
+
+    def __init__(self, height: int = 300) -> None:
+        trace = {
+            "type": "parcoords",
+            "dimensions": [],
+            "labelangle": 0,
+            "labelside": "top",
+            "line": {"color": [], "colorscale": [list(s) for s in SCORE_SCALE], "cmin": 0, "cmax": 1},
+        }
+        self.chart = Chart(
+            "parallel",
+            [trace],
+            chart_layout(margin={"l": 48, "r": 64, "t": 52, "b": 24}),
+            title="hyperparameters of the finished trials, coloured by score",
+            empty=self.EMPTY,
+            height=height,
         )
 
-    def update(self, record: SearchRecord) -> bool:
+    def update(self, record: SearchRecord) -> int:
+        """Draw the scored trials' lines; returns the comm messages sent."""
         data = parallel_coordinates_data(record)
         dims = []
         for d in data.dimensions:
-            dim: dict[str, Any] = {"label": d.label, "values": d.values}
+            dim: dict[str, Any] = {"label": axis_label(d.label.removesuffix(" (log)")), "values": list(d.values)}
             if d.range is not None:
-                dim["range"] = d.range
+                dim["range"] = list(d.range)
             if d.tickvals is not None:
-                dim["tickvals"] = d.tickvals
-                dim["ticktext"] = d.ticktext
+                dim["tickvals"] = list(d.tickvals)
+                dim["ticktext"] = list(d.ticktext or ())
             dims.append(dim)
+        colours, ticks = _goodness(data.scores, data.direction, data.trial_ids, record)
         props = {
-            "dimensions": tuple(dims),
-            "line.color": data.scores,
-            "line.reversescale": data.direction == "min",
-            "line.showscale": bool(data.scores),
-            "line.colorbar.title.text": data.objective,
+            "dimensions": dims,
+            "line.color": colours,
+            "line.showscale": bool(colours),
+            "line.colorbar": {
+                "title": {"text": data.objective, "side": "right"},
+                "tickvals": [t for t, _ in ticks],
+                "ticktext": [s for _, s in ticks],
+                "thickness": 10,
+            },
         }
-        return self._push({0: props})
+        chart = self.chart
+        sent = chart.push({0: props})
+        sent += chart.say("" if len(data.scores) >= 2 else self.EMPTY)
+        return sent
 
     def data(self) -> tuple[tuple[str, tuple[float, ...]], ...]:
-        """``((label, values), ...)`` per axis, as drawn now."""
-        return tuple((d.label, tuple(d.values)) for d in self.widget.data[0].dimensions)
+        """``((label, values), ...)`` per axis, as drawn now (labels without line breaks)."""
+        return tuple(
+            (d["label"].replace("<br>", "_"), tuple(d["values"]))
+            for d in self.chart.data[0].get("dimensions", [])
+        )
+
+
+def _goodness(
+    scores: tuple[float, ...], direction: str, trial_ids: tuple[str, ...], record: SearchRecord
+) -> tuple[list[float], list[tuple[float, str]]]:
+    """Each score on SCORE_SCALE: worst 0 .. TOP, the best trial 1 (gold); the colour bar's ticks."""
+    if not scores:
+        return [], []
+    best = best_trial_ids(record, 1)
+    worst, top = (min(scores), max(scores)) if direction == "max" else (max(scores), min(scores))
+    span = (top - worst) or 1.0
+    colours = [
+        1.0 if best and tid == best[0] else TOP * max(0.0, min(1.0, (s - worst) / span))
+        for s, tid in zip(scores, trial_ids, strict=True)
+    ]
+    ticks = [(0.0, tick_text(round(worst, 4))), (1.0, f"★ {tick_text(round(top, 4))}")]
+    if top != worst:
+        ticks.insert(1, (TOP / 2, tick_text(round((worst + top) / 2, 4))))
+    return colours, ticks
 
 
 class ImportanceFigure(_Renderer):
-    """(d) Hyperparameter importance as horizontal bars (see ``charts.IMPORTANCE_METHOD``)."""
+    """(d) Hyperparameter importance as horizontal bars (see ``_data.IMPORTANCE_METHOD``)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.widget = go.FigureWidget(
-            data=[
-                go.Bar(
-                    x=(),
-                    y=(),
-                    orientation="h",
-                    hovertext=(),
-                    hoverinfo="text",
-                    marker={"color": "#1f77b4"},
-                )
-            ],
-            layout=_layout(
-                "hyperparameter importance: Spearman ρ² (numbers), η² (choices), normalised",
+    EMPTY = (
+        "Appears once three trials have finished with different values: how much each "
+        "hyperparameter goes with the score."
+    )
+
+    def __init__(self, height: int = 300) -> None:
+        bar = {
+            "type": "bar",
+            "x": [],
+            "y": [],
+            "orientation": "h",
+            "hovertext": [],
+            "hoverinfo": "text",
+            "marker": {"color": RUNNING[0]},
+        }
+        self.chart = Chart(
+            "importance",
+            [bar],
+            chart_layout(
                 "share of the score's rank variance explained",
-                "",
-                margin={"l": 110, "r": 15, "t": 40, "b": 40},
+                margin={"l": 110, "r": 12, "t": 12, "b": 44},
             ),
+            title="hyperparameter importance: Spearman ρ² (numbers), η² (choices), normalised",
+            empty=self.EMPTY,
+            height=height,
         )
         self.method = IMPORTANCE_METHOD
 
-    def update(self, record: SearchRecord) -> bool:
+    def update(self, record: SearchRecord) -> int:
+        """Draw each hyperparameter's share; returns the comm messages sent."""
         rows = list(reversed(importance_details(record)))  # most important at the top
-        hover = tuple(
+        hover = [
             f"{r.name}: {r.share:.0%} of the total<br>"
             f"{'Spearman ρ²' if r.method == 'spearman' else 'η²'} = {r.raw:.3f} over {r.n} trials"
             for r in rows
-        )
-        return self._push(
-            {
-                0: {
-                    "x": tuple(r.share for r in rows),
-                    "y": tuple(r.name for r in rows),
-                    "hovertext": hover,
-                }
-            }
-        )
+        ]
+        chart = self.chart
+        sent = chart.push({0: {"x": [r.share for r in rows], "y": [r.name for r in rows], "hovertext": hover}})
+        sent += chart.say("" if rows else self.EMPTY)
+        return sent
 
     def data(self) -> dict[str, float]:
-        bar = self.widget.data[0]
-        return dict(zip(bar.y or (), bar.x or (), strict=True))
+        bar = self.chart.data[0]
+        return dict(zip(bar.get("y") or (), bar.get("x") or (), strict=True))
+
+
+def best_marker_trace(name: str = "best trial") -> dict[str, Any]:
+    """A trace for the best trial's point: the gold star every chart uses."""
+    return {
+        "type": "scatter",
+        "x": [],
+        "y": [],
+        "mode": "markers",
+        "name": name,
+        "meta": "",
+        "showlegend": False,
+        "marker": {
+            "color": BEST["color"],
+            "symbol": BEST["symbol"],
+            "size": 15,
+            "line": {"color": BEST["outline"], "width": 1},
+        },
+        "customdata": [],
+        "hovertemplate": "★ best: trial %{customdata}<br>%{y:.4f}<extra></extra>",
+    }
+
+
+def _prefixed(prefix: str, props: dict[str, Any]) -> dict[str, Any]:
+    return {f"{prefix}.{k}": v for k, v in props.items()}
+
+
+def _assign_title(chart: Chart, title: str) -> int:
+    if chart.title == title:
+        return 0
+    chart.title = title
+    return 1

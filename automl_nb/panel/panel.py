@@ -7,8 +7,7 @@ thread); a daemon flusher thread folds what arrived every ``interval`` seconds
 into the panel's own :class:`~automl_nb.record.SearchRecord` (a view of the
 events, never read from the search thread) and pushes to the browser only
 what changed. Under a flood of events each part refreshes at most at its own
-cadence and within a budget of comm messages (:data:`PARTS`, :data:`MESSAGE_BUDGET`):
-at most 4 update rounds and 24 messages in any second, however fast the search goes.
+cadence and within a budget of comm messages (:mod:`automl_nb.panel._cadence`).
 
 Every control has a Python path (``panel.pause_button.click()``,
 ``panel.table.click("prune", "0003")``) and ``panel.flush()`` folds pending
@@ -19,7 +18,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -30,8 +28,9 @@ import ipywidgets as widgets
 from ..events import EpochEnded, Event
 from ..record import SearchRecord
 from . import _html
+from ._cadence import LIVE, PARTS, RARE, SUMMARY, Cadence
 from ._data import (
-    best_info,
+    best_trial_ids,
     header_info,
     main_hyperparameters,
     space_of,
@@ -39,36 +38,20 @@ from ._data import (
     status_text,
     table_row,
 )
+from ._messages import MessageBoard
+from ._widgets import assign, close_tree, sentence
+from .best import BestBox
+from .controls import Controls
 from .figures import CHART_GRID, CurvesFigure, ImportanceFigure, ObjectiveFigure, ParallelFigure
+from .form import EnqueueForm
+from .sections import Section
 from .table import TrialTable
 from .teaching_tab import TeachingViews
 
 log = logging.getLogger("automl_nb")
 
-#: A plotly FigureWidget update is 4 comm messages (two edit ids, the update, its reset).
-FIGURE_MESSAGES = 4
-#: Each part of the panel: least seconds between two refreshes while events keep coming,
-#: and the most comm messages one refresh sends. A part with nothing new sends nothing.
-PARTS = {
-    "status": (0.25, 1),
-    "curves": (0.5, FIGURE_MESSAGES),
-    "table": (0.5, 1),
-    "objective": (1.0, FIGURE_MESSAGES),
-    "parallel": (1.0, FIGURE_MESSAGES),
-    "importance": (1.0, FIGURE_MESSAGES),
-    "cards": (1.0, 4),  # best card, progress value and style, open details
-    "teaching": (1.0, 12),  # the teaching tabs (panel/teaching.py): two figures and a diagram
-}
-LIVE = ("status", "curves", "table")
-SUMMARY = ("objective", "parallel", "importance", "cards", "teaching")
-#: Header, buttons, form, command sentence: rare (a state or budget change), never deferred.
-RARE = frozenset(("header", "controls", "form", "command"))
-#: The flusher sends at most this many comm messages in any BUDGET_WINDOW seconds; a part
-#: that would overdraw waits for a later round (it stays marked as changed).
-MESSAGE_BUDGET = 24
-BUDGET_WINDOW = 1.1
-#: Seconds between status-line refreshes when nothing happens but the clock.
-CLOCK_TICK = 1.0
+__all__ = ["PARTS", "Panel", "ViewRecord"]
+
 FINAL = ("done", "failed")
 
 
@@ -88,17 +71,19 @@ class ViewRecord(SearchRecord):
 class Panel(widgets.VBox):
     """The live panel of a search (``Search.panel()``).
 
-    Public parts (each an ipywidgets widget unless said otherwise): ``header``;
-    ``pause_button`` (Pause/Resume), ``step_button`` (one more trial, then pause),
-    ``stop_button``, ``add_trials_input`` and ``add_trials_button``, ``add_time_button``;
-    ``progress``, ``status_line``, ``status_message``; ``objective_chart``, ``curves_chart``, ``parallel_chart``,
-    ``importance_chart`` (renderers; their ``.widget`` is the FigureWidget);
-    ``teaching`` (:class:`~automl_nb.panel.teaching_tab.TeachingViews`: how the oracle decides);
-    ``table`` (:class:`TrialTable`); ``details`` with ``details_html``,
-    ``details_export_button``, ``details_close_button``; ``enqueue_inputs`` (a
-    dict name -> input) and ``enqueue_button``; ``best_html``, ``export_path``,
-    ``export_button``, ``final_fit_button``, ``final_fit_status``. ``record`` is
-    the panel's own fold of the events; ``flush()`` folds and pushes now.
+    At first sight (one 1366 x 768 screen): ``header``; the controls (``pause_button``
+    (Pause/Resume), ``step_button``, ``stop_button``, ``add_trials_input``,
+    ``add_trials_button``, ``add_time_button``); ``progress``, ``status_line`` and
+    ``status_message`` (the one latest sentence, :mod:`automl_nb.panel._messages`); the
+    best model (``best_html``, ``export_path``, ``export_format``, ``export_button``,
+    ``final_fit_button``, ``final_fit_status``); ``objective_chart`` and ``curves_chart``
+    (renderers; their ``.widget`` is the :class:`~automl_nb.panel.chart.Chart`); ``table``
+    (:class:`TrialTable`), and ``details`` (``details_html``, ``details_export_button``,
+    ``details_close_button``) when a trial's are open. The rest in collapsible
+    ``sections`` (name -> :class:`~automl_nb.panel.sections.Section`, closed at first):
+    "hyperparameters" (``parallel_chart``, ``importance_chart``), "teaching" (``teaching``,
+    how the oracle decides) and "enqueue" (``enqueue_inputs``, ``enqueue_button``).
+    ``record`` is the panel's own fold of the events; ``flush()`` folds and pushes now.
 
     Args:
         search: a Search (or anything with its interface, such as
@@ -126,6 +111,7 @@ class Panel(widgets.VBox):
         self.max_curves = max_curves
         self.keep_best = keep_best
         self._clock = clock
+        self._cadence = Cadence(clock)
         self.record: SearchRecord = ViewRecord()
         self.rounds = 0  #: flushes that sent something to the browser
         self._events: collections.deque[Event] = collections.deque()
@@ -136,16 +122,13 @@ class Panel(widgets.VBox):
         self._auto = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._final_fit_thread: threading.Thread | None = None
         self._unsubscribe: Callable[[], None] | None = None
-        self._last: dict[str, float] = {}
-        self._spent: collections.deque[tuple[float, int]] = collections.deque()
-        self._spent_sum = 0
-        self._dirty: set[str] = set()
+        self._dirty: set[str] = {"status"}  # a search not started yet says so
         self._dirty_curves: set[str] = set()
         self._structure = False
         self._rows: dict[str, dict[str, Any]] = {}
-        self._space_built: list[dict[str, Any]] | None = None
+        self._board = MessageBoard()
+        self._heard = -1  #: the last event's seq the subscriber was handed
         self.details_trial: str | None = None
         self._build()
         super().__init__(
@@ -153,15 +136,15 @@ class Panel(widgets.VBox):
                 self.header,
                 self.controls,
                 self.status_box,
-                self.status_message,
+                self.best_box,
                 self.charts,
-                self.teaching,
                 self.table,
                 self.details,
-                self.bottom,
+                self.more,
             ],
             layout=widgets.Layout(width="100%"),
         )
+        self.add_class("amnb-panel")
         self._unsubscribe = search.subscribe(self._on_event, replay=True)
         self.flush()
         self._auto = autostart
@@ -171,72 +154,37 @@ class Panel(widgets.VBox):
     # -- building ---------------------------------------------------------------------
     def _build(self) -> None:
         self.header = widgets.HTML(_html.header_html(header_info(self.record)))
-        self.pause_button = widgets.Button(
-            description="Pause", icon="pause", tooltip="Pause at the next batch end"
+        self.header.add_class("amnb-header")
+        self.controls = Controls(
+            self.search, command=self._command, say=self._say, state=lambda: self.record.state
         )
-        self.stop_button = widgets.Button(
-            description="Stop",
-            icon="stop",
-            button_style="danger",
-            tooltip="Stop the search at the next batch end",
-        )
-        self.add_trials_input = widgets.BoundedIntText(
-            value=5,
-            min=1,
-            max=100_000,
-            layout=widgets.Layout(width="70px"),
-            tooltip="trials to add",
-        )
-        self.add_trials_button = widgets.Button(
-            description="Add trials", icon="plus", tooltip="Raise the trial budget"
-        )
-        self.add_time_button = widgets.Button(
-            description="+1 min", icon="clock-o", tooltip="Raise the time budget by a minute"
-        )
-        self.step_button = widgets.Button(
-            description="Step", icon="step-forward", tooltip="Run one more trial, then pause"
-        )
-        self.step_button.on_click(lambda _b: self._step())
-        self.pause_button.on_click(lambda _b: self._toggle_pause())
-        self.stop_button.on_click(lambda _b: self._command(self.search.stop))
-        self.add_trials_button.on_click(
-            lambda _b: self._command(self.search.extend, trials=int(self.add_trials_input.value))
-        )
-        self.add_time_button.on_click(lambda _b: self._command(self.search.extend, time=60.0))
-        self.controls = widgets.HBox(
-            [
-                self.pause_button,
-                self.step_button,
-                self.stop_button,
-                self.add_trials_input,
-                self.add_trials_button,
-                self.add_time_button,
-            ]
-        )
+        for name in ("pause_button", "step_button", "stop_button", "add_trials_input",
+                     "add_trials_button", "add_time_button"):
+            setattr(self, name, getattr(self.controls, name))
         self.progress = widgets.FloatProgress(
-            value=0.0, min=0.0, max=1.0, layout=widgets.Layout(width="180px")
+            value=0.0, min=0.0, max=1.0, layout=widgets.Layout(width="180px", flex="0 0 auto")
         )
         self.status_line = widgets.HTML("")
+        self.status_line.add_class("amnb-status")
+        self.status_message = widgets.Label("", layout=widgets.Layout(margin="0 0 0 12px"))
+        self.status_message.add_class("amnb-message")
         self.status_box = widgets.HBox(
-            [self.progress, self.status_line], layout=widgets.Layout(align_items="center")
+            [self.progress, self.status_line, self.status_message],
+            layout=widgets.Layout(align_items="center", flex_flow="row wrap"),
         )
-        self.status_message = widgets.Label("")
+        self.best_box = BestBox(
+            self.search, command=self._command, say=self._say, record=lambda: self.record
+        )
+        for name in ("best_html", "export_path", "export_format", "export_button",
+                     "final_fit_button", "final_fit_status"):
+            setattr(self, name, getattr(self.best_box, name))
 
+        grid = {"grid_template_columns": CHART_GRID, "width": "100%", "grid_gap": "4px 12px"}
         self.objective_chart = ObjectiveFigure()
         self.curves_chart = CurvesFigure(slots=self.max_curves, keep_best=self.keep_best)
-        self.parallel_chart = ParallelFigure()
-        self.importance_chart = ImportanceFigure()
         self.charts = widgets.GridBox(
-            [
-                self.objective_chart.widget,
-                self.curves_chart.widget,
-                self.parallel_chart.widget,
-                self.importance_chart.widget,
-            ],
-            layout=widgets.Layout(grid_template_columns=CHART_GRID, width="100%"),
+            [self.objective_chart.widget, self.curves_chart.widget], layout=widgets.Layout(**grid)
         )
-
-        self.teaching = TeachingViews(self.search, lock=self._lock, on_details=self.show_details)
         self.table = TrialTable(on_action=self._row_action)
 
         self.details_html = widgets.HTML("")
@@ -251,55 +199,47 @@ class Panel(widgets.VBox):
                 self.details_html,
                 widgets.HBox([self.details_export_button, self.details_close_button]),
             ],
-            layout=widgets.Layout(display="none", border="1px solid #ddd", padding="6px"),
+            layout=widgets.Layout(
+                display="none", border="1px solid var(--jp-border-color2, #ddd)", padding="6px"
+            ),
         )
 
-        self.enqueue_inputs: dict[str, widgets.Widget] = {}
-        self.enqueue_button = widgets.Button(
-            description="Run next", icon="forward", tooltip="Run these values as the next trial"
-        )
+        self.parallel_chart = ParallelFigure()
+        self.importance_chart = ImportanceFigure()
+        self.teaching = TeachingViews(self.search, lock=self._lock, on_details=self.show_details)
+        self.enqueue_form = EnqueueForm()
+        self.enqueue_button = self.enqueue_form.button
         self.enqueue_button.on_click(lambda _b: self._enqueue())
-        self.enqueue_form = widgets.VBox([])
-        self.enqueue_box = widgets.VBox(
-            [widgets.HTML("<b>Try these next</b>"), self.enqueue_form, self.enqueue_button],
-            layout=widgets.Layout(flex="1 1 0%", min_width="0"),
+        hyperparameters = widgets.GridBox(
+            [self.parallel_chart.widget, self.importance_chart.widget],
+            layout=widgets.Layout(**grid),
         )
+        self.sections = {
+            s.name: s
+            for s in (
+                Section("hyperparameters", "Hyperparameters: parallel coordinates and importance",
+                        hyperparameters),
+                Section("teaching", "How the oracle decides", self.teaching),
+                Section("enqueue", "Try these next: run values of your own", self.enqueue_form),
+            )
+        }
+        self.more = widgets.VBox(list(self.sections.values()), layout=widgets.Layout(width="100%"))
 
-        self.best_html = widgets.HTML(_html.best_html(None))
-        directory = getattr(self.search, "directory", None)
-        self.export_path = widgets.Text(
-            value="",
-            placeholder=f"{directory}/best.keras" if directory else "best.keras",
-            description="path",
-            layout=widgets.Layout(width="95%"),
-        )
-        self.export_button = widgets.Button(
-            description="Export", icon="download", tooltip="Write the best model as a .keras file"
-        )
-        self.final_fit_button = widgets.Button(
-            description="Final fit",
-            icon="cogs",
-            tooltip="Retrain the best trial on training + validation data (the search must be done)",
-        )
-        self.final_fit_status = widgets.HTML("")
-        self.export_button.on_click(lambda _b: self._export_best())
-        self.final_fit_button.on_click(lambda _b: self._final_fit())
-        self.best_box = widgets.VBox(
-            [
-                self.best_html,
-                self.export_path,
-                widgets.HBox([self.export_button, self.final_fit_button]),
-                self.final_fit_status,
-            ],
-            layout=widgets.Layout(flex="1 1 0%", min_width="0"),
-        )
-        self.bottom = widgets.HBox(
-            [self.enqueue_box, self.best_box], layout=widgets.Layout(width="100%")
-        )
+    def open_section(self, name: str) -> None:
+        """Open one of the collapsible ``sections`` ("hyperparameters", "teaching", "enqueue")."""
+        if name not in self.sections:
+            raise ValueError(f"name must be one of {', '.join(self.sections)}; got {name!r}")
+        self.sections[name].expand()
+
+    @property
+    def enqueue_inputs(self) -> dict[str, widgets.Widget]:
+        """The enqueue form's inputs, by hyperparameter name."""
+        return self.enqueue_form.inputs
 
     # -- events in, updates out ---------------------------------------------------------
     def _on_event(self, event: Event) -> None:
         """Runs on the publishing (search) thread: buffer it, nothing else."""
+        self._heard = max(self._heard, event.seq)
         self._events.append(event)
         if self._auto and not self._running and not self._closed:
             self._start_flusher()
@@ -345,6 +285,8 @@ class Panel(widgets.VBox):
         kind = event.kind
         tid = getattr(event, "trial_id", None)
         dirty = self._dirty
+        if self._board.hear(event):
+            dirty.add("command")
         if kind == "epoch_ended":
             self._dirty_curves.add(tid)
             dirty.update(("status", "live"))
@@ -367,8 +309,6 @@ class Panel(widgets.VBox):
             dirty.update(("status", "controls", "cards", "teaching"))
         elif kind == "budget_changed":
             dirty.update(("status", "header", "cards"))
-        elif kind == "command":
-            dirty.add("command")
 
     def _pending(self, part: str, now: float) -> bool:
         dirty = self._dirty
@@ -382,18 +322,6 @@ class Panel(widgets.VBox):
             return bool(dirty & {"cards", "details"})
         return part in dirty
 
-    def _budget_left(self, now: float) -> int:
-        """Comm messages still allowed in the last :data:`BUDGET_WINDOW` seconds."""
-        spent = self._spent
-        while spent and now - spent[0][0] >= BUDGET_WINDOW:
-            self._spent_sum -= spent.popleft()[1]
-        return MESSAGE_BUDGET - self._spent_sum
-
-    def _spend(self, now: float, messages: int) -> None:
-        if messages:
-            self._spent.append((now, messages))
-            self._spent_sum += messages
-
     def _push(self, force: bool, now: float) -> bool:
         """Refresh the parts with something new, within their cadence and the message budget.
 
@@ -401,22 +329,19 @@ class Panel(widgets.VBox):
         stalest first. ``force`` skips the cadence and the budget.
         """
         sent = 0
+        cadence = self._cadence
         if self._dirty & RARE:
             n = self._push_rare()
-            self._spend(self._clock(), n)  # stamped once sent: never before a message
+            cadence.spend(n)
             sent += n
-        summary = sorted(SUMMARY, key=lambda p: self._last.get(p, -math.inf))
-        for part in (*LIVE, *summary):
+        for part in (*LIVE, *cadence.stalest_first(SUMMARY)):
             if not self._pending(part, now):
                 continue
-            cadence, cost = PARTS[part]
-            if not force and (
-                now - self._last.get(part, -math.inf) < cadence or cost > self._budget_left(now)
-            ):
+            if not force and not cadence.allows(part, now):
                 continue
             n = self._refresh(part)
-            self._last[part] = now
-            self._spend(self._clock(), n)  # stamped once sent: never before a message
+            cadence.last[part] = now
+            cadence.spend(n)
             sent += n
         return sent > 0
 
@@ -427,60 +352,57 @@ class Panel(widgets.VBox):
             dirty.discard("status")
             return self._push_status()
         if part == "curves":
-            changed = self.curves_chart.update(self.record, self._dirty_curves, self._structure)
+            sent = self.curves_chart.update(self.record, self._dirty_curves, self._structure)
             self._dirty_curves = set()
             self._structure = False
-            return FIGURE_MESSAGES if changed else 0
+            return sent
         if part == "table":
             return self._push_table()
         if part == "cards":
             return self._push_cards()
         dirty.discard(part)
         if part == "objective":
-            return FIGURE_MESSAGES if self.objective_chart.update(self.record) else 0
+            return self.objective_chart.update(self.record)
         if part == "parallel":
-            return FIGURE_MESSAGES if self.parallel_chart.update(self.record) else 0
+            return self.parallel_chart.update(self.record)
         if part == "importance":
-            return FIGURE_MESSAGES if self.importance_chart.update(self.record) else 0
+            return self.importance_chart.update(self.record)
         if part == "teaching":
             return self.teaching.update(self.record)
         raise ValueError(f"unknown panel part {part!r}")
 
     def _clock_due(self, now: float) -> bool:
         """The elapsed time moves on its own while the search runs."""
-        return self.record.state == "running" and now - self._last.get("status", 0) >= CLOCK_TICK
+        return self.record.state == "running" and self._cadence.clock_due(now)
 
     def _push_rare(self) -> int:
         """Header, buttons, form, the last command's sentence; returns messages sent."""
         dirty = self._dirty
         sent = 0
         if "header" in dirty:
-            sent += _assign(self.header, "value", _html.header_html(header_info(self.record)))
+            sent += assign(self.header, "value", _html.header_html(header_info(self.record)))
         if "controls" in dirty:
-            state = self.record.state
-            paused = state == "paused"
-            off = state in FINAL or state == "stopping"
-            with self.pause_button.hold_sync():  # one message for the three traits
-                changed = _assign(self.pause_button, "description", "Resume" if paused else "Pause")
-                changed += _assign(self.pause_button, "icon", "play" if paused else "pause")
-                changed += _assign(self.pause_button, "disabled", off)
-            sent += min(changed, 1) + _assign(self.stop_button, "disabled", off)
-            sent += _assign(self.step_button, "disabled", off)
-        if "form" in dirty and self._build_form():
+            sent += self.controls.update(self.record.state)
+        if "form" in dirty and self.enqueue_form.build(space_of(self.record)):
             sent += 1
-        if "command" in dirty and self.record.last_command is not None:
-            sent += _assign(self.status_message, "value", self.record.last_command.message)
+        if "command" in dirty:
+            sent += assign(self.status_message, "value", self._board.text)
         if self.record.config is not None:
             with self.table.hold_sync():
-                changed = _assign(self.table, "objective", self.record.objective or "score")
-                changed += _assign(self.table, "direction", self.record.direction)
+                changed = assign(self.table, "objective", self.record.objective or "score")
+                changed += assign(self.table, "direction", self.record.direction)
             sent += min(changed, 1)
         dirty.difference_update(RARE)
         return sent
 
     def _push_status(self) -> int:
+        """The status line and the progress bar (which moves with every epoch)."""
         info = status_info(self.record, time.time())
-        return _assign(self.status_line, "value", _html.status_html(status_text(info), info.state))
+        sent = assign(self.status_line, "value", _html.status_html(status_text(info), info.state))
+        with self.progress.hold_sync():
+            changed = assign(self.progress, "value", round(info.progress, 3))
+            changed += assign(self.progress, "bar_style", "success" if info.state == "done" else "")
+        return sent + min(changed, 1)
 
     def _row(self, order: int, trial: Any) -> dict[str, Any]:
         if trial.status == "running":
@@ -497,6 +419,8 @@ class Panel(widgets.VBox):
             if "rows" in dirty:
                 self.table.columns = main_hyperparameters(self.record)
                 self.table.rows = [self._row(i, t) for i, t in enumerate(trials, start=1)]
+                best = best_trial_ids(self.record, 1)
+                self.table.best = best[0] if best else ""
             live = {}
             for i in range(len(trials), 0, -1):  # the running trials are the latest ones
                 trial = trials[i - 1]
@@ -509,48 +433,27 @@ class Panel(widgets.VBox):
         return 1  # one message however many traits changed (hold_sync)
 
     def _push_cards(self) -> int:
-        """The best-model card, the progress bar and an open trial's details."""
+        """The best-model row and an open trial's details."""
         sent = 0
         if "cards" in self._dirty:
-            sent += _assign(self.best_html, "value", _html.best_html(best_info(self.record)))
-            progress = status_info(self.record, time.time()).progress
-            sent += _assign(self.progress, "value", progress)
-            style = "success" if self.record.state == "done" else ""
-            sent += _assign(self.progress, "bar_style", style)
+            sent += self.best_box.update(self.record)
         if self.details_trial is not None and "details" in self._dirty:
             html = _html.details_html(self.record, self.details_trial)
-            sent += _assign(self.details_html, "value", html)
+            sent += assign(self.details_html, "value", html)
         self._dirty.difference_update(("cards", "details"))
         return sent
 
-    # -- the enqueue form ---------------------------------------------------------------
-    def _build_form(self) -> bool:
-        """(Re)build the enqueue form when the space is new; True if it was."""
-        space = space_of(self.record)
-        if not space or space == self._space_built:
-            return False
-        old = list(self.enqueue_inputs.values())
-        self.enqueue_inputs = {}
-        rows = []
-        for spec in space:
-            made = input_for(spec)
-            if made is None:
-                continue
-            self.enqueue_inputs[spec["name"]] = made
-            rows.append(made)
-        self.enqueue_form.children = rows
-        for w in old:
-            _close_tree(w)
-        self._space_built = list(space)
-        return True
-
     def enqueue_values(self) -> dict[str, Any]:
         """The form's values, typed as the space says (fixed ones are left out)."""
-        return {name: _typed(w) for name, w in self.enqueue_inputs.items() if not w.disabled}
+        return self.enqueue_form.values()
 
     # -- commands -------------------------------------------------------------------------
-    def _say(self, text: str) -> None:
-        self.status_message.value = text
+    def _say(self, text: str, trial: str | None = None) -> None:
+        """Show a sentence of the panel's own: the latest wins (see :class:`MessageBoard`)."""
+        with self._lock:
+            self._board.say(text, self._heard + 0.5, trial=trial)
+            if not self._closed:
+                self.status_message.value = self._board.text
 
     def _command(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call a Search command; show its sentence, or what it raised, never raise."""
@@ -559,23 +462,11 @@ class Panel(widgets.VBox):
         except Exception as exc:  # a button must not raise into the front end
             if not isinstance(exc, ValueError | RuntimeError | OSError | KeyError):
                 log.exception("a panel command failed")
-            self._say(_sentence(exc))
+            self._say(sentence(exc))
             return None
-        self._say(str(result))
+        prune = getattr(result, "command", None) == "prune" and bool(result) and args
+        self._say(str(result), trial=str(args[0]) if prune else None)
         return result
-
-    def _step(self) -> Any:
-        step = getattr(self.search, "step", None)
-        if step is None:
-            self._say("this search has no step mode")
-            return None
-        return self._command(step)
-
-    def _toggle_pause(self) -> Any:
-        state = str(getattr(self.search, "state", self.record.state))
-        if state == "paused":
-            return self._command(self.search.resume)
-        return self._command(self.search.pause)
 
     def _row_action(self, action: str, trial_id: str, epochs: int | None) -> Any:
         if action == "prune":
@@ -620,45 +511,6 @@ class Panel(widgets.VBox):
         if result is not None:
             self._say(f"exported trial {tid} to {result}")
         return result
-
-    def _export_best(self) -> Any:
-        path = self.export_path.value.strip() or None
-        result = self._command(self.search.export, path=path)
-        if result is not None:
-            self._say(f"exported the best model to {result}")
-        return result
-
-    def _final_fit(self) -> threading.Thread | None:
-        if self._final_fit_thread is not None and self._final_fit_thread.is_alive():
-            self._say("a final fit is already running")
-            return None
-        best = best_info(self.record)
-        which = f"trial {best.trial_id}" if best else "the best trial"
-        self.final_fit_button.disabled = True
-        self.final_fit_status.value = f"final fit of {which} on training + validation data…"
-        thread = threading.Thread(
-            target=self._final_fit_worker, args=(which,), name="automl_nb-final-fit", daemon=True
-        )
-        self._final_fit_thread = thread
-        thread.start()
-        return thread
-
-    def _final_fit_worker(self, which: str) -> None:
-        try:
-            self.search.final_fit()
-        except Exception as exc:
-            if not isinstance(exc, ValueError | RuntimeError | OSError | KeyError):
-                log.exception("final fit failed")
-            text = _sentence(exc)
-            self.final_fit_status.value = f"final fit did not run: {_escape(text)}"
-            self._say(text)
-        else:
-            self.final_fit_status.value = (
-                f"final fit of {which} done; Export now writes the retrained model"
-            )
-        finally:
-            if not self._closed:
-                self.final_fit_button.disabled = False
 
     # -- the flusher ------------------------------------------------------------------------
     def _start_flusher(self) -> None:
@@ -711,126 +563,6 @@ class Panel(widgets.VBox):
         if thread is not None and thread is not threading.current_thread():
             thread.join(2)
         with self._lock:
-            _close_tree(self, close_root=False)
+            self.best_box.closed = True
+            close_tree(self, close_root=False)
         super().close()
-
-
-# -- helpers -------------------------------------------------------------------------------
-
-
-def _assign(widget: widgets.Widget, name: str, value: Any) -> int:
-    """Set a trait; 1 if that sends a message (the value changed), else 0."""
-    if getattr(widget, name) == value:
-        return 0
-    setattr(widget, name, value)
-    return 1
-
-
-def _escape(text: str) -> str:
-    from html import escape
-
-    return escape(text)
-
-
-def _sentence(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    if isinstance(exc, KeyError) and exc.args:
-        text = str(exc.args[0])
-    return text
-
-
-def _close_tree(
-    widget: widgets.Widget, seen: set[int] | None = None, close_root: bool = True
-) -> None:
-    """Close a widget and every widget it holds (children, layout, style)."""
-    seen = set() if seen is None else seen
-    if id(widget) in seen:
-        return
-    seen.add(id(widget))
-    for name in list(getattr(widget, "keys", ())):
-        value = getattr(widget, name, None)
-        items = value if isinstance(value, list | tuple) else (value,)
-        for item in items:
-            if isinstance(item, widgets.Widget):
-                _close_tree(item, seen)
-    if close_root:
-        widget.close()
-
-
-def input_for(spec: dict[str, Any]) -> widgets.Widget | None:
-    """An input typed by the hyperparameter's kind (see ``SearchStarted.space``)."""
-    name = str(spec.get("name", "?"))
-    kind = spec.get("kind")
-    default = spec.get("default")
-    lo, hi, step = spec.get("min"), spec.get("max"), spec.get("step")
-    common: dict[str, Any] = {
-        "description": name,
-        "style": {"description_width": "120px"},
-        "layout": widgets.Layout(width="95%"),
-    }
-    if kind == "choice":
-        values = list(spec.get("values") or [])
-        if not values:
-            return None
-        value = default if default in values else values[0]
-        return widgets.Dropdown(options=[(str(v), v) for v in values], value=value, **common)
-    if kind == "boolean":
-        return widgets.Checkbox(value=bool(default), indent=False, **common)
-    if kind == "fixed":
-        return widgets.Text(value=str(default), disabled=True, **common)
-    if kind == "int":
-        if lo is None or hi is None:
-            return widgets.IntText(value=int(default or 0), **common)
-        value = int(default) if default is not None else int(lo)
-        return widgets.IntSlider(
-            value=min(max(value, int(lo)), int(hi)),
-            min=int(lo),
-            max=int(hi),
-            step=int(step or 1),
-            continuous_update=False,
-            **common,
-        )
-    if kind == "float":
-        if lo is None or hi is None:
-            return widgets.FloatText(value=float(default or 0.0), **common)
-        lo, hi = float(lo), float(hi)
-        value = float(default) if default is not None else lo
-        value = min(max(value, lo), hi)
-        if spec.get("sampling") in ("log", "reverse_log") and lo > 0:
-            a, b = math.log10(lo), math.log10(hi)
-            return widgets.FloatLogSlider(
-                value=value,
-                base=10,
-                min=a,
-                max=b,
-                step=(b - a) / 100,
-                readout_format=".2e",
-                continuous_update=False,
-                **common,
-            )
-        if hi > lo:
-            return widgets.FloatSlider(
-                value=value,
-                min=lo,
-                max=hi,
-                step=float(step or (hi - lo) / 100),
-                readout_format=".3g",
-                continuous_update=False,
-                **common,
-            )
-        return widgets.BoundedFloatText(value=value, min=lo, max=hi, **common)
-    return None
-
-
-def _typed(w: widgets.Widget) -> Any:
-    value = w.value
-    if isinstance(w, widgets.IntSlider | widgets.IntText):
-        return int(value)
-    if isinstance(
-        w,
-        widgets.FloatLogSlider | widgets.FloatSlider | widgets.FloatText | widgets.BoundedFloatText,
-    ):
-        return float(value)
-    if isinstance(w, widgets.Checkbox):
-        return bool(value)
-    return value

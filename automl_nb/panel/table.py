@@ -3,8 +3,8 @@
 ``rows`` holds every trial as of its last start or end (one list, resent when a
 trial starts or ends); ``live`` holds the running trials' rows, resent as their
 epochs come, so an epoch sends one small dict, not the whole table. The front
-end (``widgets/trial_table.js``) shows ``rows`` overlaid with ``live``, sorts by
-score on a click of its header, and sends row actions back as custom messages
+end (``widgets/trial_table.js``) shows ``rows`` overlaid with ``live``, marks the
+``best`` trial with the gold star every chart uses, sorts by score on a click of its header, and sends row actions back as custom messages
 (``{"action": "prune", "trial_id": "0003"}``), which :meth:`TrialTable.click`
 also takes from Python.
 """
@@ -12,18 +12,14 @@ also takes from Python.
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import resources
 from typing import Any
 
 import anywidget
 import traitlets
 
+from ._assets import asset
+
 ACTIONS = ("prune", "promote", "details")
-
-
-def asset(name: str) -> str:
-    """The text of a packaged front-end file (``automl_nb/widgets/<name>``)."""
-    return resources.files("automl_nb").joinpath("widgets", name).read_text(encoding="utf-8")
 
 
 class TrialTable(anywidget.AnyWidget):
@@ -39,6 +35,7 @@ class TrialTable(anywidget.AnyWidget):
     direction = traitlets.Unicode("max").tag(sync=True)
     sort = traitlets.Unicode("").tag(sync=True)  # "" start order, "score" best first
     selected = traitlets.Unicode("").tag(sync=True)
+    best = traitlets.Unicode("").tag(sync=True)  # the best trial: a gold star by its id
     default_epochs = traitlets.Int(5).tag(sync=True)
 
     def __init__(self, on_action: Callable[..., Any] | None = None, **kwargs: Any):

@@ -336,11 +336,15 @@ class FakeSearch:
     def extend(self, trials: int | None = None, time: float | str | None = None) -> CommandResult:
         return self._command("extend", trials, time, ok="budget extended")
 
-    def export(self, path: Any = None, trial_id: str | None = None) -> pathlib.Path:
-        self.calls.append(("export", path, trial_id))
+    def export(
+        self, path: Any = None, trial_id: str | None = None, format: str = "keras"
+    ) -> pathlib.Path:
+        """Records ``("export", path, trial_id)`` (and ``format`` when it is not .keras)."""
+        self.calls.append(("export", path, trial_id) if format == "keras" else ("export", path, trial_id, format))
         if "export" in self.raise_on:
             raise ValueError(self.raise_on["export"])
-        return pathlib.Path(path) if path is not None else self.directory / "best.keras"
+        suffix = {"keras": "best.keras", "savedmodel": "best_savedmodel", "tflite": "best.tflite"}
+        return pathlib.Path(path) if path is not None else self.directory / suffix.get(format, "best")
 
     def final_fit(self, trial_id: str | None = None, epochs: int | None = None) -> str:
         self.calls.append(("final_fit", trial_id, epochs))

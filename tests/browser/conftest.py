@@ -304,6 +304,7 @@ def jupyter_server(tmp_path_factory):
         "--LabServerApp.user_settings_dir=" + str(settings),
         "--MappingKernelManager.cull_idle_timeout=0",
         "--LabApp.extension_manager=readonly",  # no PyPI look-ups from the extension manager
+        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: switch themes as a user does
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--ServerApp.allow_root=True")  # CI containers run as root

@@ -3,26 +3,28 @@
 Everything waits on a condition with a time limit (:func:`poll`, Playwright's auto-waiting),
 never on a bare sleep, and a failed wait says what it waited for and what it saw last.
 
-Selectors of the panel (``automl_nb/panel/panel.py``, ``widgets/trial_table.js``), all here
-in one place (:class:`Panel` and ``_SNAPSHOT_JS``):
+Selectors of the panel (``automl_nb/panel/panel.py``, ``widgets/trial_table.js``,
+``widgets/chart.js``), all here in one place (:class:`Panel` and ``_SNAPSHOT_JS``):
 
-- the panel: the ipywidgets VBox that holds the trial table,
-  ``.jp-OutputArea-output > .widget-vbox:has(.amnb-table)``;
+- the panel: the ipywidgets VBox with the class ``amnb-panel``;
 - its buttons, ``button.widget-button`` by exact label: Pause / Resume, Stop, Run next,
   Export, Final fit, Export this trial, Close;
-- the status line: the HTML beside the progress bar,
-  ``.widget-hbox:has(> .widget-hprogress) .widget-html-content`` (``● <state> · ...``);
-  the command message: the panel's own ``.widget-label`` child;
+- the status line: ``.amnb-status .widget-html-content`` (``● <state> · ...``); the one
+  status message: the Label ``.amnb-message``;
+- the collapsible sections (``.amnb-section-<name>``: hyperparameters, teaching, enqueue),
+  opened by a click on their ``.jupyter-widget-Collapse-header``;
 - the trial table: ``.amnb-table`` rows ``tbody tr``, the id cell ``td.amnb-id`` (``0003`` or
   ``0003 ← 0001`` for a trial that continues 0001), the badge ``.amnb-badge`` (its text is
   the status), the row buttons Prune / Promote / Details, the epochs box ``input.amnb-epochs``,
   and the column headers (``thead th``) naming each hyperparameter cell;
-- the charts: ``.js-plotly-plot`` elements read through Plotly's ``gd.data``; the learning
-  curves are the one whose layout title is "learning curves" (one trace a trial, its id in
-  ``meta``), the objective chart the one whose title has "per trial";
+- the charts: ``.amnb-chart[data-chart=<name>]`` (objective, curves, parallel, importance,
+  points, bayesian), each with an HTML title ``.amnb-chart-title``, a sentence
+  ``.amnb-chart-empty`` while it has nothing to draw, and the plot, a ``.js-plotly-plot``
+  read through Plotly's ``gd.data`` (the learning curves: one trace a trial, its id in
+  ``meta``);
 - the details box: the panel's VBox child holding the "Export this trial" button; the best
   card: the HTML that starts with "Best model"; the enqueue form: the inputs of the VBox with
-  the "Run next" button, found by their label text.
+  the "Run next" button, found by their label text (in the "enqueue" section).
 """
 
 from __future__ import annotations
@@ -250,23 +252,20 @@ _SNAPSHOT_JS = r"""
       out.rows.push(row);
     }
   }
-  for (const gd of root.querySelectorAll(".js-plotly-plot")) {
-    const title = gd.layout && gd.layout.title ? (gd.layout.title.text || gd.layout.title) : "";
-    const traces = (gd.data || []).map((t) => ({
+  for (const chart of root.querySelectorAll(".amnb-chart")) {
+    const gd = chart.querySelector(".js-plotly-plot");
+    const traces = ((gd && gd.data) || []).map((t) => ({
       name: t.name || "", meta: t.meta == null ? "" : String(t.meta),
       x: Array.from(t.x || []), y: Array.from(t.y || []),
     }));
-    if (title === "learning curves") {
+    if (chart.dataset.chart === "curves") {
       for (const t of traces) if (t.meta) out.curves[t.meta] = t;
-    } else if (String(title).includes("per trial")) {
+    } else if (chart.dataset.chart === "objective") {
       out.objective = traces;
     }
   }
-  const statusBox = [...root.querySelectorAll(".widget-hbox")].find(
-    (b) => b.querySelector(":scope > .widget-hprogress"));
-  out.status = statusBox ? text(statusBox.querySelector(".widget-html-content")) : null;
-  const label = root.querySelector(":scope > .widget-label");
-  out.message = label ? text(label) : null;
+  out.status = text(root.querySelector(".amnb-status .widget-html-content"));
+  out.message = text(root.querySelector(".amnb-message"));
   return out;
 }
 """
@@ -330,11 +329,7 @@ class Panel:
     def __init__(self, page: Page, cell: Locator):
         self.page = page
         self.cell = cell
-        self.root = (
-            cell.locator(".jp-OutputArea-output > .widget-vbox")
-            .filter(has=page.locator(".amnb-table"))
-            .first
-        )
+        self.root = cell.locator(".jp-OutputArea-output .amnb-panel").first
 
     def wait_visible(self, timeout: float = 120) -> None:
         self.root.wait_for(state="visible", timeout=timeout * 1000)
@@ -367,8 +362,28 @@ class Panel:
 
     @property
     def best_card(self) -> Locator:
-        """The "Best model" card's text."""
-        return self.root.locator(".widget-html-content", has_text=re.compile(r"^\s*Best model"))
+        """The "Best model" line's text."""
+        return self.root.locator(".amnb-best .widget-html-content")
+
+    def section(self, name: str) -> Locator:
+        """A collapsible section: hyperparameters, teaching or enqueue."""
+        return self.root.locator(f".amnb-section-{name}")
+
+    def open_section(self, name: str) -> None:
+        """Open a collapsible section (a click on its header) unless it is open already."""
+        section = self.section(name)
+        if not section.locator(".jupyter-widget-Collapse-open").count():
+            section.locator(".jupyter-widget-Collapse-header").first.click()
+        poll(
+            lambda: section.locator(".jupyter-widget-Collapse-open").count(),
+            until=lambda n: n > 0,
+            timeout=10,
+            what=f"the {name} section to open",
+        )
+
+    def chart(self, name: str) -> Locator:
+        """A chart by its name (objective, curves, parallel, importance, points, bayesian)."""
+        return self.root.locator(f".amnb-chart[data-chart={name}]")
 
     def watch_badge(self, trial_id: str, status: str) -> None:
         """Note (page clock) when ``trial_id``'s badge first says ``status``, and every click.
@@ -423,11 +438,12 @@ class Panel:
 
     @property
     def header(self) -> Locator:
-        return self.root.locator(":scope > .widget-html").first
+        return self.root.locator(".amnb-header").first
 
     # -- the enqueue form ----------------------------------------------------------------
     def form_input(self, name: str) -> Locator:
-        """The input of hyperparameter ``name`` in the "Try these next" form."""
+        """The input of hyperparameter ``name`` in the "Try these next" form (its section
+        must be open: :meth:`open_section`)."""
         form = (
             self.root.locator(".widget-vbox")
             .filter(has=self.page.locator("button", has_text=_exactly("Run next")))

@@ -8,12 +8,13 @@ from automl_nb.testing.panel import FakeSearch, recording_comms
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _plotly_warm():
-    """Pay plotly's one-off import and validator loading once, not inside the first test."""
-    with recording_comms():
-        import plotly.graph_objects as go
+def _plotly_library():
+    """The kernel's one PlotlyLibrary (plotly.js, shared by every chart) is made once, before
+    any test counts the comms its panels open."""
+    from automl_nb.panel.chart import plotly_library
 
-        go.FigureWidget().close()
+    with recording_comms():
+        plotly_library()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The front-end files: shipped in the package, equal to the sources, and working in a fake DOM."""
+"""The front-end files: one copy (widgets/), packaged into the wheel, working in a fake DOM."""
 
 from __future__ import annotations
 
@@ -6,33 +6,60 @@ import json
 import pathlib
 import shutil
 import subprocess
+import sys
+import zipfile
 
 import pytest
 
+from automl_nb.panel import _assets
 from automl_nb.panel.table import TrialTable, asset
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SOURCES = ROOT / "widgets"
-PACKAGED = ROOT / "automl_nb" / "widgets"
+FRONT_END = (".js", ".css")
 
 
-def test_packaged_front_end_files_equal_the_top_level_sources():
-    names = sorted(p.name for p in SOURCES.glob("*") if p.suffix in (".js", ".css"))
+def test_the_front_end_has_one_copy_and_the_panel_reads_it():
+    names = sorted(p.name for p in SOURCES.iterdir() if p.suffix in FRONT_END)
     assert "trial_table.js" in names and "trial_table.css" in names
-    assert names == sorted(p.name for p in PACKAGED.glob("*") if p.suffix in (".js", ".css"))
+    copies = [p for p in (ROOT / "automl_nb").rglob("*") if p.suffix in FRONT_END]
+    assert not copies, f"front-end files inside the package (their one copy is widgets/): {copies}"
+    assert pathlib.Path(str(_assets.widgets_folder())) == SOURCES
     for name in names:
-        assert (SOURCES / name).read_bytes() == (PACKAGED / name).read_bytes(), (
-            f"widgets/{name} and automl_nb/widgets/{name} differ; copy the source over: "
-            f"cp widgets/{name} automl_nb/widgets/"
-        )
+        assert asset(name) == (SOURCES / name).read_text(encoding="utf-8")
 
 
-def test_the_table_loads_its_module_and_styles_from_the_package():
+@pytest.mark.slow
+def test_the_wheel_carries_the_front_end_files(tmp_path):
+    """pip builds the wheel (setuptools from the package index, as any install does), from a
+    copy of the sources, so no build folder is left in the checkout."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    for folder in ("automl_nb", "widgets"):
+        shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(src)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    if done.returncode and "No matching distribution found for setuptools" in done.stderr:
+        pytest.skip("pip could not fetch setuptools to build the wheel (offline)")
+    assert done.returncode == 0, done.stderr[-3000:]
+    (wheel,) = tmp_path.glob("automl_nb-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for source in SOURCES.iterdir():
+        if source.suffix in FRONT_END:
+            assert f"automl_nb/widgets/{source.name}" in names, sorted(names)
+    modules = {str(p.relative_to(ROOT)) for p in (ROOT / "automl_nb").rglob("*.py")}
+    assert modules <= names, f"modules missing from the wheel: {sorted(modules - names)}"
+    assert not any(n.startswith("widgets/") for n in names), "a top-level widgets package"
+
+
+def test_the_table_loads_its_module_and_styles_from_the_front_end_folder():
     assert TrialTable._esm == asset("trial_table.js") == (SOURCES / "trial_table.js").read_text()
     assert TrialTable._css == asset("trial_table.css")
     assert "export default" in TrialTable._esm
-    pyproject = (ROOT / "pyproject.toml").read_text()
-    assert '"widgets/*.js"' in pyproject and '"widgets/*.css"' in pyproject
     # every status badge the module can draw has a colour
     for status in ("running", "completed", "pruned", "stopped", "failed"):
         assert f".amnb-status-{status}" in TrialTable._css
@@ -190,3 +217,48 @@ def test_trial_table_shows_the_worker_that_ran_each_trial(tmp_path):
     assert out["cells"][0][7:9] == ["32", "0.001"]  # the hyperparameters move one column on
     assert out["liveCells"][6] == "w1"  # a live epoch keeps the worker
     assert out["sent"][0] == {"action": "prune", "trial_id": "0002"}
+
+
+CHART_HARNESS = r"""
+const m = await import(process.argv[2]);
+const data = [{x: [1], line: {width: 1, color: "a"}}, {x: [9]}];
+const layout = {xaxis: {title: {text: "trial"}}};
+const out = m.applyDelta(data, layout, {traces: {"0": {"x": [1, 2], "line.width": 3}}, layout: {"xaxis.dtick": 1}});
+const light = m.themeFrom((n) => ({"--jp-layout-color0": "#ffffff", "--jp-ui-font-color1": "rgba(0, 0, 0, 0.87)",
+                                   "--jp-border-color2": "#e0e0e0"})[n] || "", "", {jpThemeLight: "true", jpThemeName: "JupyterLab Light"}, "");
+const dark = m.themeFrom((n) => ({"--jp-layout-color0": "#111111", "--jp-ui-font-color1": "rgba(255, 255, 255, 0.87)"})[n] || "",
+                         "rgb(33, 33, 33)", {jpThemeLight: "false", jpThemeName: "JupyterLab Dark"}, "");
+const contrast = m.themeFrom((n) => ({"--jp-ui-font-color0": "#ffffff", "--jp-ui-font-color1": "#eeeeee"})[n] || "",
+                             "#000000", {jpThemeLight: "false", jpThemeName: "JupyterLab Dark High Contrast"}, "");
+const plain = m.themeFrom(() => "", "rgb(30, 30, 30)", {}, "rgb(220, 220, 220)");  // VS Code: no --jp-*
+const drawn = m.themed({margin: {t: 10}}, dark, 640, 250);
+console.log(JSON.stringify({
+  traces: out.data, layout: out.layout, untouched: data[0].line.width === 1 && data[1] === out.data[1] && layout.xaxis.dtick === undefined,
+  lum: [m.luminance("#ffffff"), m.luminance("#000"), m.luminance("rgba(0, 0, 0, 0)"), m.luminance("nonsense")],
+  light: [light.name, light.background, light.grid], dark: [dark.name, dark.background, dark.font],
+  contrast: [contrast.name, contrast.font], plain: [plain.name, plain.font],
+  drawn: [drawn.width, drawn.height, drawn.autosize, drawn.paper_bgcolor, drawn.template.layout.plot_bgcolor, drawn.margin.t],
+}));
+"""
+
+
+@needs_node
+def test_chart_module_applies_deltas_and_reads_the_theme(tmp_path):
+    module = tmp_path / "chart.mjs"
+    module.write_text(asset("chart.js"))
+    harness = tmp_path / "harness.mjs"
+    harness.write_text(CHART_HARNESS)
+    done = subprocess.run(["node", str(harness), module.as_uri()], capture_output=True, text=True,
+                          timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["traces"][0] == {"x": [1, 2], "line": {"width": 3, "color": "a"}}
+    assert out["layout"] == {"xaxis": {"title": {"text": "trial"}, "dtick": 1}}
+    assert out["untouched"]  # a delta makes new objects; what the views hold is not mutated
+    assert out["lum"][:2] == [1, 0] and out["lum"][2:] == [None, None]
+    assert out["light"] == ["light", "#ffffff", "#e0e0e0"]
+    # the colour behind the chart wins over --jp-layout-color0 (a section's box is lighter)
+    assert out["dark"] == ["dark", "rgb(33, 33, 33)", "rgba(255, 255, 255, 0.87)"]
+    assert out["contrast"] == ["dark-contrast", "#ffffff"]
+    assert out["plain"] == ["dark", "rgb(220, 220, 220)"]  # no --jp-*: the page's own colours
+    assert out["drawn"] == [640, 250, False, "rgb(33, 33, 33)", "rgb(33, 33, 33)", 10]

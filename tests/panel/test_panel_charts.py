@@ -6,10 +6,12 @@ import math
 import random
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
+from automl_nb._util import format_duration
 from automl_nb.events import BudgetChanged, EpochEnded, SearchEnded, StateChanged, TrialEnded
 from automl_nb.panel import _data as charts
 from automl_nb.panel import _html
@@ -32,7 +34,7 @@ def _fields(event):
 
 
 def test_chart_data_imports_without_plotly_or_widgets():
-    """charts.py needs numpy only; testing.py adds nothing but ``comm``."""
+    """panel._data needs numpy only; testing.panel adds nothing but ``comm``."""
     code = (
         "import sys, types, pathlib, automl_nb\n"
         "for name in ('plotly', 'ipywidgets', 'anywidget', 'IPython'):\n"
@@ -221,7 +223,7 @@ def test_status_info_counts_trials_and_estimates_time_left():
     info = charts.status_info(record, now)
     assert (info.state, info.done, info.total) == ("running", 2, 4)
     assert (info.running_id, info.running_epoch, info.running_target) == ("0002", 2, 5)
-    assert info.progress == 0.5
+    assert info.progress == pytest.approx((2 + 2 / 5) / 4)  # 2 trials and 2 of 5 epochs of a third
     assert info.eta_s == pytest.approx(2 * 0.5 - 0.1)
     text = charts.status_text(info)
     assert "2 of 4 trials" in text and "trial 0002 at epoch 2/5" in text and "left" in text
@@ -271,7 +273,7 @@ def test_header_says_what_how_and_within_what():
     assert info.data == "digits · 1,437 training + 360 validation samples · shape 64 · 10 classes"
     assert info.oracle == "hyperband (seed 0)"
     assert info.objective == "val_accuracy (higher is better)"
-    assert info.budget == "30 trials or 10m 00s, whichever comes first · up to 27 epochs a trial"
+    assert info.budget == "30 trials or 10m, whichever comes first · up to 27 epochs a trial"
     regression = {
         "name": "housing",
         "task": "regression",
@@ -305,13 +307,16 @@ def test_table_rows_show_a_running_trials_best_score_so_far():
     ]
 
 
-def test_duration_text():
-    assert [charts.duration_text(s) for s in (None, 4.4, 65, 3725)] == [
+def test_the_panel_writes_durations_with_the_one_helper():
+    assert [format_duration(s, "—") for s in (None, 4.4, 65, 600, 3725)] == [
         "—",
-        "4s",
+        "4.4s",
         "1m 05s",
+        "10m",
         "1h 02m",
     ]
+    info = charts.status_info(fold([started(trials=4)]), time.time())
+    assert "elapsed" in charts.status_text(info)
 
 
 def test_best_info_and_scripted_search():

@@ -168,7 +168,7 @@ def test_best_card_shows_the_best_trial(panel):
 
 def test_final_fit_runs_in_a_thread_and_reports_in_the_card(fake, panel):
     fake.final_fit_gate.clear()
-    thread = panel._final_fit()
+    thread = panel.best_box.final_fit()
     assert thread is not None and panel.final_fit_button.disabled
     assert "final fit of trial 0000" in panel.final_fit_status.value
     panel.final_fit_button.click()  # a second click while it runs
@@ -182,7 +182,7 @@ def test_final_fit_runs_in_a_thread_and_reports_in_the_card(fake, panel):
 def test_final_fit_refused_says_why(fake, panel):
     fake.raise_on["final_fit"] = "the search is running; final fit runs once it is done"
     panel.final_fit_button.click()
-    panel._final_fit_thread.join(5)
+    panel.best_box.final_fit_thread.join(5)
     assert "the search is running" in panel.final_fit_status.value
     assert panel.status_message.value == fake.raise_on["final_fit"]
     assert not panel.final_fit_button.disabled

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import pathlib
 import random
@@ -63,7 +64,7 @@ def test_a_hyperband_search_gets_the_hyperband_tab_filling_in_as_it_runs(fake, m
     fake.feed(events)
     panel = make_panel(fake)
     tabs = panel.teaching
-    assert tabs in panel.children
+    assert panel.sections["teaching"].children == (tabs,)
     assert tabs.titles == (TITLES["hyperband"], TITLES["points"])
     diagram = tabs.hyperband.diagram
     assert diagram == teaching.hyperband_diagram(panel.record)
@@ -71,6 +72,7 @@ def test_a_hyperband_search_gets_the_hyperband_tab_filling_in_as_it_runs(fake, m
     assert [len(r["trials"]) for r in first["rounds"]] == [9, 1, 0]
     assert first["rounds"][1]["trials"][0]["fate"] == "waiting"
     assert diagram["now"] == "Between trials."
+    assert diagram["best_id"] == panel.record.best().trial_id  # its mark gets the gold ring
     sent = len(tabs.hyperband.comm.messages)
     rest = hyperband_events()[len(events):]
     fake.feed(rest[:1])  # the next trial starts: its mark appears at once
@@ -117,13 +119,18 @@ def test_a_random_search_shows_the_points_it_tried_and_the_axes_can_change(fake,
     assert list(points.x_dropdown.options) == ["units", "learning_rate", "activation",
                                                 "batch_norm"]
     scored, other, best = points.widget.data
-    assert len(scored.x) == 6 and len(other.x) == 1 and len(best.x) == 1
-    assert points.widget.layout.xaxis.title.text == "units"
-    assert points.widget.layout.yaxis.type == "log"
+    assert len(scored["x"]) == 6 and len(other["x"]) == 1 and len(best["x"]) == 1
+    assert best["marker"]["symbol"] == "star"  # the best trial's mark in every chart
+    layout = points.widget.plot_layout
+    assert layout["xaxis"]["title"]["text"] == "units"
+    assert layout["xaxis"]["tickformat"] == "d"  # an int hyperparameter: whole-number ticks
+    # a log axis gets few round ticks: decades of the space's 1e-4..1e-1
+    assert layout["yaxis"]["type"] == "log"
+    assert layout["yaxis"]["ticktext"] == ["1e-4", "1e-3", "0.01", "0.1"]
     assert "Random search drew 7 trials independently" in points.text.value
     points.x_dropdown.value = "activation"
-    assert points.widget.layout.xaxis.type == "category"
-    assert set(points.widget.data[0].x) <= {"relu", "tanh", "gelu"}
+    assert points.widget.plot_layout["xaxis"]["type"] == "category"
+    assert set(points.widget.data[0]["x"]) <= {"relu", "tanh", "gelu"}
 
 
 def test_a_bayesian_search_gets_the_bayesian_tab_and_waits_for_its_oracle(fake, make_panel):
@@ -133,7 +140,7 @@ def test_a_bayesian_search_gets_the_bayesian_tab_and_waits_for_its_oracle(fake, 
     view = panel.teaching.bayesian
     assert panel.teaching.titles == (TITLES["bayesian"], TITLES["points"])
     view.refresh(wait=True)  # a fake search has no oracle: the view says where it will come from
-    assert "lives in the running search's oracle" in view.text.value
+    assert "lives in the running search's oracle" in html.unescape(view.text.value)
     assert list(view.dropdown.options) == ["units", "learning_rate", "activation", "batch_norm"]
 
 
@@ -179,15 +186,18 @@ def test_the_bayesian_view_draws_recorded_snapshots_and_follows_the_dropdown(tmp
     search.feed(trial_events("0000", {"learning_rate": 1e-4, "activation": "relu"}, 3))
     panel.flush()
     assert list(view.dropdown.options) == ["learning_rate", "activation"]
-    _upper, lower, mean, acq, observed, nxt = view.widget.data
-    assert list(mean.x) == [1e-4, 1e-3, 1e-2] and list(acq.y) == pytest.approx([0.93, 0.94, 0.95])
-    assert lower.fill == "tonexty" and list(observed.y) == [0.8]
-    assert list(nxt.x) == [1e-2] and nxt.name == "next trial"
-    assert view.widget.layout.xaxis.type == "log" and "The story of learning_rate" in view.text.value
+    _upper, lower, mean, acq, observed, nxt, best = view.widget.data
+    assert mean["x"] == [1e-4, 1e-3, 1e-2] and acq["y"] == pytest.approx([0.93, 0.94, 0.95])
+    assert lower["fill"] == "tonexty" and observed["y"] == [0.8]
+    assert nxt["x"] == [1e-2] and nxt["name"] == "next trial"
+    assert best["x"] == [1e-4] and best["marker"]["symbol"] == "star"
+    xaxis = view.widget.plot_layout["xaxis"]
+    assert xaxis["type"] == "log" and xaxis["ticktext"] == ["1e-4", "1e-3", "0.01"]
+    assert "The story of learning_rate" in view.text.value and view.widget.empty == ""
     view.dropdown.value = "activation"
-    assert list(view.widget.data[2].x) == ["relu", "tanh"]
-    assert view.widget.layout.xaxis.type == "category"
-    assert view.widget.data[3].name == "acquisition: mean + 2.6σ"
+    assert view.widget.data[2]["x"] == ["relu", "tanh"]
+    assert view.widget.plot_layout["xaxis"]["type"] == "category"
+    assert view.widget.data[3]["name"] == "acquisition: mean + 2.6σ"
 
 
 def test_the_step_button_calls_step_and_a_search_without_it_says_so(fake, make_panel):

@@ -5,7 +5,7 @@ recordings), installs it into a fresh virtual environment in a temporary folder,
 there (another working directory, no PYTHONPATH) runs
 
     python -m automl_nb search iris --trials 1 --epochs 1
-    automl_nb.replay("digits-hyperband")
+    automl_nb.replay("digits-hyperband")      (and its panel, whose front end is in the wheel)
 
 The fresh environment reuses the dependencies already installed beside this interpreter
 (TensorFlow would take minutes to install again): a ``.pth`` file puts that environment's
@@ -47,8 +47,9 @@ def run(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 600)
 
 def check_contents(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    wanted = ["automl_nb/__init__.py", "automl_nb/py.typed", "automl_nb/widgets/trial_table.js",
-              "automl_nb/widgets/trial_table.css", "automl_nb/widgets/hyperband.js"]
+    wanted = ["automl_nb/__init__.py", "automl_nb/py.typed"]
+    # the front end's one copy, the top-level widgets/ folder, ships as automl_nb/widgets/
+    wanted += [f"automl_nb/widgets/{p.name}" for p in sorted((ROOT / "widgets").glob("*.*s"))]
     for name in RECORDINGS:
         wanted += [f"automl_nb/recordings/{name}/events.jsonl",
                    f"automl_nb/recordings/{name}/search.json"]
@@ -99,14 +100,21 @@ def main() -> None:
             sys.exit(f"wheel-test: the search printed no finished trial:\n{out[-2000:]}")
         code = (
             "import automl_nb\n"
+            "from automl_nb.panel._assets import widgets_folder\n"
+            "from automl_nb.testing.panel import recording_comms\n"
             "r = automl_nb.replay('digits-hyperband', speed=float('inf'))\n"
             "assert r.wait(30).value == 'done', r.state\n"
-            "print(r.directory, len(r.record.trials))\n"
+            "with recording_comms():\n"
+            "    r.panel().close()  # its widgets read their ES modules from the wheel\n"
+            "print(r.directory, len(r.record.trials), widgets_folder())\n"
         )
-        found, trials = run([str(python), "-c", code], cwd=user, env=env).split()
+        found, trials, widgets = run([str(python), "-c", code], cwd=user, env=env).split()
         if not Path(found).is_relative_to(fresh) or int(trials) < 5:
             sys.exit(f"wheel-test: replay played {found} ({trials} trials), not the wheel's recording")
-        print(f"wheel-test: passed (the search ran; replay played {trials} trials from the wheel)")
+        if not Path(widgets).is_relative_to(fresh):
+            sys.exit(f"wheel-test: the panel read its front end from {widgets}, not from the wheel")
+        print(f"wheel-test: passed (the search ran; replay played {trials} trials from the wheel "
+              "and showed its panel with the wheel's front end)")
     finally:
         if options.keep:
             print(f"kept {work}")

@@ -63,8 +63,22 @@ def test_skips_fail_on_ci(suite):
     assert "test_module_skip.py was skipped on CI" in done.stdout and "no_such_module_x" in done.stdout
 
 
-@pytest.mark.parametrize("ci", [None, "false"])
-def test_skips_stay_skips_off_ci(suite, ci):
-    done = _pytest(suite, ci)
+def test_skips_stay_skips_off_ci(suite):
+    done = _pytest(suite, None)
     assert done.returncode == 0, done.stdout
     assert "1 passed, 3 skipped" in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize(
+    ("value", "ci"),
+    [(None, False), ("", False), ("0", False), ("false", False), ("No", False),
+     ("true", True), ("1", True), ("yes", True)],
+)
+def test_what_counts_as_ci(monkeypatch, value, ci):
+    from .conftest import on_ci
+
+    if value is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", value)
+    assert on_ci() is ci

@@ -63,13 +63,32 @@ def pytest_make_collect_report(collector):
 # -- running tests side by side (pytest-xdist) ------------------------------------------------------
 
 
-def pytest_collection_modifyitems(config, items):
-    """Tests that share one server or one scenario run in one xdist worker, in order:
-    the browser tests (one JupyterLab and one Chromium a session, steps that build on each
-    other). The rest are independent (their own tmp_path, ports and processes)."""
-    for item in items:
-        if "browser" in item.nodeid.split("::")[0].split("/"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
+def _unit(nodeid: str) -> str:
+    """The unit of work a test belongs to: the browser tests are one (one JupyterLab and one
+    Chromium a session, and steps that build on each other, in order); any other test is
+    a unit of its own (its own tmp_path, ports and processes)."""
+    path = nodeid.split("::", 1)[0]
+    return "tests/browser" if path.startswith("tests/browser/") else nodeid
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup``: tests go to whichever worker is free, the browser tests together.
+
+    xdist's own loadgroup marks a group by rewriting each test's node id, which pytest 9 no
+    longer lets it do (``Node.nodeid`` is read-only): its groups were silently split, and a
+    browser step ran in another worker than the step it builds on. This scheduler keeps
+    xdist's load-by-scope machinery and only says what a unit of work is (:func:`_unit`).
+    """
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(nodeid)
+
+    return BrowserTestsTogether(config, log)
 
 
 # -- waiting on conditions -------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""On CI (the ``CI`` environment variable set) a skipped test fails the run: a test that
-cannot run there is a test that does not run anywhere anyone looks (tests/conftest.py)."""
+"""The suite's own machinery (tests/conftest.py): on CI (the ``CI`` environment variable set)
+a skipped test fails the run, since a test that cannot run there runs nowhere anyone looks;
+and, side by side in xdist workers, the browser tests stay together and in order."""
 
 from __future__ import annotations
 
@@ -82,3 +83,12 @@ def test_what_counts_as_ci(monkeypatch, value, ci):
     else:
         monkeypatch.setenv("CI", value)
     assert on_ci() is ci
+
+
+def test_the_browser_tests_are_one_unit_of_work_and_the_others_one_each():
+    from .conftest import _unit
+
+    lab, look = "tests/browser/test_browser_lab.py::test_01_x", "tests/browser/test_browser_look.py::test_1"
+    assert _unit(lab) == _unit(look) == "tests/browser"
+    for nodeid in ("tests/test_events.py::test_a", "tests/panel/test_panel_live.py::test_b[1]"):
+        assert _unit(nodeid) == nodeid

@@ -249,27 +249,29 @@ def test_a_killed_chief_loses_only_running_trials_and_reopens_with_its_workers(t
 
 @pytest.mark.slow
 def test_promote_and_enqueue_go_to_the_next_free_worker(tmp_path, pooled):
-    s = _search(pooled, tmp_path, "promo", trials=3, epochs=3)
-    wait_for(lambda: any(t.status == "completed" for t in s.record.trials.values()),
-             timeout=120, interval=0.05, what="a finished trial")
-    with s.lock:
-        parent = next(t for t in s.record.trials.values() if t.status == "completed")
-    assert s.promote(parent.trial_id, epochs=2)
-    assert s.enqueue({"units": 32, "learning_rate": 0.005})
+    s = _search(pooled, tmp_path, "promo", trials=3, epochs=4, start=False)
+    # queued first, with a learning rate that learns iris within a few epochs: the trial promoted
+    assert s.enqueue({"units": 32, "learning_rate": 0.01})
+    assert s.start()
+    wait_for(lambda: s.record.trials.get("0000") and s.record.trials["0000"].status == "completed",
+             timeout=180, interval=0.05, what="the queued trial to finish")
+    assert s.promote("0000", epochs=2)
     assert s.wait(240) is SearchState.DONE, s.error
     trials = list(s.record.trials.values())
     assert len(trials) == 5 and {t.status for t in trials} == {"completed"}
-    child = next(t for t in trials if t.parent_id == parent.trial_id)
-    queued = next(t for t in trials if t.source == "enqueued")
+    parent = s.record.trials["0000"]
+    child = next(t for t in trials if t.parent_id == "0000")
+    assert parent.source == "enqueued" and parent.info["worker"] in ("w0", "w1")
+    assert (parent.hyperparameters["units"], parent.hyperparameters["learning_rate"]) == (32, 0.01)
     assert child.source == "promoted" and child.info["worker"] in ("w0", "w1")
-    assert queued.info["worker"] in ("w0", "w1")
-    assert (queued.hyperparameters["units"], queued.hyperparameters["learning_rate"]) == (32, 0.005)
-    # it trained on from the parent's checkpoint in a worker: its epochs number on, and its
-    # first loss is near the parent's last, not back at a fresh model's
+    # it trained on from the parent's best checkpoint in a worker: its epochs number on, and its
+    # first epoch's loss is near the parent's at that epoch, not back at a fresh model's first
     assert [e for e, _ in child.curve] == [parent.epochs + 1, parent.epochs + 2]
-    first, last = parent.curve[0][1]["loss"], parent.curve[-1][1]["loss"]
-    assert first > last
-    assert abs(child.curve[0][1]["loss"] - last) < abs(child.curve[0][1]["loss"] - first)
+    fresh = parent.curve[0][1]["loss"]
+    at_best = parent.curve[parent.best_epoch - 1][1]["loss"]
+    assert parent.best_epoch > 1 and at_best < fresh, parent.curve  # it learned: the check can tell
+    own = child.curve[0][1]["loss"]
+    assert abs(own - at_best) < abs(own - fresh), (own, at_best, fresh)
 
 
 @pytest.mark.slow

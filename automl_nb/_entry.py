@@ -21,7 +21,7 @@ from ._checks import check_objective, check_seed, check_time, positive_int
 from ._search import Search
 from .backends.base import Trainer
 from .data import describe_input, load_data
-from .errors import SearchError, SpaceError
+from .errors import DataError, SearchError, SpaceError
 from .events import read_journal
 from .store import FORMAT, Store, dataset_meta, default_directory, open_directory, prepare_directory
 
@@ -49,6 +49,7 @@ def search(
     step: bool = False,
     workers: int = 1,
     listen: str | None = None,
+    task: str | None = None,
 ) -> Search:
     """Start a KerasTuner search in the background and return it at once.
 
@@ -63,7 +64,8 @@ def search(
     ``workers=N`` runs N trials at once in N worker processes (KerasTuner's distributed
     mode); ``listen="0.0.0.0"`` (or ``"HOST:PORT"``) also lets workers on other machines
     that share this filesystem join (see :mod:`automl_nb.backends.workers`). ``space`` may
-    name a build(hp) function as ``"module:function"``.
+    name a build(hp) function as ``"module:function"``. ``task`` ("classification" or
+    "regression") overrides the task inferred from the target (the header says which, and why).
     """
     trials = positive_int("trials", trials, allow_none=True)
     epochs = positive_int("epochs", epochs)
@@ -77,7 +79,7 @@ def search(
     oracle_name = oracle_checked if isinstance(oracle_checked, str) else type(oracle_checked).__name__
     workers = positive_int("workers", workers)
     pool, space_ref, space = _trainer(workers, listen, space)
-    dataset = load_data(data, target=target, validation=validation, seed=seed)
+    dataset = load_data(data, target=target, validation=validation, seed=seed, task=task)
     objective, direction = check_objective(objective, dataset.task, custom_space=space is not None)
     if space is not None:
         _check_space(space, dataset)
@@ -143,7 +145,12 @@ def open_search(
     if settings.get("space") == "custom" and space is None:
         log.info("search %s used a custom space: pass space= to continue it", store.directory)
     history = read_journal(store.journal_path)
-    dataset = store.read_data(settings)
+    data_problem = None
+    try:
+        dataset = store.read_data(settings)
+    except DataError as exc:  # its files are gone or changed: shown, cannot train
+        dataset, data_problem = None, str(exc)
+        log.warning("%s", exc)
     if workers is None:
         saved = settings.get("workers", 1)
         workers = saved if isinstance(saved, int) and not isinstance(saved, bool) and saved >= 1 else 1
@@ -161,6 +168,7 @@ def open_search(
         history=history,
         verbose=verbose,
         trainer=pool,
+        data_problem=data_problem,
     )
 
 
@@ -195,8 +203,10 @@ def _check_space(space: Any, dataset: Any) -> None:
         raise SearchError.like(exc) from None
     import keras_tuner
 
+    from .data.layers import compose
+
     try:
-        hypermodel.build(keras_tuner.HyperParameters())
+        compose(hypermodel.build(keras_tuner.HyperParameters()), dataset.preprocessing)
     except SpaceError as exc:  # not a model, not compiled, the wrong shape
         raise SearchError.like(exc) from None
     except Exception as exc:  # the user's own bug: keep its traceback as the cause

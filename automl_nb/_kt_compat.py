@@ -30,6 +30,9 @@ The touches, and why:
 - Keras: ``keras.src.random.seed_generator.python_random``: the generator Keras draws default
   seeds from; :func:`seeded_build` swaps in a seeded one for a build, so a seeded trial's
   weights are the same every time without reseeding the user's ``random`` or NumPy state.
+  ``Trainer._compile_config``: the arguments a model was compiled with, as the live objects
+  (a user's own loss function too), to compile the model a search wraps around it the same
+  way (:func:`compile_arguments`; ``get_compile_config()`` would need them registered).
 - TensorFlow: ``tensorflow.python.framework.ops._gradient_registry`` (``tf.custom_gradient``
   entries never released: a leak across trials), ``tensorflow.python.framework.config``'s
   op-determinism switch and ``tensorflow.python.eager.context``'s global seed (turned on for a
@@ -325,6 +328,17 @@ def seeded_build(seed: int | None) -> Iterator[None]:
             yield
         finally:
             module.python_random = saved
+
+
+def compile_arguments(model: Any) -> dict[str, Any] | None:
+    """The keyword arguments ``model.compile`` got (its live optimizer in place of a name),
+    or None when the model is not compiled."""
+    if not getattr(model, "compiled", False):
+        return None
+    config = _need("keras", "Trainer._compile_config", lambda: model._compile_config.config)
+    arguments = dict(config)
+    arguments["optimizer"] = model.optimizer
+    return arguments
 
 
 def _gradient_registry() -> dict[str, Any] | None:

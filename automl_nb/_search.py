@@ -12,10 +12,8 @@ and make a Search; nothing here imports TensorFlow.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import re
 import threading
 import time as _time
 from collections.abc import Callable
@@ -24,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._checks import check_time, positive_int
 from ._util import format_duration
-from .backends.base import SearchJob, Trainer
+from .backends.base import SearchJob, Trainer, explain_failure
 from .backends.engine import Engine
 from .backends.local import LocalTrainer
 from .control import CommandResult, Control, Request, SearchState
@@ -43,7 +41,7 @@ from .events import (
 )
 from .oracles import ORACLES
 from .record import SCORED, SearchRecord
-from .store import FORMAT, Store
+from .store import Store
 
 if TYPE_CHECKING:
     import pandas
@@ -72,6 +70,7 @@ class Search:
         history: list[Event] | None = None,
         trainer: Trainer | None = None,
         verbose: bool = False,
+        data_problem: str | None = None,
     ):
         self.store = Store(directory)
         self.directory = self.store.directory
@@ -87,7 +86,8 @@ class Search:
         self._trainer: Trainer = trainer if trainer is not None else LocalTrainer()
         self._trainer.bind(
             SearchJob(store=self.store, settings=settings, dataset=dataset, space=space,
-                      oracle=oracle, bus=self._bus, record=self._record, lock=self._bus.lock)
+                      oracle=oracle, bus=self._bus, record=self._record, lock=self._bus.lock,
+                      data_problem=data_problem)
         )
         spent = self._record.elapsed(self._record.ended_at or _time.time()) if history else 0.0
         self._control = Control(settings.get("time_budget_s"), spent_s=spent)
@@ -470,7 +470,7 @@ class Search:
         except (JournalError, SpaceFailure) as exc:
             final, reason = SearchState.FAILED, str(exc)
         except Exception as exc:
-            final, reason = SearchState.FAILED, _explain_failure(exc)
+            final, reason = SearchState.FAILED, explain_failure(exc)
             log.debug("search failed", exc_info=True)
         if final is SearchState.FAILED:
             self.error = reason
@@ -538,36 +538,19 @@ class Search:
                      trial_id=tid, epochs=n_epochs)
         return model
 
-    def export(self, path: str | os.PathLike[str] | None = None, trial_id: str | None = None) -> Path:
-        """Write a plain ``.keras`` file (Keras alone opens it) and ``<path>.json`` beside it."""
-        target = Path(path) if path is not None else self.directory / "best.keras"
-        if target.suffix != ".keras":
-            raise SearchError(f"must end in .keras; got '{target}'", argument="path", value=str(target),
-                              hint=f"try '{target.with_suffix('.keras')}'")
+    def export(self, path: str | os.PathLike[str] | None = None, trial_id: str | None = None,
+               format: str = "keras") -> Path:
+        """Write the best trial's model (or ``trial_id``'s, or the final fit's) for use without
+        automl-nb: format "keras" (default), "savedmodel" or "tflite" (:mod:`automl_nb.export`)."""
+        from . import export as exporting
+
+        fmt, target = exporting.check(format, path, self.directory)
         tid = self._resolve_trial(trial_id)
-        use_final = trial_id is None and self._final_model is not None
-        model = self._final_model if use_final else self.best_model(tid)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        model.save(target)
+        final = trial_id is None and self._final_model is not None
         with self.lock:
             trial = self._record.trials[tid]
-            meta = {
-                "format": FORMAT,
-                "trial_id": tid,
-                "final_fit": use_final,
-                "hyperparameters": dict(trial.hyperparameters),
-                "objective": self.objective,
-                "direction": self.direction,
-                "score": trial.score,
-                "task": self.dataset.task if self.dataset else None,
-                "family": self.dataset.family if self.dataset else None,
-                "class_names": self.dataset.class_names if self.dataset else None,
-                "label_dtype": self.dataset.label_dtype if self.dataset else None,
-                "preprocessing": self.dataset.preprocessing if self.dataset else None,
-                "input_shape": list(self.dataset.input_shape) if self.dataset else None,
-                "search": str(self.directory),
-            }
-        Path(str(target) + ".json").write_text(json.dumps(meta, indent=2, default=str))
+        exporting.write(self._final_model if final else self.best_model(tid), target, fmt,
+                        exporting.metadata(trial, self.dataset, self.settings, fmt, final, self.directory))
         self._answer("export", True, f"exported trial {tid} to {target}", trial_id=tid, path=str(target))
         return target
 
@@ -606,19 +589,6 @@ def _normalise_trial_id(trial_id: Any) -> str:
         return f"{trial_id:04d}"
     text = str(trial_id).strip()
     return f"{int(text):04d}" if text.isdigit() and len(text) < 4 else text
-
-
-def _explain_failure(exc: BaseException) -> str:
-    text = str(exc).strip()
-    if isinstance(exc, RuntimeError) and text.startswith("Number of consecutive failures"):
-        first = text.splitlines()[0]
-        limit = re.search(r"(\d+)", first)
-        n = limit.group(1) if limit else "several"
-        lines = [ln for ln in text.splitlines()[1:] if ln.strip()]
-        last = lines[-1].strip() if lines else "see the trial table"
-        return f"{n} trials in a row failed, so the search gave up; the last one: {last}"
-    first = text.splitlines()[0] if text else ""
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def _print_progress(event: Event) -> None:

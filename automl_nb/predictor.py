@@ -1,11 +1,13 @@
-"""``automl_nb.load("best.keras")``: an exported model that predicts from raw rows.
+"""``automl_nb.load("best.keras")``: an exported model that answers in the original labels.
 
-``Search.export(path)`` writes a plain ``.keras`` file and ``<path>.json`` beside it
-(class names, label type and, for DataFrame or CSV data, the ``preprocessing`` recipe).
-:func:`load` reads both and returns a :class:`Predictor`: ``predict`` takes raw
-DataFrame rows (text labels, missing values and all; the recipe turns them into
-features exactly as in training) or a ready NumPy array, and answers in the original
-labels. Keras (and TensorFlow) is imported when the model is first needed.
+``Search.export(path)`` writes a plain ``.keras`` file whose model takes the raw input (every
+preprocessing step is a layer in it) and ``<path>.json`` beside it (class names, label type,
+what the inputs are). :func:`load` reads both and returns a :class:`Predictor`, whose
+``predict`` takes what the search took (a DataFrame's rows with text and missing values, a
+dict of columns or a list of row dicts; arrays in their raw dtype and shape, an (N, H, W)
+image set included; image files or a folder of them for a model trained on an image folder)
+and answers in the original labels, or in the target's units for a regression. Keras (and
+TensorFlow) is imported when the model is first needed.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ __all__ = ["Predictor", "load"]
 
 
 class Predictor:
-    """A saved model with the recipe that feeds it and the labels it answers in.
+    """A saved model and the labels it answers in.
 
-    Attributes: ``path`` (the ``.keras`` file), ``meta`` (the sidecar's dict, empty if
-    there was none), ``class_names``, ``task``, ``preprocessing``; ``model`` (the Keras
-    model, loaded on first use).
+    Attributes: ``path`` (the ``.keras`` file), ``meta`` (the sidecar's dict, empty if there
+    was none), ``class_names``, ``task``, ``inputs`` (what the model takes); ``model`` (the
+    Keras model, loaded on first use).
     """
 
     def __init__(self, path: str | os.PathLike[str], meta: dict[str, Any] | None = None):
@@ -42,8 +44,8 @@ class Predictor:
         return self.meta.get("task") or ("classification" if self.class_names else "regression")
 
     @property
-    def preprocessing(self) -> dict[str, Any] | None:
-        return self.meta.get("preprocessing")
+    def inputs(self) -> dict[str, Any]:
+        return self.meta.get("inputs") or {}
 
     @property
     def model(self):
@@ -54,61 +56,87 @@ class Predictor:
             self._model = keras.saving.load_model(self.path, safe_mode=True)  # runs no code
         return self._model
 
-    def features(self, data: Any) -> np.ndarray:
-        """The model's input for ``data``: raw rows through the recipe, or an array as it is.
+    def features(self, data: Any) -> Any:
+        """The model's input for ``data``, as Keras takes it (no scaling: the model does that).
 
-        A DataFrame (or a dict of columns, a list of row dicts, a Series for one row) goes
-        through the saved preprocessing recipe; a NumPy array is taken as ready features.
+        For a model of a DataFrame: a dict of columns, numbers as float32 (NaN where missing)
+        and text as string tensors ("" where missing). For arrays: the array in its own dtype,
+        one sample given alone gaining its batch axis. For an image folder's model, image files
+        (a path, a folder, or a list of paths) are read at the model's size.
         """
-        if _is_frame_like(data):
-            if self.preprocessing is None:
-                raise ValueError(
-                    "data is a table, but this model was trained on arrays, so there is no "
-                    "recipe to turn rows into features; pass a NumPy array shaped like the "
-                    f"training features {self.meta.get('input_shape')}"
-                )
-            from .data import apply_preprocessing
+        from .data.dataset import is_dataframe
 
-            return apply_preprocessing(self.preprocessing, data)
+        inputs = self.inputs
+        if inputs.get("kind") == "columns":
+            from .data.frames import frame_columns
+            from .data.layers import model_inputs
+
+            if not (is_dataframe(data) or _is_frame_like(data)):
+                raise ValueError(
+                    "data must be rows of a table (a DataFrame, a dict of columns or a list of "
+                    "row dicts) with the columns the model was trained on; got "
+                    f"{type(data).__name__}"
+                )
+            return model_inputs(frame_columns({"columns": inputs["columns"]}, data, "data"))
+        if _is_frame_like(data) and not isinstance(data, dict):
+            raise ValueError(
+                "data is a table, but this model was trained on arrays; pass a NumPy array of "
+                f"samples shaped {tuple(inputs.get('shape') or ())}"
+            )
+        shape = tuple(inputs.get("shape") or ())
+        if inputs.get("kind") == "array" and len(shape) == 3 and inputs.get("dtype") == "uint8":
+            from .data.images import image_paths, read_images
+
+            paths = image_paths(data)
+            if paths is not None:
+                return read_images(paths, shape[:2], shape[2])
         array = np.asarray(data)
         if array.dtype == object:
             raise ValueError(
-                "data must be a DataFrame of raw rows or a numeric NumPy array; got an array "
-                "of Python objects"
+                "data must be a numeric NumPy array (or rows of a table for a DataFrame's model); "
+                "got an array of Python objects"
             )
-        array = array.astype(np.float32)
-        shape = self.meta.get("input_shape")
-        if shape and tuple(array.shape[1:]) != tuple(shape):
-            if tuple(array.shape) == tuple(shape):
+        if shape and tuple(array.shape[1:]) != shape:
+            if tuple(array.shape) == shape:
                 array = array[None, ...]  # one sample
+            elif array.ndim >= 1 and array.size == len(array) * int(np.prod(shape)):
+                array = array.reshape((len(array), *shape))  # (N, H, W, 1) for an (H, W) model
             else:
                 raise ValueError(
                     f"data has shape {tuple(array.shape)}, but the model takes samples shaped "
-                    f"{tuple(shape)} (so an array shaped (n, {', '.join(map(str, shape))}))"
+                    f"{shape} (so an array shaped (n, {', '.join(map(str, shape))}))"
                 )
+        if inputs.get("dtype") == "uint8" and array.dtype != np.uint8:
+            if array.size and (array.min() < 0 or array.max() > 255 or np.any(array != np.round(array))):
+                raise ValueError(
+                    "the model takes images as uint8 values 0..255, as the search got them; "
+                    f"data holds {array.dtype} values from {array.min():g} to {array.max():g}"
+                )
+            array = array.astype(np.uint8)
         return array
 
     def predict_proba(self, data: Any) -> np.ndarray:
-        """The model's raw output: class probabilities (classification) or values."""
+        """The model's output: class probabilities (classification) or values in the target's
+        units (regression)."""
         return np.asarray(self.model.predict(self.features(data), verbose=0))
 
     def predict(self, data: Any) -> list[Any]:
         """Predicted labels (strings or ints as in training) or values (regression), one a row."""
         out = self.predict_proba(data)
-        if self.task == "regression" or not self.class_names:
-            if self.task == "regression":
-                return [float(v) for v in out.reshape(len(out), -1)[:, 0]]
-            return [int(i) for i in _indices(out)]
-        names = self.class_names
+        if self.task == "regression":
+            return [float(v) for v in out.reshape(len(out), -1)[:, 0]]
         indices = _indices(out)
+        names = self.class_names
+        if not names:
+            return [int(i) for i in indices]
         if self.meta.get("label_dtype") == "int":
             return [int(names[i]) for i in indices]
         return [names[i] for i in indices]
 
     def __repr__(self) -> str:
         what = f"{len(self.class_names)} classes" if self.class_names else self.task
-        recipe = "raw rows" if self.preprocessing else "arrays"
-        return f"<Predictor {self.path.name}: {what}, predicts from {recipe}>"
+        kind = "rows of a table" if self.inputs.get("kind") == "columns" else "arrays"
+        return f"<Predictor {self.path.name}: {what}, predicts from {kind}>"
 
 
 def _indices(out: np.ndarray) -> np.ndarray:
@@ -130,8 +158,8 @@ def _is_frame_like(data: Any) -> bool:
 def load(path: str | os.PathLike[str]) -> Predictor:
     """Open a model exported by ``Search.export`` (or the panel's Export button).
 
-    ``path`` is the ``.keras`` file; ``<path>.json`` beside it supplies the class
-    names and the preprocessing recipe (without it, predictions are class indices).
+    ``path`` is the ``.keras`` file; ``<path>.json`` beside it supplies the class names
+    (without it, predictions are class indices).
     """
     target = Path(path)
     if target.suffix != ".keras":
@@ -149,4 +177,9 @@ def load(path: str | os.PathLike[str]) -> Predictor:
             raise ValueError(
                 f"'{sidecar}' cannot be read ({exc}); export the model again"
             ) from None
+    if meta.get("preprocessing"):
+        raise ValueError(
+            f"'{target}' was exported by an older automl-nb, whose preprocessing ran outside the "
+            "model; export it again from its search (automl_nb.open(directory).export(...))"
+        )
     return Predictor(target, meta)

@@ -5,7 +5,10 @@
     <directory>/
       search.json            settings (JSON): what was asked for, and the data's description
       events.jsonl           the journal (events.py writes it, line by line)
-      data.npz               the prepared arrays, read back without pickle
+      data.npz               data held in memory (arrays, a DataFrame's columns), raw dtype,
+                             compressed, read back without pickle; file-backed data (a CSV
+                             file, an image folder) and bundled sets are not copied: settings
+                             keep their path and fingerprint
       kt/                    KerasTuner's project: oracle.json, tuner0.json, trial_<id>/...
         trial_<id>/checkpoint.weights.h5    a trial's best-epoch weights (HDF5)
       workers/<id>.log       each worker process's output, with workers
@@ -97,44 +100,64 @@ class Store:
 
     # -- data ----------------------------------------------------------------------------
     def write_data(self, dataset: Any) -> None:
-        import numpy as np
+        """In-memory data once, in its raw dtype, compressed; file-backed data not at all.
 
-        np.savez(
-            self.data_path,
-            x_train=dataset.x_train,
-            y_train=dataset.y_train,
-            x_val=dataset.x_val,
-            y_val=dataset.y_val,
-        )
-
-    def read_data(self, settings: dict[str, Any]) -> Any:
-        """The prepared data, or None (logged) when it is missing or cannot be read safely.
-
-        An ``.npz`` that holds pickled objects is refused: the search is shown, it cannot train.
+        A search on a CSV file, an image folder or a bundled set keeps only its reference
+        (``dataset_meta``'s ``source``: the path and a fingerprint) in ``search.json``.
         """
         import numpy as np
 
-        from .data import Dataset
+        if dataset.source is not None:
+            return
+        arrays: dict[str, Any] = {"y_train": dataset.y_train, "y_val": dataset.y_val}
+        for part in ("x_train", "x_val"):
+            x = getattr(dataset, part)
+            if isinstance(x, dict):
+                for i, values in enumerate(x.values()):
+                    arrays[f"{part}.{i}"] = values.astype(str) if values.dtype == object else values
+            else:
+                arrays[part] = x
+        np.savez_compressed(self.data_path, **arrays)
 
+    def read_data(self, settings: dict[str, Any]) -> Any:
+        """The search's data, or None (logged) when ``data.npz`` is missing or cannot be read
+        safely (one that holds pickled objects is refused: the search is shown, it cannot
+        train). File-backed data is read again from its files: a
+        :class:`~automl_nb.errors.DataError` says in a sentence when they are gone or changed.
+        """
+        import numpy as np
+
+        from .data import Dataset, reload_data
+
+        meta = settings.get("dataset", {})
+        if meta.get("source"):
+            return reload_data(meta["source"])
         if not self.data_path.exists():
             return None
-        meta = settings.get("dataset", {})
         try:
+            spec = meta["preprocessing"]
             with np.load(self.data_path, allow_pickle=False) as arrays:
+                if spec.get("inputs") == "columns":
+                    names = [c["name"] for c in spec["columns"]]
+                    x_train, x_val = ({name: _column(arrays[f"{part}.{i}"]) for i, name in enumerate(names)}
+                                      for part in ("x_train", "x_val"))
+                else:
+                    x_train, x_val = arrays["x_train"], arrays["x_val"]
                 return Dataset(
                     name=meta.get("name", settings.get("name", "data")),
                     family=meta["family"],
                     task=meta["task"],
-                    x_train=arrays["x_train"],
+                    x_train=x_train,
                     y_train=arrays["y_train"],
-                    x_val=arrays["x_val"],
+                    x_val=x_val,
                     y_val=arrays["y_val"],
                     class_names=meta.get("class_names"),
                     feature_names=meta.get("feature_names"),
-                    preprocessing=meta.get("preprocessing"),
+                    preprocessing=spec,
                     label_dtype=meta.get("label_dtype", "int"),
+                    task_reason=meta.get("task_reason", ""),
                 )
-        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc
             log.warning("%s could not be read back (%s); the search is shown but cannot train",
                         self.data_path, first)
@@ -172,7 +195,14 @@ def dataset_meta(dataset: Any) -> dict[str, Any]:
         "feature_names": dataset.feature_names,
         "preprocessing": dataset.preprocessing,
         "label_dtype": dataset.label_dtype,
+        "task_reason": dataset.task_reason,
+        "source": dataset.source,
     }
+
+
+def _column(values: Any) -> Any:
+    """A column read back from ``data.npz``: text as str objects, as the model's inputs take."""
+    return values.astype(object) if values.dtype.kind == "U" else values
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -247,6 +247,13 @@ NO = errors.InputError.NO_VALUE
          "no"),
         (["--deterministic=1"], r"^--deterministic takes no value; got '1'$", "--deterministic",
          "1"),
+        (
+            ["--task", "regresion"],
+            (r"^--task 'regresion' is not a task; choose one of: classification, regression; "
+             r"did you mean 'regression'\?$"),
+            "--task",
+            "regresion",
+        ),
     ],
 )
 def test_errors_are_one_sentence_naming_the_argument(argv, message, argument, value):
@@ -275,7 +282,7 @@ def test_parser_never_exits():
     ("argv", "message"),
     [
         (["prune"], r"^%automl prune needs ID; usage: %automl prune ID$"),
-        (["export"], r"^%automl export needs PATH; usage: %automl export PATH$"),
+        (["export"], r"^%automl export needs PATH; usage: %automl export PATH \[--format FORMAT\]$"),
         (["prune", "1", "2"], r"^unexpected argument '2'"),
         (["promote", "3", "--epochs", "x"], r"^--epochs 'x' is not a whole number"),
         (["enqueue"], r"^%automl enqueue needs NAME=VALUE"),
@@ -292,6 +299,12 @@ def test_commands_parse():
     args = command_parser("promote").parse(["0003", "--epochs", "20", "--search", "s"])
     assert (args.trial_id, args.epochs, args.search) == ("0003", 20, "s")
     assert command_parser("promote").parse(["7"]).epochs == 5
+    assert command_parser("export").parse(["m.tflite", "--format", "TFLite"]).format == "tflite"
+    assert command_parser("export").parse(["m.keras"]).format == "keras"
+    with pytest.raises(ArgumentError, match=r"^--format 'onnx' is not an export format; choose one of: "):
+        command_parser("export").parse(["m.onnx", "--format", "onnx"])
+    assert _options.search_kwargs(search_parser(CLI).parse(["d.csv", "--task", "regression"]))["task"] == (
+        "regression")
     args = command_parser("extend").parse(["--trials", "4", "--time", "5m"])
     assert (args.trials, args.time) == (4, 300.0)
     assert command_parser("enqueue").parse(["lr=0.001", "units=64"]).values == [

@@ -46,7 +46,6 @@ def frame() -> pd.DataFrame:
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, Path]:
     """CSV files and image folders, good and bad, under tmp_path/inputs."""
-    from PIL import Image
 
     root = tmp_path / "inputs"
     root.mkdir()
@@ -55,11 +54,11 @@ def files(tmp_path: Path) -> dict[str, Path]:
     df.assign(label="x").to_csv(root / "one_class.csv", index=False)
     df.assign(label=df.label.where(df.index != 3)).to_csv(root / "nan_label.csv", index=False)
     (root / "empty.csv").write_text("")
-    mixed = root / "mixed"
-    for cls, sizes in (("cat", [(8, 8), (8, 8)]), ("dog", [(9, 8), (8, 8)])):
-        (mixed / cls).mkdir(parents=True)
-        for i, size in enumerate(sizes):
-            Image.new("L", size).save(mixed / cls / f"{i}.png")
+    broken = root / "broken"
+    for cls in ("cat", "dog"):
+        (broken / cls).mkdir(parents=True)
+        for i in range(2):
+            (broken / cls / f"{i}.png").write_bytes(b"not an image")
     (root / "no_classes").mkdir()
     for cls in ("cat", "dog"):
         (root / "no_images" / cls).mkdir(parents=True)
@@ -172,13 +171,16 @@ API_CASES = [
         r"^target 'label' has a single class 'x'; classification needs at least two classes$",
     ),
     (
-        "images of mixed sizes",
-        lambda f: (f["mixed"], {}),
+        "a folder of images none of which can be read",
+        lambda f: (f["broken"], {}),
         DataError,
-        (
-            r"^data: images must all be the same size, but '.*cat/0\.png' is 8x8 and "
-            r"'.*dog/0\.png' is 9x8; resize them to one size first"
-        ),
+        r"^data: none of the images sampled in '.*broken' can be read \(for instance '.*cat/0\.png'\)",
+    ),
+    (
+        "text labels as a regression",
+        lambda f: ((X, np.array(["x", "y", "z"])[Y]), {"task": "regression"}),
+        DataError,
+        r"^task 'regression' does not fit y, which holds text labels; leave task= out for a classification$",
     ),
     (
         "an empty image folder",
@@ -571,7 +573,7 @@ MAGIC_CASES = [
         "df --target lable",
         r"^--target 'lable' is not a column of the data; columns are: a, b, c, d, label; did you mean 'label'\?$",
     ),
-    ("images of mixed sizes", "{mixed}", r"^data: images must all be the same size"),
+    ("unreadable images", "{broken}", r"^data: none of the images sampled in '.*broken' can be read"),
     (
         "an empty image folder",
         "{no_classes}",
@@ -790,7 +792,7 @@ CLI_CASES = [
         r"^data: target 'label' has 1 missing value",
     ),
     ("an empty CSV", "search {empty_csv} --target label", r"^data '.*empty\.csv' is empty"),
-    ("images of mixed sizes", "search {mixed}", r"^data: images must all be the same size"),
+    ("unreadable images", "search {broken}", r"^data: none of the images sampled in '.*broken' can be read"),
     (
         "an empty image folder",
         "search {no_classes}",

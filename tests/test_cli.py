@@ -117,6 +117,29 @@ def test_deterministic_reaches_the_library(monkeypatch):
     assert calls[1][1]["deterministic"] is False
 
 
+def test_the_task_reaches_the_library_and_the_header_says_why(monkeypatch, capsys, tmp_path):
+    import importlib
+
+    from automl_nb.testing import scripted_search
+
+    entry = importlib.import_module("automl_nb._entry")
+    calls = []
+
+    def fake_search(data, **kwargs):
+        calls.append(kwargs)
+        search = scripted_search(directory=tmp_path / "s", trials=1, epochs=1, start=False)
+        search.settings["data"].update(task="regression", task_reason="target 'price' holds 812 "
+                                       "distinct whole numbers for 900 rows, too many to be classes")
+        return search
+
+    monkeypatch.setattr(entry, "search", fake_search)
+    assert cli.main(["search", "prices.csv", "--target", "price", "--task", "regression"]) == 0
+    assert calls[0]["task"] == "regression"
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == ("task: regression, as target 'price' holds 812 distinct whole numbers for 900 "
+                      "rows, too many to be classes")
+
+
 def test_help(capsys):
     assert cli.main(["--help"]) == 0
     out = capsys.readouterr().out

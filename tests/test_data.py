@@ -1,4 +1,5 @@
-"""Tests for automl_nb.data: every input kind, the preprocessing spec, splits and errors."""
+"""Tests for automl_nb.data: every input kind kept raw, the preprocessing spec, the task, splits
+and errors (the spec as Keras layers: tests/test_layers.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from automl_nb.data import (
     BUNDLED,
     DataError,
     Dataset,
-    apply_preprocessing,
     describe_input,
     load_data,
 )
+from automl_nb.data.frames import frame_columns
+from automl_nb.data.images import ImageFiles
 
 # ---------------------------------------------------------------------------------------------
 # fixtures
@@ -67,31 +69,37 @@ def test_bundled_sets_load(name: str) -> None:
     ds = load_data(name, seed=0)
     assert ds.name == name
     assert ds.task == "classification"
-    assert ds.x_train.dtype == np.float32 and ds.x_val.dtype == np.float32
     assert ds.y_train.dtype == np.int64 and ds.y_val.dtype == np.int64
     assert ds.y_train.ndim == 1
     assert ds.n_classes == len(ds.class_names) >= 2
     assert set(np.unique(ds.y_train)) == set(range(ds.n_classes))
-    assert ds.preprocessing is None
+    assert ds.source == {"kind": "bundled", "name": name, "seed": 0, "validation_split": 0.2}
     json.dumps(ds.summary())
+    json.dumps(ds.preprocessing)
 
 
-def test_digits_is_an_image_scaled_to_unit_range() -> None:
+def test_digits_are_raw_images_the_model_rescales() -> None:
     ds = load_data("digits")
     assert ds.family == "image"
-    assert ds.input_shape == (8, 8, 1)
-    assert ds.x_train.min() >= 0.0 and ds.x_train.max() <= 1.0 and ds.x_train.max() == 1.0
+    assert ds.raw_shape == (8, 8) and ds.input_shape == (8, 8, 1)  # the space gets a channel
+    assert ds.x_train.max() == 16.0  # as scikit-learn ships them
+    assert ds.preprocessing["scale"] == 1 / 16 and ds.preprocessing["normalize"] is None
     assert ds.class_names == [str(i) for i in range(10)]
     assert ds.label_dtype == "int"
     assert ds.decode([3, 0]) == [3, 0]
     assert ds.feature_names is None
 
 
-def test_tabular_bundled_set_is_standardised_on_train() -> None:
+def test_tabular_bundled_set_keeps_its_units_with_the_training_statistics() -> None:
+    from sklearn.datasets import load_iris
+
     ds = load_data("iris", seed=3)
     assert ds.family == "tabular" and ds.input_shape == (4,)
-    np.testing.assert_allclose(ds.x_train.mean(axis=0), 0.0, atol=1e-5)
-    np.testing.assert_allclose(ds.x_train.std(axis=0), 1.0, atol=1e-4)
+    raw = load_iris().data
+    assert {tuple(r) for r in ds.x_train.tolist()} <= {tuple(r) for r in raw.tolist()}
+    normalize = ds.preprocessing["normalize"]
+    np.testing.assert_allclose(normalize["mean"], ds.x_train.mean(axis=0))
+    np.testing.assert_allclose(normalize["variance"], ds.x_train.var(axis=0))
     assert ds.class_names == ["setosa", "versicolor", "virginica"]
     assert ds.decode([0, 2]) == ["setosa", "virginica"]
     assert ds.feature_names[0] == "sepal length (cm)"
@@ -121,17 +129,23 @@ def test_arrays_tabular_int_labels() -> None:
     ds = load_data((x, y), seed=1)
     assert ds.name == "arrays" and ds.family == "tabular"
     assert ds.class_names == ["3", "7"] and ds.label_dtype == "int"
-    assert ds.x_train.dtype == np.float32
+    assert ds.x_train.dtype == np.float64  # as given
     assert len(ds.x_train) == 40 and len(ds.x_val) == 10
     assert ds.decode([0, 1, 1]) == [3, 7, 7]
     assert all(type(v) is int for v in ds.decode(np.array([0, 1])))
 
 
-def test_arrays_are_not_standardised() -> None:
+def test_arrays_stay_raw_and_their_statistics_come_from_the_training_split() -> None:
     x = np.arange(40, dtype=np.float64).reshape(20, 2) * 100
+    x[:, 1] = 7.0  # a constant feature
     ds = load_data((x, [0, 1] * 10))
     rows = {tuple(r) for r in np.concatenate([ds.x_train, ds.x_val]).tolist()}
-    assert rows == {tuple(r) for r in x.astype(np.float32).tolist()}
+    assert rows == {tuple(r) for r in x.tolist()}
+    spec = ds.preprocessing
+    assert spec["inputs"] == "array" and spec["shape"] == [2] and spec["scale"] is None
+    np.testing.assert_allclose(spec["normalize"]["mean"], ds.x_train.mean(axis=0))
+    assert spec["normalize"]["variance"][0] == pytest.approx(ds.x_train[:, 0].var())
+    assert spec["normalize"]["variance"][1] == 1.0  # constant: standardises to 0, no division by 0
 
 
 def test_arrays_string_labels_and_decode() -> None:
@@ -174,6 +188,59 @@ def test_float_labels_are_regression() -> None:
     assert sorted(np.concatenate([ds.y_train, ds.y_val]).tolist()) == list(range(30))
 
 
+def test_an_integer_target_with_many_values_for_its_rows_is_a_regression() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    prices = rng.integers(1_000, 90_000, 400)
+    ds = load_data((x, prices))
+    assert ds.task == "regression" and ds.y_train.dtype == np.float32
+    assert "400 rows, too many to be classes" in ds.task_reason
+    assert ds.summary()["task_reason"] == ds.task_reason
+    digits = load_data((x, rng.integers(0, 10, 400)))
+    assert digits.task == "classification"
+    assert digits.task_reason == "y holds 10 distinct whole numbers, few enough to be classes"
+    assert load_data((x, prices), task="classification").n_classes == len(np.unique(prices))
+    forced = load_data((x, rng.integers(0, 10, 400)), task="regression")
+    assert forced.task == "regression" and forced.task_reason == "the task was given as regression"
+    whole = load_data((x, rng.integers(0, 3, 400).astype(float)), task="classification")
+    assert whole.class_names == ["0", "1", "2"] and whole.decode([2]) == [2]
+
+
+def test_a_wrong_task_is_one_sentence() -> None:
+    x = np.zeros((20, 2))
+    with pytest.raises(DataError, match="task 'regression' does not fit y, which holds text labels") as info:
+        load_data((x, ["a", "b"] * 10), task="regression")
+    assert info.value.argument == "task"
+    with pytest.raises(DataError, match="task 'classification' does not fit y, which holds numbers with"):
+        load_data((x, np.linspace(0, 1, 20)), task="classification")
+    with pytest.raises(DataError, match="must be 'classification', 'regression' or None"):
+        load_data((x, [0, 1] * 10), task="regresion")
+
+
+def test_hundreds_of_classes_with_a_handful_of_rows_each_get_a_warning(caplog) -> None:
+    y = np.repeat(np.arange(150), 3).astype(str)
+    load_data((np.zeros((450, 2)), y))
+    assert "y has 150 classes with a median of 3 rows each" in caplog.text
+    assert "set the task to regression" in caplog.text
+
+
+def test_a_regression_target_is_standardised_and_logged_when_skewed() -> None:
+    from automl_nb.data.labels import scale_target, unscale_target
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 2))
+    skewed = load_data((x, rng.lognormal(8, 1.2, 300)))
+    target = skewed.preprocessing["target"]
+    assert target["log"] is True
+    z = scale_target(target, skewed.y_train)
+    assert abs(z.mean()) < 1e-9 and abs(z.std() - 1) < 1e-9
+    np.testing.assert_allclose(unscale_target(target, z), skewed.y_train, rtol=1e-6)
+    normal = load_data((x, rng.normal(-5, 3, 300))).preprocessing["target"]
+    assert normal["log"] is False
+    assert normal["loss_weight"] == pytest.approx(1 / load_data((x, rng.normal(-5, 3, 300))).y_train.astype(
+        np.float64).var(), rel=0.5)
+
+
 def test_column_vector_labels_are_flattened() -> None:
     ds = load_data((np.zeros((10, 2)), np.array([[0], [1]] * 5)))
     assert ds.y_train.ndim == 1
@@ -183,7 +250,7 @@ def test_dataframe_x_with_y_is_treated_as_arrays() -> None:
     x = pd.DataFrame({"a": np.arange(10.0), "b": np.arange(10.0) * 2})
     ds = load_data((x, [0, 1] * 5))
     assert ds.name == "arrays" and ds.feature_names == ["a", "b"]
-    assert ds.preprocessing is None
+    assert ds.preprocessing["inputs"] == "array"
 
 
 def test_sequence_family() -> None:
@@ -192,37 +259,40 @@ def test_sequence_family() -> None:
     assert ds.family == "sequence" and ds.input_shape == (7, 3)
 
 
-def test_uint8_three_d_is_a_one_channel_image() -> None:
+def test_uint8_three_d_is_a_one_channel_image_kept_as_uint8() -> None:
     x = np.full((20, 9, 9), 255, dtype=np.uint8)
     ds = load_data((x, [0, 1] * 10))
-    assert ds.family == "image" and ds.input_shape == (9, 9, 1)
-    assert ds.x_train.max() == 1.0
+    assert ds.family == "image" and ds.input_shape == (9, 9, 1) and ds.raw_shape == (9, 9)
+    assert ds.x_train.dtype == np.uint8 and ds.x_train.shape == (16, 9, 9)
+    assert ds.preprocessing["dtype"] == "uint8" and ds.preprocessing["scale"] == 1 / 255
 
 
-def test_four_d_images_uint8_scaled_float_kept() -> None:
+def test_four_d_images_uint8_rescaled_float_normalised_per_channel() -> None:
     x8 = np.full((20, 6, 6, 3), 51, dtype=np.uint8)
     ds = load_data((x8, [0, 1] * 10))
     assert ds.family == "image" and ds.input_shape == (6, 6, 3)
-    np.testing.assert_allclose(ds.x_train, 0.2)
-    xf = np.full((20, 6, 6, 3), 3.5, dtype=np.float64)
+    assert ds.x_train.dtype == np.uint8 and ds.preprocessing["normalize"] is None
+    xf = np.random.default_rng(0).normal(3.5, 2.0, (20, 6, 6, 3))
     ds = load_data((xf, [0, 1] * 10))
-    assert ds.x_train.dtype == np.float32
-    np.testing.assert_allclose(ds.x_train, 3.5)
+    assert ds.x_train.dtype == np.float64 and ds.preprocessing["scale"] is None
+    np.testing.assert_allclose(ds.preprocessing["normalize"]["mean"],
+                               ds.x_train.reshape(-1, 3).mean(axis=0))
+    assert len(ds.preprocessing["normalize"]["variance"]) == 3
 
 
 def test_explicit_validation_arrays() -> None:
     x = np.arange(20.0).reshape(10, 2)
     xv = np.arange(8.0).reshape(4, 2) + 100
     ds = load_data((x, ["a", "b"] * 5), validation=(xv, ["b", "b", "a", "a"]))
-    np.testing.assert_array_equal(ds.x_train, x.astype(np.float32))
-    np.testing.assert_array_equal(ds.x_val, xv.astype(np.float32))
+    np.testing.assert_array_equal(ds.x_train, x)
+    np.testing.assert_array_equal(ds.x_val, xv)
     assert ds.decode(ds.y_val) == ["b", "b", "a", "a"]
 
 
 def test_explicit_validation_three_d_uint8_images() -> None:
     x = np.zeros((10, 8, 8), dtype=np.uint8)
     ds = load_data((x, [0, 1] * 5), validation=(np.zeros((4, 8, 8), np.uint8), [0, 1, 0, 1]))
-    assert ds.x_val.shape == (4, 8, 8, 1)
+    assert ds.x_val.shape == (4, 8, 8) and ds.x_val.dtype == np.uint8
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,86 +341,54 @@ def test_validation_split_fraction() -> None:
 # DataFrames and the preprocessing spec
 
 
-def test_dataframe_encoding_and_feature_names(frame: pd.DataFrame) -> None:
+def test_dataframe_is_a_dict_of_raw_columns_with_their_statistics(frame: pd.DataFrame) -> None:
     ds = load_data(frame, target="label", seed=0)
     assert ds.name == "dataframe" and ds.family == "tabular"
     assert ds.class_names == ["no", "yes"] and ds.label_dtype == "str"
-    names = ds.feature_names
-    assert names[:2] == ["age", "income"]
-    assert "color=red" in names and "member=True" in names and "constant" in names
-    assert "label" not in " ".join(names)
-    assert ds.input_shape == (len(names),)
-    assert ds.x_train.dtype == np.float32
-    assert np.isfinite(ds.x_train).all() and np.isfinite(ds.x_val).all()
-    # numeric columns are standardised on the train split; std 0 -> 1
-    np.testing.assert_allclose(ds.x_train[:, names.index("income")].mean(), 0.0, atol=1e-5)
-    np.testing.assert_allclose(ds.x_train[:, names.index("income")].std(), 1.0, atol=1e-4)
-    np.testing.assert_array_equal(ds.x_train[:, names.index("constant")], 0.0)
-    json.loads(json.dumps(ds.preprocessing))
-
-
-def test_spec_round_trip_reproduces_training_rows(frame: pd.DataFrame) -> None:
-    train, val = frame.iloc[:30], frame.iloc[30:]
-    ds = load_data(train, target="label", validation=val)
-    spec = json.loads(json.dumps(ds.preprocessing))  # as saved next to an exported model
-    raw = train.drop(columns="label")  # the target may be absent...
-    np.testing.assert_array_equal(apply_preprocessing(spec, raw), ds.x_train)
-    np.testing.assert_array_equal(apply_preprocessing(spec, val), ds.x_val)  # ...or present
-    # columns are found by name, not position
-    shuffled = raw[list(reversed(raw.columns))]
-    np.testing.assert_array_equal(apply_preprocessing(spec, shuffled), ds.x_train)
-
-
-def test_spec_round_trip_with_a_seeded_split(frame: pd.DataFrame) -> None:
-    ds = load_data(frame, target="label", seed=4)
-    every = apply_preprocessing(ds.preprocessing, frame)
-    rows = {tuple(r) for r in every.tolist()}
-    assert all(tuple(r) in rows for r in ds.x_train.tolist())
-    assert all(tuple(r) in rows for r in ds.x_val.tolist())
-
-
-def test_missing_values_are_imputed_from_train(frame: pd.DataFrame) -> None:
-    ds = load_data(frame, target="label", validation=frame.iloc[:5])
+    assert list(ds.x_train) == ["age", "income", "color", "member", "constant"]
+    assert ds.x_train["age"].dtype == np.float32 and np.isnan(ds.x_train["age"]).sum() + np.isnan(
+        ds.x_val["age"]).sum() == 2  # missing values stay missing: the model fills them
+    assert ds.x_train["color"].dtype == object and "" in set(ds.x_train["color"]) | set(ds.x_val["color"])
+    assert set(ds.x_train["member"]) <= {0.0, 1.0}  # booleans are numbers
     spec = ds.preprocessing
-    age = next(c for c in spec["columns"] if c["name"] == "age")
-    assert age["median"] == float(np.nanmedian(frame["age"]))
+    columns = {c["name"]: c for c in spec["columns"]}
+    assert [c["kind"] for c in spec["columns"]] == ["numeric", "numeric", "text", "numeric", "numeric"]
+    age = columns["age"]
+    train_age = ds.x_train["age"].astype(np.float64)
+    assert age["fill"] == float(np.nanmedian(train_age)) and age["missing"] is True
+    filled = np.where(np.isnan(train_age), age["fill"], train_age)
+    assert age["mean"] == pytest.approx(filled.mean()) and age["variance"] == pytest.approx(filled.var())
+    assert columns["constant"]["variance"] == 1.0
+    assert columns["color"]["vocabulary"] == sorted(set(ds.x_train["color"]))
     names = ds.feature_names
-    row = apply_preprocessing(spec, frame.iloc[[3]])[0]  # age missing
-    expected = (age["median"] - age["mean"]) / age["std"]
-    assert row[names.index("age")] == pytest.approx(expected, rel=1e-6)
-    row = apply_preprocessing(spec, frame.iloc[[5]])[0]  # color missing
-    assert row[names.index("color=__missing__")] == 1.0
-    assert row[names.index("color=red")] == 0.0
+    assert names[:5] == ["age", "income", "member", "constant", "age=missing"]  # numbers first
+    assert "color=red" in names and "color=[other]" in names and "member" in names
+    assert ds.input_shape == (len(names),)
+    assert "label" not in " ".join(names)
+    json.loads(json.dumps(spec))
 
 
-def test_unseen_category_and_missing_values_at_predict_time(frame: pd.DataFrame) -> None:
-    ds = load_data(frame, target="label")
-    names = ds.feature_names
-    raw = pd.DataFrame(
-        {"age": [None], "income": [50_000.0], "color": ["purple"],
-         "member": [True], "constant": [1.0]}
-    )
-    row = apply_preprocessing(ds.preprocessing, raw)[0]
-    color = [i for i, n in enumerate(names) if n.startswith("color=")]
-    assert (row[color] == 0.0).all()
-    assert row[names.index("member=True")] == 1.0
-    # a list of row dicts works too
-    same = apply_preprocessing(ds.preprocessing, raw.to_dict("records"))
-    np.testing.assert_array_equal(same[0], row)
-
-
-def test_apply_preprocessing_missing_column(frame: pd.DataFrame) -> None:
-    ds = load_data(frame, target="label")
-    with pytest.raises(DataError, match="frame is missing column 'color'; it needs the columns"):
-        apply_preprocessing(ds.preprocessing, frame.drop(columns=["color"]))
-
-
-def test_apply_preprocessing_non_number(frame: pd.DataFrame) -> None:
-    ds = load_data(frame, target="label")
+def test_columns_are_found_by_name_and_checked(frame: pd.DataFrame) -> None:
+    ds = load_data(frame, target="label", validation=frame.iloc[:5])
+    spec = json.loads(json.dumps(ds.preprocessing))  # as saved
+    again = frame_columns(spec, frame[list(reversed(frame.columns))], "data")  # order, extra column
+    for name, values in ds.x_train.items():
+        np.testing.assert_array_equal(again[name], values)
+    rows = frame_columns(spec, frame.drop(columns="label").head(2).to_dict("records"), "data")
+    assert rows["color"].tolist() == list(ds.x_train["color"][:2])
+    with pytest.raises(DataError, match="data is missing column 'color'; it needs the columns"):
+        frame_columns(spec, frame.drop(columns=["color"]), "data")
     bad = frame.astype({"age": object})
     bad.loc[0, "age"] = "old"
     with pytest.raises(DataError, match="column 'age' has the value 'old', which is not a number"):
-        apply_preprocessing(ds.preprocessing, bad)
+        frame_columns(spec, bad, "data")
+
+
+def test_a_text_column_with_many_values_is_embedded() -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"city": [f"c{i}" for i in rng.integers(0, 100, 300)], "y": [0, 1] * 150})
+    column = load_data(df, target="y").preprocessing["columns"][0]
+    assert column["encoding"] == "embedding" and 2 <= column["dim"] <= 16
 
 
 def test_dataframe_int_labels_and_regression() -> None:
@@ -366,7 +404,7 @@ def test_dataframe_validation_as_frame_pair() -> None:
     val_x = pd.DataFrame({"x": [1.0, 2.0]})
     ds = load_data(df, target="y", validation=(val_x, ["b", "a"]))
     assert ds.decode(ds.y_val) == ["b", "a"]
-    assert len(ds.x_train) == 20
+    assert len(ds.x_train["x"]) == 20
 
 
 def test_pandas_string_and_category_columns() -> None:
@@ -378,47 +416,49 @@ def test_pandas_string_and_category_columns() -> None:
         }
     )
     ds = load_data(df, target="y")
-    assert ds.feature_names == ["s=__missing__", "s=a", "s=b", "c=1", "c=2", "c=3"]
-    # an int value where training saw a category 1 encodes the same
-    row = apply_preprocessing(ds.preprocessing, pd.DataFrame({"s": ["b"], "c": [1.0]}))[0]
-    assert row.tolist() == [0, 0, 1, 1, 0, 0]
+    assert ds.feature_names == ["s=[other]", "s=(missing)", "s=a", "s=b",
+                                "c=[other]", "c=1", "c=2", "c=3"]
+    # an int value where training saw a category 1 is the same text
+    row = frame_columns(ds.preprocessing, pd.DataFrame({"s": ["b"], "c": [1.0]}), "data")
+    assert row["s"].tolist() == ["b"] and row["c"].tolist() == ["1"]
 
 
 # ---------------------------------------------------------------------------------------------
 # CSV files and image folders
 
 
-def test_csv_file(tmp_path: Path, frame: pd.DataFrame) -> None:
+def test_csv_file_is_referenced_by_path_and_fingerprint(tmp_path: Path, frame: pd.DataFrame) -> None:
     path = tmp_path / "customers.csv"
     frame.to_csv(path, index=False)
     ds = load_data(path, target="label", seed=0)
     assert ds.name == "customers"
-    assert ds.preprocessing is not None and "color=red" in ds.feature_names
+    assert "color=red" in ds.feature_names
+    assert ds.source["kind"] == "csv" and ds.source["path"] == str(path.resolve())
+    assert ds.source["fingerprint"]["bytes"] == path.stat().st_size
     same = load_data(str(path), target="label", seed=0)
-    np.testing.assert_array_equal(ds.x_train, same.x_train)
-    raw = pd.read_csv(path)
-    every = apply_preprocessing(ds.preprocessing, raw)
-    rows = {tuple(r) for r in every.tolist()}
-    assert all(tuple(r) in rows for r in ds.x_train.tolist())
+    np.testing.assert_array_equal(ds.x_train["income"], same.x_train["income"])
 
 
 def test_csv_validation_path(tmp_path: Path, frame: pd.DataFrame) -> None:
     frame.iloc[:30].to_csv(tmp_path / "train.csv", index=False)
     frame.iloc[30:].to_csv(tmp_path / "val.csv", index=False)
     ds = load_data(tmp_path / "train.csv", target="label", validation=tmp_path / "val.csv")
-    assert (len(ds.x_train), len(ds.x_val)) == (30, 10)
+    assert (len(ds.x_train["age"]), len(ds.x_val["age"])) == (30, 10)
+    assert ds.source["validation"] == str((tmp_path / "val.csv").resolve())
 
 
-def test_image_folder_rgb(tmp_path: Path) -> None:
+def test_image_folder_is_a_list_of_files_read_as_uint8(tmp_path: Path) -> None:
     root = _write_images(tmp_path / "pets", {"dog": 6, "cat": 6})
     ds = load_data(root, seed=0)
     assert ds.name == "pets" and ds.family == "image"
-    assert ds.input_shape == (10, 12, 3)
+    assert ds.input_shape == (10, 12, 3) == ds.raw_shape
     assert ds.class_names == ["cat", "dog"] and ds.label_dtype == "str"
-    assert 0.0 <= ds.x_train.min() and ds.x_train.max() <= 1.0
-    assert len(ds.x_train) + len(ds.x_val) == 12
+    assert isinstance(ds.x_train, ImageFiles) and len(ds.x_train) + len(ds.x_val) == 12
+    first = ds.x_train.image(0)
+    assert first.dtype == np.uint8 and first.shape == (10, 12, 3)
     assert sorted(ds.decode(np.concatenate([ds.y_train, ds.y_val]))) == ["cat"] * 6 + ["dog"] * 6
-    assert load_data(str(root), seed=0).x_val.tolist() == ds.x_val.tolist()
+    assert load_data(str(root), seed=0).x_val.paths == ds.x_val.paths
+    assert ds.source["kind"] == "images" and ds.source["fingerprint"]["files"] == 12
 
 
 def test_image_folder_grayscale_and_mixed(tmp_path: Path) -> None:
@@ -434,6 +474,35 @@ def test_image_folder_validation_folder(tmp_path: Path) -> None:
     val = _write_images(tmp_path / "val", {"b": 2})
     ds = load_data(train, validation=val)
     assert len(ds.x_train) == 6 and ds.decode(ds.y_val) == ["b", "b"]
+
+
+def test_images_of_other_sizes_are_resized_to_the_most_common_one(tmp_path: Path, caplog) -> None:
+    root = _write_images(tmp_path / "imgs", {"a": 3, "b": 3})
+    _write_images(tmp_path / "other", {"b": 1}, size=(20, 20))
+    (tmp_path / "other" / "b" / "0.png").rename(root / "b" / "big.png")
+    ds = load_data(root, validation_split=0.3)
+    assert ds.input_shape == (10, 12, 3)
+    assert "not all one size (12x10 and 20x20" in caplog.text and "read at 12x10" in caplog.text
+    files = ds.x_train + ds.x_val
+    big = files.paths.index(str((root / "b" / "big.png").resolve()))
+    assert files.image(big).shape == (10, 12, 3)
+
+
+def test_a_corrupt_image_is_skipped_and_named(tmp_path: Path, caplog) -> None:
+    from automl_nb.data.images import image_stream
+
+    root = _write_images(tmp_path / "imgs", {"a": 4, "b": 4})
+    broken = root / "a" / "broken.png"
+    broken.write_bytes(b"not a png at all")
+    (root / "b" / "empty.png").write_bytes(b"")
+    ds = load_data(root, validation_split=0.25, seed=0)
+    files = ds.x_train + ds.x_val
+    assert len(files) == 9  # the empty file is not listed
+    assert f"skipped image {str(root / 'b' / 'empty.png')!r}" in caplog.text
+    stream = image_stream(files, batch_size=16, shuffle=False, seed=0, workers=1)
+    images, labels = stream[0]
+    assert images.shape == (8, 10, 12, 3) and images.dtype == np.uint8 and len(labels) == 8
+    assert str(broken.resolve()) in caplog.text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -621,17 +690,6 @@ def test_image_folder_with_one_class(tmp_path: Path) -> None:
         load_data(root)
 
 
-def test_mixed_image_sizes(tmp_path: Path) -> None:
-    root = _write_images(tmp_path / "imgs", {"a": 2})
-    _write_images(root, {"b": 2}, size=(20, 20))
-    with pytest.raises(
-        DataError,
-        match=r"images must all be the same size, but '.*0\.png' is 12x10 and "
-        r"'.*b.0\.png' is 20x20; resize",
-    ):
-        load_data(root)
-
-
 def test_validation_wrong_feature_shape() -> None:
     with pytest.raises(
         DataError, match=r"validation: X_val has sample shape \(3,\) .* but X has \(4,\)"
@@ -706,3 +764,13 @@ def test_bad_seed() -> None:
 
 def test_data_error_is_a_value_error() -> None:
     assert issubclass(DataError, ValueError)
+
+
+def test_the_panel_header_says_which_task_and_why() -> None:
+    from automl_nb.panel._data import data_text
+
+    rng = np.random.default_rng(0)
+    summary = load_data((rng.normal(size=(400, 3)), rng.integers(1_000, 90_000, 400))).summary()
+    assert data_text(summary).endswith(
+        "· regression (y holds 399 distinct whole numbers for 400 rows, too many to be classes)")
+    assert data_text(load_data("iris").summary()).endswith("· 3 classes")

@@ -204,6 +204,20 @@ def test_seeded_build_repeats_weights_and_leaves_global_random_alone():
     assert (random.random(), np.random.random()) == (expected_py, expected_np)
 
 
+def test_compile_arguments_are_the_live_objects_compile_got():
+    def my_loss(y_true, y_pred):
+        return keras.ops.mean(keras.ops.abs(y_true - y_pred), axis=-1)
+
+    metric = keras.metrics.MeanAbsoluteError()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    assert compat.compile_arguments(model) is None  # not compiled
+    model.compile(optimizer="rmsprop", loss=my_loss, metrics=[metric], loss_weights=[2.0])
+    arguments = compat.compile_arguments(model)
+    assert arguments["loss"] is my_loss and arguments["metrics"] == [metric]
+    assert arguments["optimizer"] is model.optimizer and arguments["loss_weights"] == [2.0]
+    assert {"weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile"} <= set(arguments)
+
+
 def test_custom_gradients_can_be_forgotten():
     import tensorflow as tf
 

@@ -576,6 +576,7 @@ def test_load_predicts_labels_from_raw_rows(tmp_path, kt):
     import pandas as pd
 
     from automl_nb.data import load_data
+    from automl_nb.data.layers import compose
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({
@@ -585,13 +586,15 @@ def test_load_predicts_labels_from_raw_rows(tmp_path, kt):
     })
     frame.loc[3, "size"] = np.nan
     data = load_data(frame, target="label", seed=0)
-    model = keras.Sequential([keras.Input((data.x_train.shape[1],)),
-                              keras.layers.Dense(3, activation="softmax")])
+    inner = keras.Sequential([keras.Input(data.input_shape), keras.layers.Dense(3, activation="softmax")])
+    inner.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model = compose(inner, data.preprocessing)  # the model takes the raw columns
     path = tmp_path / "m.keras"
     model.save(path)
     Path(str(path) + ".json").write_text(json.dumps({
         "class_names": data.class_names, "label_dtype": data.label_dtype, "task": data.task,
-        "preprocessing": data.preprocessing, "input_shape": list(data.input_shape),
+        "inputs": {"kind": "columns", "columns": [
+            {"name": c["name"], "input": c["input"], "kind": c["kind"]} for c in data.preprocessing["columns"]]},
     }))
     predictor = automl_nb.load(path)
     raw = frame.drop(columns=["label"]).head(5)
@@ -599,12 +602,15 @@ def test_load_predicts_labels_from_raw_rows(tmp_path, kt):
     indices = model.predict(predictor.features(raw), verbose=0).argmax(axis=1)
     assert labels == [data.class_names[i] for i in indices]
     assert set(labels) <= {"cat", "dog", "eel"}
-    assert predictor.predict(predictor.features(raw)) == labels  # arrays go in as they are
-    assert "3 classes, predicts from raw rows" in repr(predictor)
-    with pytest.raises(ValueError, match=r"data has shape \(2, 7\), but the model takes"):
+    assert predictor.predict(raw.to_dict("records")) == labels  # a list of row dicts too
+    assert "3 classes, predicts from rows of a table" in repr(predictor)
+    with pytest.raises(ValueError, match="data must be rows of a table"):
         predictor.predict(np.zeros((2, 7)))
     with pytest.raises(ValueError, match="path must be a .keras file"):
         automl_nb.load(tmp_path / "m.h5")
     with pytest.raises(ValueError, match="does not exist; export a model first"):
         automl_nb.load(tmp_path / "none.keras")
     assert math.isfinite(float(predictor.predict_proba(raw).sum()))
+    Path(str(path) + ".json").write_text(json.dumps({"preprocessing": {"columns": []}}))
+    with pytest.raises(ValueError, match="exported by an older automl-nb"):
+        automl_nb.load(path)

@@ -344,3 +344,28 @@ def test_a_budget_spent_while_the_workers_start_ends_the_search_saying_so(tmp_pa
     assert s.wait(120) is SearchState.DONE, s.error
     assert s.results.empty
     assert s.record.end_reason == "the time budget is spent"
+
+
+@pytest.mark.slow
+def test_workers_read_an_image_folder_as_the_same_stream(tmp_path, pooled):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "pets"
+    for c, name in enumerate(("cat", "dog")):
+        (folder / name).mkdir(parents=True)
+        for i in range(12):
+            Image.fromarray((rng.integers(0, 100, (8, 8, 3)) + 120 * c).astype(np.uint8)).save(
+                folder / name / f"{i}.png")
+    made, _ = pooled
+    s = automl_nb.search(folder, oracle="random", trials=2, epochs=1, seed=0, workers=2,
+                         directory=tmp_path / "s")
+    made.append(s)
+    assert s.wait(240) is SearchState.DONE, s.error
+    assert set(s.results.status) == {"completed"}
+    assert {s.record.trials[t].info.get("worker") for t in s.record.trials} <= {"w0", "w1"}
+    assert not (s.directory / "data.npz").exists()  # the workers read the folder itself
+    model = s.best_model()  # a worker's checkpoint of the whole model, raw uint8 images in
+    images = np.stack([np.asarray(Image.open(p)) for p in s.dataset.x_val.paths])
+    assert model.predict(images, verbose=0).shape == (len(images), 2)

@@ -18,6 +18,7 @@ trial into events and applies the user's commands at safe points.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,7 @@ class SearchJob:
         bus: the event bus (journal first, then subscribers).
         record: the fold of the journal; read it under ``lock``.
         lock: the lock the bus publishes under.
+        data_problem: why a reopened search's data could not be read back (a sentence), or None.
     """
 
     store: Store
@@ -53,6 +55,7 @@ class SearchJob:
     bus: EventBus
     record: SearchRecord
     lock: threading.RLock
+    data_problem: str | None = None
 
 
 class Trainer:
@@ -96,3 +99,17 @@ class Trainer:
     def final_fit(self, trial_id: str, epochs: int) -> Any:
         """A trial's model retrained on training and validation data for ``epochs`` epochs."""
         raise RuntimeError("this search's trials have no Keras models")
+
+
+def explain_failure(exc: BaseException) -> str:
+    """A search that broke off, in one sentence (KerasTuner's "consecutive failures" in words)."""
+    text = str(exc).strip()
+    if isinstance(exc, RuntimeError) and text.startswith("Number of consecutive failures"):
+        first = text.splitlines()[0]
+        limit = re.search(r"(\d+)", first)
+        n = limit.group(1) if limit else "several"
+        lines = [ln for ln in text.splitlines()[1:] if ln.strip()]
+        last = lines[-1].strip() if lines else "see the trial table"
+        return f"{n} trials in a row failed, so the search gave up; the last one: {last}"
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

@@ -42,7 +42,7 @@ class LocalTrainer(Trainer):
     def problem(self) -> str | None:
         job = self.job
         if job.dataset is None:
-            return "this search's data could not be read back, so it cannot train"
+            return job.data_problem or "this search's data could not be read back, so it cannot train"
         if job.settings.get("space") == "custom" and job.space is None:
             return (
                 "this search used its own build(hp); reopen it with "
@@ -56,18 +56,14 @@ class LocalTrainer(Trainer):
         return None
 
     def run(self, engine: Engine) -> str | None:
+        from ..data.layers import fit_data
+
         tuner = self.tuner(engine)
         self.publish_space(tuner)
-        job, data = self.job, self.job.dataset
+        settings = self.job.settings
+        args, kwargs = fit_data(self.job.dataset, settings["batch_size"], settings["seed"])
         with self._determinism():
-            tuner.search(
-                data.x_train,
-                data.y_train,
-                validation_data=(data.x_val, data.y_val),
-                batch_size=job.settings["batch_size"],
-                shuffle=True,
-                verbose=0,
-            )
+            tuner.search(*args, verbose=0, **kwargs)
         return tuner.stop_reason
 
     def check_values(self, values: dict[str, Any]) -> dict[str, Any]:
@@ -85,18 +81,13 @@ class LocalTrainer(Trainer):
         return self.tuner().load_trial_model(trial_id)
 
     def final_fit(self, trial_id: str, epochs: int) -> Any:
-        import numpy as np
+        from ..data.layers import fit_data
 
         tuner = self.tuner()
         model = tuner.hypermodel.build(tuner.oracle.get_trial(trial_id).hyperparameters)
-        data = self.job.dataset
-        model.fit(
-            np.concatenate([data.x_train, data.x_val]),
-            np.concatenate([data.y_train, data.y_val]),
-            epochs=epochs,
-            batch_size=self.job.settings["batch_size"],
-            verbose=0,
-        )
+        settings = self.job.settings
+        args, kwargs = fit_data(self.job.dataset, settings["batch_size"], settings["seed"], final=True)
+        model.fit(*args, epochs=epochs, verbose=0, **kwargs)
         return model
 
     # -- the tuner -------------------------------------------------------------------------
@@ -154,6 +145,7 @@ class LocalTrainer(Trainer):
                 engine=engine,
                 directory=str(job.store.directory),
                 seed=settings["seed"],
+                preprocessing=job.dataset.preprocessing,
             )
         except (SearchError, OracleError):
             raise

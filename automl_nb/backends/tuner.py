@@ -32,6 +32,7 @@ import keras_tuner
 import numpy as np
 
 from .. import _kt_compat as compat
+from ..data.layers import compose, first_samples
 from ..errors import TrialFailure
 from ..oracles import steer
 from .engine import Engine, Stop, TrialPlan
@@ -58,7 +59,9 @@ def describe_failure(exc: BaseException) -> str:
 
 
 class _SeededHyperModel(keras_tuner.HyperModel):
-    """Builds each trial's model with its own seed (the same seed, the same weights)."""
+    """Builds each trial's model with its own seed (the same seed, the same weights), inside
+    the search's preprocessing layers (``data.layers.compose``): the model trained is the one
+    exported, taking the raw inputs."""
 
     def __init__(self, inner: keras_tuner.HyperModel, tuner: AutoMLTuner):
         super().__init__(name=getattr(inner, "name", None), tunable=inner.tunable)
@@ -67,7 +70,9 @@ class _SeededHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp):
         with compat.seeded_build(self.tuner.trial_seed):
-            return self.inner.build(hp)
+            model = self.inner.build(hp)
+            spec = self.tuner.preprocessing
+            return model if spec is None else compose(model, spec)
 
     def declare_hyperparameters(self, hp):
         self.inner.declare_hyperparameters(hp)
@@ -87,10 +92,11 @@ def _build_state(model: Any, x: Any, y: Any) -> None:
     Metric state this touches is reset by fit at its first epoch. Best effort: a problem here
     is left for fit to report.
     """
-    if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)) or len(x) == 0:
-        return
     try:
-        xb, yb = x[:2], y[:2]
+        batch = first_samples(x, y)
+        if batch is None:
+            return
+        xb, yb = batch
         y_pred = model(xb, training=False)
         model.compute_loss(x=xb, y=yb, y_pred=y_pred, training=False)
         model.compute_metrics(xb, yb, y_pred, sample_weight=None)
@@ -171,10 +177,12 @@ class AutoMLTuner(compat.SerializedBuilds, keras_tuner.Tuner):
         engine: Engine,
         directory: str,
         seed: int | None,
+        preprocessing: dict[str, Any] | None = None,
         project_name: str = "kt",
         overwrite: bool = False,
     ):
         self.engine = engine
+        self.preprocessing = preprocessing
         self.seed = seed
         self.trial_seed: int | None = seed
         self.stop_reason: str | None = None

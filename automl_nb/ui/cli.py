@@ -83,6 +83,9 @@ def _run(search: Search) -> int:
         f"searching {settings['data'].get('name', search.name)} with the {settings['oracle']} "
         f"oracle: {budget_text(search)}; objective {search.objective} ({search.direction})"
     )
+    data = settings["data"]
+    if data.get("task_reason"):  # which task was inferred from the target, and why
+        print(f"task: {data.get('task')}, as {data['task_reason']}")
     print(f"directory: {search.directory}", flush=True)
     search.subscribe(Progress(search))
     started = search.start()

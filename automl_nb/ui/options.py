@@ -26,6 +26,9 @@ from .._util import DurationError, did_you_mean, parse_time
 #: Data sets that ship with the package (``automl_nb.data`` loads them).
 BUNDLED_DATASETS: tuple[str, ...] = ("digits", "iris", "wine", "breast_cancer")
 ORACLES: tuple[str, ...] = ("bayesian", "hyperband", "random")
+TASKS: tuple[str, ...] = ("classification", "regression")
+#: Export formats (``automl_nb.export.FORMATS``).
+FORMATS: tuple[str, ...] = ("keras", "savedmodel", "tflite")
 
 #: Where an option applies: the line magic, the cell magic, the command line.
 LINE, CELL, CLI = "line", "cell", "cli"
@@ -75,6 +78,20 @@ def oracle_name(text: str) -> str:
             hint=f"choose one of: {', '.join(ORACLES)}{did_you_mean(name, ORACLES)}",
         )
     return name
+
+
+def choice(flag: str, choices: tuple[str, ...], what: str) -> Callable[[str], str]:
+    """The check of an option that takes one of ``choices`` (in any case)."""
+
+    def convert(text: str) -> str:
+        name = text.strip().lower()
+        if name not in choices:
+            raise BadValue(f"{text!r} is not {what}", text,
+                           hint=f"choose one of: {', '.join(choices)}{did_you_mean(name, choices)}")
+        return name
+
+    convert.__name__ = flag.lstrip("-")
+    return convert
 
 
 def duration(text: str) -> float:
@@ -186,6 +203,17 @@ OPTIONS: tuple[Option, ...] = (
         type=duration,
         default=None,
         metavar="DURATION",
+        to_search=True,
+    ),
+    _opt(
+        "--task",
+        help=(
+            "classification or regression (default: from the target; an integer target with "
+            "many values for its rows is a regression)"
+        ),
+        type=choice("--task", TASKS, "a task"),
+        default=None,
+        metavar="TASK",
         to_search=True,
     ),
     _opt(
@@ -375,8 +403,19 @@ COMMANDS: tuple[Command, ...] = (
     Command("results", "the results table: one row a trial (a pandas DataFrame)"),
     Command(
         "export",
-        "save the best model to PATH (a .keras file)",
-        (_opt("path", help="where to save the model", metavar="PATH"),),
+        "save the best model to PATH (a .keras file; --format savedmodel or tflite for the others)",
+        (
+            _opt("path", help="where to save the model", metavar="PATH"),
+            _opt(
+                "--format",
+                help="keras (a .keras file, the default), savedmodel (a folder for TensorFlow "
+                "Serving) or tflite (a .tflite file for phones)",
+                type=choice("--format", FORMATS, "an export format"),
+                default="keras",
+                metavar="FORMAT",
+                dest="format",
+            ),
+        ),
     ),
     Command(
         "open",

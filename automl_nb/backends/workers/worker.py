@@ -181,7 +181,7 @@ def _die_with_parent(parent_pid: int | None) -> None:
 
 
 #: Imported by Keras only for optional features a worker never uses (its scikit-learn
-#: wrappers, slicing pandas DataFrames: a worker trains on NumPy arrays from data.npz).
+#: wrappers, slicing pandas DataFrames: a worker trains on NumPy arrays, tensors or a stream).
 _NOT_FOR_TRAINING = ("sklearn", "pandas")
 
 
@@ -296,11 +296,15 @@ def _train(link: _Link, hello: dict, threads: int) -> None:
     import_tensorflow()
     _limit_tensorflow(threads)
     from ... import oracles, spaces
+    from ...data.layers import fit_data
 
     space = import_space(hello["space"]) if hello.get("space") else None
     store = Store(hello["directory"])
     settings = store.read_settings()
-    dataset = store.read_data(settings)
+    try:
+        dataset = store.read_data(settings)
+    except ValueError as exc:  # the files are gone or changed: one sentence
+        raise WorkerError(str(exc)) from None
     if dataset is None:
         raise WorkerError(f"the search's data cannot be read from {hello['directory']}")
     hypermodel = spaces.get_space(space, dataset)
@@ -310,7 +314,7 @@ def _train(link: _Link, hello: dict, threads: int) -> None:
     )
     tuner = _worker_tuner_class()(
         oracle=stand_in, hypermodel=hypermodel, engine=link, directory=str(store.directory),
-        seed=settings.get("seed"),
+        seed=settings.get("seed"), preprocessing=dataset.preprocessing,
     )
     tuner.oracle.stub = link.oracle_stub()  # KerasTuner's OracleClient: its calls carry the token
     print(f"automl-nb worker {link.worker_id}: ready after {time.monotonic() - _T0:.1f}s",
@@ -319,9 +323,7 @@ def _train(link: _Link, hello: dict, threads: int) -> None:
         deterministic_ops(settings.get("seed") or 0) if settings.get("deterministic")
         else contextlib.nullcontext()
     )
+    args, kwargs = fit_data(dataset, settings["batch_size"], settings.get("seed"))
     with deterministic:
-        tuner.search(
-            dataset.x_train, dataset.y_train, validation_data=(dataset.x_val, dataset.y_val),
-            batch_size=settings["batch_size"], shuffle=True, verbose=0,
-        )
+        tuner.search(*args, verbose=0, **kwargs)
 

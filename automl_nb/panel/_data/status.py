@@ -161,11 +161,12 @@ def data_text(data: dict[str, Any] | None) -> str:
         parts.append("shape " + " × ".join(str(d) for d in dims))
     task = data.get("task")
     classes = data.get("n_classes", data.get("classes"))
+    why = f" ({data['task_reason']})" if data.get("task_reason") else ""  # how the task was inferred
     if task == "regression" or (task is None and classes is None and parts):
-        parts.append("regression")
+        parts.append("regression" + why)
     elif classes is not None:
         count = len(classes) if isinstance(classes, list | tuple) else classes
-        parts.append(f"{count} classes")
+        parts.append(f"{count} classes{why}")
     return " · ".join(parts) if parts else ", ".join(f"{k}={v}" for k, v in data.items())
 
 

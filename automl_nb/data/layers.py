@@ -1,0 +1,176 @@
+"""The preprocessing spec as Keras layers: the model a search trains is the model it exports.
+
+:func:`compose` wraps the model a search space builds (built-in or the user's ``build(hp)``,
+which receives the encoded features it always did) between
+
+- **its raw inputs**, as the user gave them: one ``keras.Input`` in the array's own dtype and
+  shape (uint8 images stay uint8, an (N, H, W) image stays (H, W)), or for a DataFrame one
+  input a column, keyed by the column's name (float32 numbers with NaN for missing, strings);
+- **the preprocessing**, from the statistics of the training split stored in the spec (nothing
+  is adapted per trial): ``Rescaling`` for uint8 images, ``Normalization`` (mean, variance) for
+  numbers, missing numbers filled with the training median plus a 0/1 missing feature,
+  ``StringLookup`` one-hot (or into an ``Embedding``) for text;
+- **the target's inverse** for a regression: ``Rescaling`` by the training target's standard
+  deviation and mean, then ``expm1`` for a target modelled in log space, so predictions,
+  scores and curves are in the target's units.
+
+Every piece is a stock Keras layer or ``keras.ops`` call, so ``keras.saving.load_model`` opens
+the exported file in safe mode without automl-nb, and SavedModel and TFLite export it.
+:func:`fit_data` says what a trainer hands ``fit`` (arrays, tensors, or an image stream).
+Keras and TensorFlow are imported inside the functions only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _kt_compat as compat
+from .dataset import Dataset, concat
+from .images import ImageFiles, image_stream
+
+
+def input_layers(spec: dict[str, Any]) -> tuple[Any, Any]:
+    """(the model's raw inputs: one Input or a dict of them by column name, the features)."""
+    import keras
+    from keras import layers, ops
+
+    if spec["inputs"] == "columns":
+        inputs: dict[str, Any] = {}
+        for column in spec["columns"]:
+            dtype = "float32" if column["kind"] == "numeric" else "string"
+            inputs[column["name"]] = keras.Input(shape=(1,), name=column["input"], dtype=dtype)
+        parts = []
+        numbers = [c for c in spec["columns"] if c["kind"] == "numeric"]
+        if numbers:  # one block: fill, standardise, flag what was missing
+            raw = [inputs[c["name"]] for c in numbers]
+            block = raw[0] if len(raw) == 1 else layers.Concatenate()(raw)
+            finite = ops.isfinite(block)
+            filled = ops.where(finite, block, np.array([c["fill"] for c in numbers], "float32"))
+            parts.append(layers.Normalization(mean=[c["mean"] for c in numbers],
+                                              variance=[c["variance"] for c in numbers])(filled))
+            flagged = [i for i, c in enumerate(numbers) if c.get("missing")]
+            if flagged:
+                missing = ops.cast(ops.logical_not(finite), "float32")
+                parts.append(missing if len(flagged) == len(numbers) else ops.take(missing, flagged, axis=1))
+        for column in spec["columns"]:
+            if column["kind"] == "numeric":
+                continue
+            raw, vocabulary = inputs[column["name"]], list(column["vocabulary"])
+            if column["encoding"] == "one_hot":
+                parts.append(ops.cast(layers.StringLookup(vocabulary=vocabulary, output_mode="one_hot")(raw),
+                                      "float32"))
+            else:
+                index = layers.StringLookup(vocabulary=vocabulary, output_mode="int")(raw)
+                embedded = layers.Embedding(len(vocabulary) + 1, column["dim"])(index)
+                parts.append(layers.Reshape((column["dim"],))(embedded))
+        features = parts[0] if len(parts) == 1 else layers.Concatenate()(parts)
+        return inputs, features
+    raw = keras.Input(shape=tuple(spec["shape"]), name="inputs", dtype=spec["dtype"])
+    x = raw
+    if spec.get("scale") is not None:
+        x = layers.Rescaling(spec["scale"])(x)
+    if list(spec["features_shape"]) != list(spec["shape"]):
+        x = layers.Reshape(tuple(spec["features_shape"]))(x)
+    normalize = spec.get("normalize")
+    if normalize:
+        x = layers.Normalization(axis=-1, mean=normalize["mean"], variance=normalize["variance"])(x)
+    if x is raw:
+        x = ops.cast(x, "float32")
+    return raw, x
+
+
+def target_inverse(z: Any, target: dict[str, Any]) -> Any:
+    """The model's last layers for a regression: standardised z back to the target's units."""
+    from keras import layers, ops
+
+    y = layers.Rescaling(scale=target["std"], offset=target["mean"])(z)
+    if target["log"]:
+        y = ops.expm1(ops.minimum(y, target["cap"]))
+    return y
+
+
+def compose(inner: Any, spec: dict[str, Any]) -> Any:
+    """The trained and exported model: raw inputs -> preprocessing -> ``inner`` -> target inverse.
+
+    It is compiled as ``inner`` was (its optimizer, loss and metrics objects), with the loss
+    of a regression weighted so it is relative to the target's variance (see
+    :func:`automl_nb.data.labels.target_scaling`).
+    """
+    import keras
+
+    inputs, features = input_layers(spec)
+    outputs = inner(features)
+    target = spec.get("target")
+    if target:
+        outputs = target_inverse(outputs, target)
+    model = keras.Model(inputs, outputs, name=inner.name)
+    arguments = compat.compile_arguments(inner)
+    if arguments is not None:
+        if target:
+            arguments["loss_weights"] = _weighted(arguments.get("loss_weights"), target["loss_weight"])
+        model.compile(**arguments)
+        # the space's model is a layer now: without a compiled state of its own, the saved
+        # file has one optimizer (the outer model's), which loads back whole
+        inner.optimizer = None
+        inner.compiled = False
+    return model
+
+
+def _weighted(weights: Any, factor: float) -> Any:
+    if weights is None:
+        return [factor]
+    if isinstance(weights, (int, float)):
+        return float(weights) * factor
+    if isinstance(weights, (list, tuple)) and len(weights) == 1:
+        return [float(weights[0]) * factor]
+    return weights
+
+
+# ---------------------------------------------------------------------------------------------
+# what fit gets
+
+
+def fit_data(dataset: Dataset, batch_size: int, seed: int | None, *, final: bool = False
+             ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The positional and keyword arguments of ``fit`` (or ``tuner.search``) for a dataset.
+
+    Arrays go as they are (Keras slices and converts one batch at a time), a DataFrame's text
+    columns as string tensors (Keras' array adapter takes no NumPy strings), an image folder
+    as :func:`~automl_nb.data.images.image_stream` batches. ``final`` trains on training and
+    validation data together, without validation.
+    """
+    x, y = dataset.x_train, dataset.y_train
+    if final:
+        x, y = concat(x, dataset.x_val), np.concatenate([y, dataset.y_val])
+    if isinstance(x, ImageFiles):
+        kwargs: dict[str, Any] = {}
+        if not final:
+            kwargs["validation_data"] = image_stream(dataset.x_val, batch_size, shuffle=False, seed=seed)
+        return (image_stream(x, batch_size, shuffle=True, seed=seed),), kwargs
+    kwargs = {"batch_size": batch_size, "shuffle": True}
+    if not final:
+        kwargs["validation_data"] = (model_inputs(dataset.x_val), dataset.y_val)
+    return (model_inputs(x), y), kwargs
+
+
+def model_inputs(x: Any) -> Any:
+    """Raw inputs as Keras takes them: text columns of a dict as string tensors."""
+    if not isinstance(x, dict):
+        return x
+    import tensorflow as tf
+
+    return {k: tf.constant(v.astype(str)) if v.dtype == object else v for k, v in x.items()}
+
+
+def first_samples(x: Any, y: Any, n: int = 2) -> tuple[Any, Any] | None:
+    """The first ``n`` samples of what fit gets (arrays, a dict of them, or a PyDataset)."""
+    if isinstance(x, dict):
+        return {k: v[:n] for k, v in x.items()}, y[:n]
+    if isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
+        return (x[:n], y[:n]) if len(x) else None
+    if y is None and hasattr(x, "__getitem__") and hasattr(x, "on_epoch_end"):
+        xb, yb = x[0]
+        return xb[:n], yb[:n]
+    return None

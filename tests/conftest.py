@@ -249,6 +249,20 @@ def build(hp):
 '''
 
 
+def dense_units(model) -> list[int]:
+    """The widths of a model's Dense layers, inside any model it wraps (a search's model may
+    hold the space's model behind its preprocessing layers)."""
+    import keras
+
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            found.append(layer.units)
+        elif hasattr(layer, "layers"):
+            found += dense_units(layer)
+    return found
+
+
 @pytest.fixture
 def tiny_space(tmp_path, monkeypatch):
     """``"tiny_space:build"``: a module with a ``build(hp)`` for iris (units 4-16, lr),

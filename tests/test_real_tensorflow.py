@@ -18,6 +18,8 @@ import automl_nb
 from automl_nb import SearchState
 from automl_nb.events import read_journal
 
+from .conftest import dense_units
+
 pytestmark = pytest.mark.slow
 
 def test_a_promoted_trial_trains_on_from_its_parent_in_the_kernel(tmp_path, searches, batches):
@@ -94,7 +96,7 @@ def test_a_space_named_module_colon_build(tmp_path, searches, tiny_space):
     assert s.workers is None and all("worker" not in t.info for t in s.record.trials.values())
     model = s.best_model()  # rebuilt from the module, at its best epoch
     assert model.output_shape == (None, 3)
-    assert model.layers[0].units == s.record.best().hyperparameters["units"]
+    assert dense_units(model) == [s.record.best().hyperparameters["units"], 3]
     reopened = automl_nb.open(s.directory, space=tiny_space)  # reopened by the same name
     assert reopened.best_model().output_shape == (None, 3)
 

@@ -1,15 +1,24 @@
 # Set-up and checks, the same on a laptop, a fresh machine and CI.
-#   make lab   - create .venv, install automl-nb, open JupyterLab on the quickstart notebook
-#   make demo  - the same search headless from the command line
-#   make test  - install what the tests need (Chromium from Debian's packages when missing) and run them all
+#   make lab        - create .venv, install automl-nb, open JupyterLab on the quickstart notebook
+#                     (LAB_FLAGS="--no-browser --port 8899" to add server options)
+#   make demo       - the same search headless from the command line
+#   make test       - install what the tests need (Chromium and Node from Debian's packages when
+#                     missing), run them all, then the wheel test
+#   make test-fast  - unit and scripted tests only (no TensorFlow search, no browser)
+#   make wheel-test - build the wheel, install it in a fresh venv outside the tree, run a search and a replay
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CHROMIUM ?= /usr/bin/chromium
+# JupyterLab refuses to run as root unless told to: root is the user in most containers
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+LAB_FLAGS ?=
+# tests run in two processes (pytest-xdist); the browser tests stay together in one of them
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -n $(or $(PYTEST_WORKERS),2) --dist loadgroup
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: install lab demo test test-fast chromium bench clean
+.PHONY: install lab demo test test-fast wheel-test chromium node bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +29,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lab: install
-	$(BIN)/jupyter lab notebooks/01_quickstart.ipynb
+	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_FLAGS) notebooks/01_quickstart.ipynb
 
 demo: install
 	$(BIN)/python -m automl_nb search digits --oracle bayesian --trials 6 --epochs 5 --seed 0 --dir automl_runs/demo --overwrite
@@ -32,12 +41,24 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-test: install chromium
-	$(BIN)/python -m pytest -p no:cacheprovider
+# the trial table's and the Hyperband diagram's ES modules run under Node in tests/panel
+node:
+	@if ! command -v node >/dev/null; then \
+	  echo "installing Debian's nodejs for the front-end tests"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs >/dev/null; \
+	fi
+
+test: install chromium node
+	$(PYTEST)
+	$(MAKE) --no-print-directory wheel-test
+
+wheel-test: install
+	env -u PYTHONPATH $(BIN)/python tests/wheel_check.py
 
 # unit and scripted tests only: no TensorFlow search, no browser (seconds)
 test-fast: install
-	$(BIN)/python -m pytest -p no:cacheprovider -m "not slow and not browser"
+	$(PYTEST) -m "not slow and not browser"
 
 bench: install
 	$(BIN)/python bench/overhead.py

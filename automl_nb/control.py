@@ -100,9 +100,9 @@ class Control:
         self,
         time_budget_s: float | None = None,
         spent_s: float = 0.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ):
-        self._clock = clock  # seconds; a scripted trainer may run on a virtual clock
+        self._clock = clock  # seconds; None: time.monotonic (a scripted trainer's may be virtual)
         self._cond = threading.Condition(threading.RLock())
         self.state = SearchState.IDLE
         self.stop_requested = False
@@ -115,18 +115,21 @@ class Control:
         self._attention = False
 
     # -- the clock: time spent running, paused time excluded -------------
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else time.monotonic()
+
     def running_time(self) -> float:
         with self._cond:
-            extra = self._clock() - self._segment_start if self._segment_start is not None else 0
+            extra = self._now() - self._segment_start if self._segment_start is not None else 0
             return self._spent_s + extra
 
     def _clock_on(self) -> None:
         if self._segment_start is None:
-            self._segment_start = self._clock()
+            self._segment_start = self._now()
 
     def _clock_off(self) -> None:
         if self._segment_start is not None:
-            self._spent_s += self._clock() - self._segment_start
+            self._spent_s += self._now() - self._segment_start
             self._segment_start = None
 
     def time_left(self) -> float | None:

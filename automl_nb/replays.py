@@ -1,6 +1,7 @@
 """Play a recorded search's journal back, at any speed, with no TensorFlow.
 
-``automl_nb.replay("notebooks/recordings/digits-hyperband", speed=10)`` returns a
+``automl_nb.replay("digits-hyperband", speed=10)`` (a recording that ships in the package's
+``recordings/`` data folder, or any search's folder) returns a
 :class:`Replay` at once and plays the journal (``events.jsonl``) on a background
 thread, ten times faster than it ran. A Replay offers what the panel and the other
 views use of a :class:`~automl_nb.Search` (``subscribe(fn, replay=...)``, ``record``,
@@ -288,11 +289,15 @@ class Replay:
         raise RuntimeError("a replay has no models to export: it plays back a recorded search")
 
 
+#: The recordings that ship inside the package (a data folder, in a source checkout and in
+#: an installed wheel alike); ``notebooks/make_recordings.py`` remakes them.
+SHIPPED = Path(__file__).resolve().parent / "recordings"
+
+
 def recording_folders() -> list[Path]:
     """Where a recording's bare name is looked up: ``./recordings``, then the recordings that
-    ship with the notebooks (``notebooks/recordings`` of a source checkout) or the package."""
-    package = Path(__file__).resolve().parent
-    return [Path("recordings"), package.parent / "notebooks" / "recordings", package / "recordings"]
+    ship with the package (:data:`SHIPPED`)."""
+    return [Path("recordings"), SHIPPED]
 
 
 def recordings() -> list[str]:
@@ -342,7 +347,7 @@ def replay(directory: str | os.PathLike[str], speed: float = 10.0) -> Replay:
     """Play a recorded search (a folder with ``events.jsonl``) back at ``speed`` times its pace.
 
     ``directory`` is a search's folder, a recording's folder, or the name of a recording
-    that ships with the notebooks (``automl_nb.replay("digits-hyperband")``; see
+    that ships with the package (``automl_nb.replay("digits-hyperband")``; see
     :func:`recordings`).
 
     Returns a :class:`Replay` at once; show it (or ``.panel()``) for the live panel,

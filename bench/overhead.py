@@ -1,27 +1,42 @@
-"""Overhead of automl-nb over plain KerasTuner on the same seeded search.
+"""Overhead of automl-nb: one fixed trial against plain ``model.fit``, and a search against
+plain KerasTuner. Both on the default path: no TensorFlow op determinism (a user gets it
+only with ``search(deterministic=True)``, and only while that search runs).
 
-Both variants run the same search: the bundled digits set (``load_data("digits", seed=0)``),
-the built-in space for it (``automl_nb.spaces.get_space(None, dataset)``), a seeded
-RandomSearchOracle on val_accuracy, 8 trials x 5 epochs, batch size 32. The oracle gets the
-same seed in both (automl-nb hands KerasTuner ``seed + 1``; we do the same for the plain one),
-so both train the same sequence of hyperparameters; the script checks that and says so.
+1. A search (``--rounds``, default 3): the bundled digits set (``load_data("digits",
+   seed=0)``), the built-in space for it (``automl_nb.spaces.get_space(None, dataset)``), a
+   seeded RandomSearchOracle on val_accuracy, 8 trials x 5 epochs, batch size 32. The
+   oracle gets the same seed in both (automl-nb hands KerasTuner ``seed + 1``; we do the
+   same for the plain one), so both train the same sequence of hyperparameters; the script
+   checks that and says so.
 
-- plain:    ``keras_tuner.Tuner(oracle=RandomSearchOracle(...), hypermodel=space, ...)``
-            then ``tuner.search(...)`` on this thread.
-- automl_nb: ``automl_nb.search(dataset, oracle="random", ...)`` with one subscriber that
-            counts events, then ``.wait()``; timed from the call to wait() returning.
+   - plain:     ``keras_tuner.Tuner(oracle=RandomSearchOracle(...), hypermodel=space, ...)``
+                then ``tuner.search(...)`` on this thread.
+   - automl_nb: ``automl_nb.search(dataset, oracle="random", ...)`` with one subscriber that
+                counts events, then ``.wait()``; timed from the call to wait() returning.
 
-automl-nb turns on TensorFlow's op determinism when it gets a seed, for the whole process, so
-this script turns it on before any run: both variants are timed under it.
+   Target: at most 1.05 times plain KerasTuner.
+
+2. One fixed trial (``--fit-rounds``, default 3): the same fixed CNN (no hyperparameter to
+   choose) trained for 10 epochs of 100 batches of 32 (digits tiled with noise to 3,200
+   training and 800 validation images), validated every epoch:
+
+   - plain:     build, compile, ``model.fit(..., validation_data=..., epochs=10)``;
+   - automl_nb: ``automl_nb.search((x, y), validation=..., space=build, trials=1, epochs=10)``
+                then ``wait()``: everything a user waits for (argument and data checks, the
+                search's directory, the tuner, the callbacks, checkpoints, events).
+
+   Target (issue 15): at most 1.03 times plain ``model.fit``.
 
 After one small warm-up of each (imports, thread pools, first tracing), the two variants
-alternate, ROUNDS rounds of (plain, automl_nb) with the order flipped every other round.
-It prints per-round wall times (and the process's CPU time, less sensitive to other load on
-a shared machine), the median of each, the ratio automl_nb / plain of the medians (and of the minimums, the
-run least disturbed by other load), and the
-events per trial. Nothing is asserted: the machine may be shared and noisy.
+alternate, with the order flipped every other round. It prints per-round wall times (and the
+process's CPU time, less sensitive to other load on a shared machine), the median of each,
+the ratio automl_nb / plain of the medians (and of the minimums, the run least disturbed by
+other load), the time spent inside automl_nb's own hooks (HookTimer.TARGETS: the script
+stops with a sentence if one of them no longer exists) and the events per trial. Nothing is
+asserted: the machine may be shared and noisy.
 
-    .venv/bin/python bench/overhead.py [--rounds 3] [--trials 8] [--epochs 5]
+    .venv/bin/python bench/overhead.py [--fit-rounds 3] [--rounds 3] [--trials 8] [--epochs 5]
+                                       [--only fit|search]
 """
 
 from __future__ import annotations
@@ -44,6 +59,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 SEED = 0
 BATCH_SIZE = 32
 OBJECTIVE = "val_accuracy"
+FIT_EPOCHS = 10
+FIT_BATCHES = 100  # training batches an epoch
+FIT_VAL_BATCHES = 25
 
 
 def seed_everything(seed: int) -> None:
@@ -122,22 +140,135 @@ def run_ours(dataset, directory: Path, trials: int, epochs: int) -> tuple[float,
     return seconds, cpu, hps, count[0], str(state)
 
 
+def fixed_data():
+    """Digits (8x8, scaled to [0, 1]) drawn with replacement, plus a little noise, to 100
+    training batches and 25 validation batches of BATCH_SIZE."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = (digits.images / 16.0).astype("float32")[..., None]
+    rng = np.random.default_rng(SEED)
+    n_train, n_val = FIT_BATCHES * BATCH_SIZE, FIT_VAL_BATCHES * BATCH_SIZE
+    pick = rng.integers(0, len(x), n_train + n_val)
+    xs = x[pick] + rng.normal(0.0, 0.05, (len(pick), 8, 8, 1)).astype("float32")
+    ys = digits.target[pick]
+    return (xs[:n_train], ys[:n_train]), (xs[n_train:], ys[n_train:])
+
+
+def build_fixed(hp=None):
+    """A fixed CNN: nothing for a tuner to choose."""
+    import keras
+
+    model = keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+        keras.layers.MaxPooling2D(),
+        keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(64, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def fit_plain(train, val, epochs: int) -> tuple[float, float, int]:
+    """Plain Keras; returns (wall s, process CPU s, epochs trained)."""
+    seed_everything(SEED)
+    start, cpu = time.perf_counter(), time.process_time()
+    model = build_fixed()
+    history = model.fit(*train, validation_data=val, epochs=epochs, batch_size=BATCH_SIZE, verbose=0)
+    return time.perf_counter() - start, time.process_time() - cpu, len(history.history["loss"])
+
+
+def fit_ours(train, val, epochs: int, directory: Path) -> tuple[float, float, int]:
+    """One trial of automl_nb with the same fixed model; returns (wall s, CPU s, epochs trained)."""
+    import automl_nb
+
+    seed_everything(SEED)
+    HOOKS.reset()
+    start, cpu = time.perf_counter(), time.process_time()
+    search = automl_nb.search(train, validation=val, space=build_fixed, oracle="random", trials=1,
+                              epochs=epochs, seed=SEED, batch_size=BATCH_SIZE, directory=directory,
+                              overwrite=True)
+    state = search.wait()
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    if str(state) != "done" or search.error:
+        raise SystemExit(f"overhead.py: the one-trial search ended {state}: {search.error}")
+    with search.lock:
+        trained = sum(t.epochs - t.initial_epoch for t in search.record.trials.values())
+    return seconds, cpu, trained
+
+
+def compare_fit(rounds: int, root: Path) -> None:
+    train, val = fixed_data()
+    print(f"2. one fixed trial: a fixed CNN, {FIT_EPOCHS} epochs x {FIT_BATCHES} batches of "
+          f"{BATCH_SIZE} ({len(train[0])} train / {len(val[0])} val images), validated every epoch")
+    t0 = time.perf_counter()
+    warm = fit_plain(train, val, 1)[0], fit_ours(train, val, 1, root / "fit-warm")[0]
+    print(f"   warm-up (1 epoch each, not counted): plain {warm[0]:.1f}s, automl_nb {warm[1]:.1f}s "
+          f"({time.perf_counter() - t0:.1f}s)")
+    wall = {"plain": [], "automl_nb": []}
+    cpu = {"plain": [], "automl_nb": []}
+    hooks: list[float] = []
+    for r in range(rounds):
+        order = ("plain", "automl_nb") if r % 2 == 0 else ("automl_nb", "plain")
+        line = []
+        for variant in order:
+            if variant == "plain":
+                seconds, cpu_s, epochs = fit_plain(train, val, FIT_EPOCHS)
+                extra = ""
+            else:
+                seconds, cpu_s, epochs = fit_ours(train, val, FIT_EPOCHS, root / f"fit-{r}")
+                hooks.append(HOOKS.seconds)
+                extra = f", {HOOKS.seconds:.2f}s in its hooks"
+            if epochs != FIT_EPOCHS:
+                raise SystemExit(f"overhead.py: {variant} trained {epochs} epochs, not {FIT_EPOCHS}")
+            wall[variant].append(seconds)
+            cpu[variant].append(cpu_s)
+            line.append(f"{variant} {seconds:6.2f}s (cpu {cpu_s:6.2f}s{extra})")
+        print(f"   round {r + 1}: " + ", ".join(line)
+              + f"  -> ratio {wall['automl_nb'][-1] / wall['plain'][-1]:.3f}")
+    report(wall, cpu, hooks, target="1.03", indent="   ")
+
+
+def report(wall: dict, cpu: dict, hooks: list[float], target: str, indent: str) -> None:
+    for label, data in (("wall", wall), ("cpu", cpu)):
+        for variant in ("plain", "automl_nb"):
+            times = data[variant]
+            print(f"{indent}{label:4s} {variant:9s} median {statistics.median(times):6.2f}s  "
+                  f"(rounds: {', '.join(f'{t:.2f}' for t in times)})")
+    print(f"{indent}time inside automl_nb's own hooks: median {statistics.median(hooks):.2f}s = "
+          f"{statistics.median(hooks) / statistics.median(wall['automl_nb']):.1%} of its median wall time")
+    for label, data in (("cpu", cpu), ("wall", wall)):
+        per_round = [o / p for o, p in zip(data["automl_nb"], data["plain"])]
+        ratio = statistics.median(data["automl_nb"]) / statistics.median(data["plain"])
+        best = min(data["automl_nb"]) / min(data["plain"])
+        print(f"{indent}ratio automl_nb / plain ({label} time): {ratio:.3f} of medians, {best:.3f} of "
+              f"minimums (per round {', '.join(f'{x:.3f}' for x in per_round)}), target <= {target}")
+
+
 class HookTimer:
     """Time spent inside automl_nb's own additions to a search, summed over calls.
 
-    Wraps (in this process only) the per-batch and per-epoch callback hooks, the trial
-    start/end bookkeeping (journal writes and subscribers), the optimizer-state save and the
-    writing of the search directory. KerasTuner's and Keras's own work is not counted. The
-    wrappers cost a few microseconds a call, charged to automl_nb: an upper bound.
+    Wraps (in this process only) the per-batch and per-epoch callback hooks, the restore of a
+    parent's checkpoint, the model state built before fit, the trial start/end bookkeeping
+    (journal writes and subscribers) and the writing of the search directory. KerasTuner's
+    and Keras's own work is not counted. The wrappers cost a few microseconds a call,
+    charged to automl_nb: an upper bound. A target that no longer exists stops the script
+    (the package moved it: update TARGETS) instead of being left out in silence.
     """
 
     TARGETS = (
+        ("automl_nb.backends.tuner", "_StreamCallback", "on_train_batch_begin"),
         ("automl_nb.backends.tuner", "_StreamCallback", "on_train_batch_end"),
+        ("automl_nb.backends.tuner", "_StreamCallback", "on_train_begin"),  # a parent's checkpoint
         ("automl_nb.backends.tuner", "_StreamCallback", "on_epoch_end"),  # includes Engine.epoch_end
-        ("automl_nb.backends.tuner", "AutoMLTuner", "save_optimizer_state"),  # where the library has it
+        ("automl_nb.backends.tuner", None, "_build_state"),
         ("automl_nb.backends.engine", "Engine", "begin_trial"),
         ("automl_nb.backends.engine", "Engine", "end_trial"),
-        ("automl_nb._search", None, "_create_directory"),
+        ("automl_nb.store", "Store", "create"),  # settings and data written to the directory
     )
 
     def __init__(self) -> None:
@@ -155,7 +286,8 @@ class HookTimer:
             owner = module if owner_name is None else getattr(module, owner_name, None)
             original = getattr(owner, attr, None) if owner is not None else None
             if original is None:
-                continue
+                raise SystemExit(f"overhead.py: {module_name}.{owner_name or ''}{'.' if owner_name else ''}"
+                                 f"{attr} no longer exists; update HookTimer.TARGETS")
             setattr(owner, attr, self._wrap(original))
             timed.append(f"{owner_name or module_name.rsplit('.', 1)[-1]}.{attr}")
         return timed
@@ -188,97 +320,81 @@ def _strip(values: dict) -> dict:
     return {k: v for k, v in values.items() if not k.startswith("tuner/")}
 
 
+def compare_search(args, root: Path) -> None:
+    from automl_nb.data import load_data
+
+    dataset = load_data("digits", seed=SEED)
+    print(
+        f"1. a search: digits ({len(dataset.x_train)} train / {len(dataset.x_val)} val), built-in "
+        f"space, random oracle seed {SEED}, {args.trials} trials x {args.epochs} epochs, batch {BATCH_SIZE}"
+    )
+    t0 = time.perf_counter()
+    w_plain = run_plain(dataset, root / "warm-plain", trials=2, epochs=1)[0]
+    w_ours = run_ours(dataset, root / "warm-ours", trials=2, epochs=1)[0]
+    print(f"   warm-up (2 trials x 1 epoch each, not counted): plain {w_plain:.1f}s, "
+          f"automl_nb {w_ours:.1f}s ({time.perf_counter() - t0:.1f}s)")
+
+    wall = {"plain": [], "automl_nb": []}
+    cpu = {"plain": [], "automl_nb": []}
+    events_per_trial: list[float] = []
+    hook_seconds: list[float] = []
+    same_hps = True
+    reference: list[dict] | None = None
+    for r in range(args.rounds):
+        order = ("plain", "automl_nb") if r % 2 == 0 else ("automl_nb", "plain")
+        line = []
+        for variant in order:
+            directory = root / f"{variant}-{r}"
+            if variant == "plain":
+                seconds, cpu_s, hps = run_plain(dataset, directory, args.trials, args.epochs)
+                extra = ""
+            else:
+                seconds, cpu_s, hps, events, state = run_ours(dataset, directory, args.trials, args.epochs)
+                events_per_trial.append(events / max(len(hps), 1))
+                hook_seconds.append(HOOKS.seconds)
+                extra = f", {events} events, {state}, {HOOKS.seconds:.2f}s in its hooks"
+            wall[variant].append(seconds)
+            cpu[variant].append(cpu_s)
+            line.append(f"{variant} {seconds:6.2f}s (cpu {cpu_s:6.2f}s{extra})")
+            if len(hps) != args.trials:
+                same_hps = False
+                line.append(f"[{variant}: {len(hps)} trials!]")
+            if reference is None:
+                reference = hps
+            elif hps != reference:
+                same_hps = False
+        ratio = wall["automl_nb"][-1] / wall["plain"][-1]
+        print(f"   round {r + 1}: " + ", ".join(line) + f"  -> ratio {ratio:.3f}")
+    print(f"   same hyperparameter sequence in every run of both variants: {'yes' if same_hps else 'NO'}")
+    print(f"   events per trial (all events / trials, search-level events included): "
+          f"{statistics.median(events_per_trial):.2f}")
+    report(wall, cpu, hook_seconds, target="1.05", indent="   ")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fit-rounds", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--only", choices=("fit", "search"), default=None)
     args = parser.parse_args()
 
     import tensorflow as tf
 
-    # automl_nb enables op determinism (process-wide) whenever a seed is given: enable it
-    # now so the plain runs are timed under the same setting as ours.
-    tf.config.experimental.enable_op_determinism()
-
-    from automl_nb.data import load_data
-
     hooks = HOOKS.install()  # imports automl_nb.backends.tuner (TensorFlow is already imported)
-
-    dataset = load_data("digits", seed=SEED)
-    print(
-        f"overhead: digits ({len(dataset.x_train)} train / {len(dataset.x_val)} val), built-in space, "
-        f"random oracle seed {SEED}, {args.trials} trials x {args.epochs} epochs, batch {BATCH_SIZE}"
-    )
-    print(
-        "TF op determinism: enabled before every run (automl_nb enables it process-wide when "
-        "seeded), so both variants run under it"
-    )
+    print("overhead: the default path (TF op determinism off, as a user has it without "
+          "search(deterministic=True); neither variant turns it on)")
     print(f"automl_nb hooks timed: {', '.join(hooks)}")
     print(f"TF threads: intra {tf.config.threading.get_intra_op_parallelism_threads()}, "
           f"inter {tf.config.threading.get_inter_op_parallelism_threads()} (0 = TF default); "
           f"CPUs {os.cpu_count()}")
-
     with tempfile.TemporaryDirectory(prefix="automl_nb_bench_") as tmp:
         root = Path(tmp)
-        t0 = time.perf_counter()
-        w_plain = run_plain(dataset, root / "warm-plain", trials=2, epochs=1)[0]
-        w_ours = run_ours(dataset, root / "warm-ours", trials=2, epochs=1)[0]
-        print(f"warm-up (2 trials x 1 epoch each, not counted): plain {w_plain:.1f}s, "
-              f"automl_nb {w_ours:.1f}s ({time.perf_counter() - t0:.1f}s)")
-
-        wall = {"plain": [], "automl_nb": []}
-        cpu = {"plain": [], "automl_nb": []}
-        events_per_trial: list[float] = []
-        hook_seconds: list[float] = []
-        same_hps = True
-        reference: list[dict] | None = None
-        for r in range(args.rounds):
-            order = ("plain", "automl_nb") if r % 2 == 0 else ("automl_nb", "plain")
-            line = []
-            for variant in order:
-                directory = root / f"{variant}-{r}"
-                if variant == "plain":
-                    seconds, cpu_s, hps = run_plain(dataset, directory, args.trials, args.epochs)
-                    extra = ""
-                else:
-                    seconds, cpu_s, hps, events, state = run_ours(
-                        dataset, directory, args.trials, args.epochs
-                    )
-                    events_per_trial.append(events / max(len(hps), 1))
-                    hook_seconds.append(HOOKS.seconds)
-                    extra = f", {events} events, {state}, {HOOKS.seconds:.2f}s in its hooks"
-                wall[variant].append(seconds)
-                cpu[variant].append(cpu_s)
-                line.append(f"{variant} {seconds:6.2f}s (cpu {cpu_s:6.2f}s{extra})")
-                if len(hps) != args.trials:
-                    same_hps = False
-                    line.append(f"[{variant}: {len(hps)} trials!]")
-                if reference is None:
-                    reference = hps
-                elif hps != reference:
-                    same_hps = False
-            ratio = wall["automl_nb"][-1] / wall["plain"][-1]
-            print(f"round {r + 1}: " + ", ".join(line) + f"  -> ratio {ratio:.3f}")
-
-    print(f"same hyperparameter sequence in every run of both variants: {'yes' if same_hps else 'NO'}")
-    for label, data in (("wall", wall), ("cpu", cpu)):
-        for variant in ("plain", "automl_nb"):
-            times = data[variant]
-            print(f"{label:4s} {variant:9s} median {statistics.median(times):6.2f}s  "
-                  f"(rounds: {', '.join(f'{t:.2f}' for t in times)})")
-    for label, data in (("wall", wall), ("cpu", cpu)):
-        per_round = [o / p for o, p in zip(data["automl_nb"], data["plain"])]
-        ratio = statistics.median(data["automl_nb"]) / statistics.median(data["plain"])
-        best = min(data["automl_nb"]) / min(data["plain"])
-        print(f"ratio automl_nb / plain ({label} time): {ratio:.3f} of medians, {best:.3f} of minimums "
-              f"(per round {', '.join(f'{x:.3f}' for x in per_round)}), target <= 1.05")
-    print(f"time inside automl_nb's own hooks (callbacks, journal, subscribers, optimizer-state "
-          f"and directory writes) a search: median {statistics.median(hook_seconds):.2f}s = "
-          f"{statistics.median(hook_seconds) / statistics.median(wall['automl_nb']):.1%} of its "
-          f"median wall time")
-    print(f"events per trial (all events / trials, search-level events included): "
-          f"{statistics.median(events_per_trial):.2f}")
+        if args.only in (None, "search"):
+            compare_search(args, root)
+        if args.only in (None, "fit"):
+            compare_fit(args.fit_rounds, root)  # last: its ratio is the script's last line
 
 
 if __name__ == "__main__":

@@ -10,9 +10,18 @@ as a kernel would), from a background thread, while the panel's flusher runs. Pr
   until the panel shows the last), and the most messages in any one-second window;
 - memory: what the search's own event history and fold hold, and what the panel adds.
 
-Two feeds: at full speed, and paced at ``--rate`` events a second.
+Two feeds: at full speed, and paced at ``--rate`` events a second. No real search emits
+events that fast (a flood measures the cost of one event, not what a user feels), so a third
+feed plays the events of a real search at the pace it emitted them: the shipped recording
+``digits-hyperband`` (126 events in 108 s of a digits search on the 2-core machine),
+published one by one at their recorded times for ``--real-seconds`` (and again at each of
+``--real-speeds``, e.g. 10 for a machine ten times faster or a tiny data set), with the
+panel's flusher running at its own cadence. It prints the kernel CPU time per second of
+search with the panel, without it, and the panel's share: the figure a user feels, beside
+the flood's CPU per event.
 
     python bench/panel_events.py [--trials 1000] [--epochs 50] [--rate 10000]
+                                 [--real-seconds 20] [--real-speeds 1,10]
 """
 
 from __future__ import annotations
@@ -24,8 +33,9 @@ import time
 import tracemalloc
 from typing import Any
 
-from automl_nb.events import Event
+from automl_nb.events import Event, read_journal
 from automl_nb.panel import Panel
+from automl_nb.replays import find_recording
 from automl_nb.testing.panel import FakeSearch, recording_comms, scripted_events
 
 TARGET_CPU_MS = 0.2
@@ -104,6 +114,51 @@ def run(events: list[Event], rate: float | None, with_panel: bool, **panel_kw: A
     return out
 
 
+def real_pace(events: list[Event], speed: float, seconds: float, with_panel: bool) -> dict:
+    """Publish a recorded search's events at their recorded times (``speed`` times faster)
+    for ``seconds``; returns the kernel CPU time and what the panel sent meanwhile."""
+    search = FakeSearch()
+    search.publish(events[0])
+    gc.collect()
+    with recording_comms(serialize=True, timed=True, keep=False) as log:
+        panel = Panel(search) if with_panel else None  # with its flusher, as in a notebook
+        sent_before = log.total()
+        first = events[1].time
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        published = 0
+        for event in events[1:]:
+            due = (event.time - first) / speed
+            if due > seconds:
+                break
+            ahead = wall0 + due - time.perf_counter()
+            if ahead > 0:
+                time.sleep(ahead)
+            search.publish(event)
+            published += 1
+        left = wall0 + seconds - time.perf_counter()
+        if left > 0:
+            time.sleep(left)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        messages = log.total() - sent_before
+        if panel is not None:
+            panel.close()
+    return {"events": published, "cpu_s": cpu, "wall_s": wall, "messages": messages}
+
+
+def report_real(name: str, speed: float, bare: dict, full: dict) -> None:
+    per_s = full["cpu_s"] / full["wall_s"] * 1e3
+    bare_s = bare["cpu_s"] / bare["wall_s"] * 1e3
+    print(
+        f"\na real search's pace ({name} at {speed:g}x its recorded pace: {full['events']} events in "
+        f"{full['wall_s']:.1f} s, {full['events'] / full['wall_s']:.2f} events/s)"
+    )
+    print(
+        f"  kernel CPU per second of search  {per_s:.2f} ms/s with the panel "
+        f"({per_s / 10:.2f}% of one core), {bare_s:.2f} ms/s without; the panel's share "
+        f"{per_s - bare_s:.2f} ms/s; {full['messages'] / full['wall_s']:.2f} comm messages/s"
+    )
+
+
 def memory(events: list[Event], with_panel: bool) -> float:
     """MiB still allocated after the feed (tracemalloc), search and panel alive."""
     gc.collect()
@@ -170,6 +225,10 @@ def main() -> None:
         help="prune every n-th trial half-way (default 0: none)",
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc runs")
+    parser.add_argument("--real-seconds", type=float, default=20.0,
+                        help="seconds of a recorded search played at its pace (default 20)")
+    parser.add_argument("--real-speeds", default="1,10",
+                        help="how many times the recorded pace, comma-separated (default 1,10)")
     args = parser.parse_args()
 
     events = list(
@@ -198,6 +257,12 @@ def main() -> None:
             f"{panel_mib - search_mib:.1f} MiB ({(panel_mib - search_mib) * 2**20 / len(events):.0f}"
             f" bytes an event)"
         )
+
+    recorded = read_journal(find_recording("digits-hyperband"))
+    for speed in (float(x) for x in args.real_speeds.split(",") if x.strip()):
+        bare = real_pace(recorded, speed, args.real_seconds, with_panel=False)
+        full = real_pace(recorded, speed, args.real_seconds, with_panel=True)
+        report_real("digits-hyperband", speed, bare, full)
 
 
 if __name__ == "__main__":

@@ -4,21 +4,26 @@ A seeded random search over the built-in CNN space on digits (``automl_nb.search
 oracle="random", epochs=200, seed=0)``: trials never end on their own while we measure) is
 steered from this thread while it trains on its own.
 
-Batches are counted without touching the library: ``automl_nb.backends.engine.Engine.batch_end``
-(called by the trial's callback after every training batch) is wrapped in this process to log
-when each call enters and returns, for which trial, and the action it returned.
+Nothing in the library is changed; two wrappers, in this process only, watch it:
+
+- batches: the trial's Keras callback (``automl_nb.backends.tuner._StreamCallback``) has its
+  ``on_train_batch_end`` wrapped to log each batch Keras has trained, for which trial, when,
+  before the callback looks at the controls. One entry is one batch.
+- engine calls: ``automl_nb.backends.engine.Engine.batch_end`` is wrapped to log when each call
+  enters and returns and the action it returned (for the latencies). The callback consults
+  the engine twice a batch (at its begin, so a pause that came during validation holds before
+  the next batch runs, and at its end), so these calls are NOT batches; the script prints how
+  many calls a batch made, to show the two units apart.
 
 - pause (PAUSES times, resumed in between): the time from calling ``pause()`` until the
-  training thread is blocked, i.e. it has entered the ``batch_end`` that does not return until
-  ``resume()`` (and, checked independently, its stack shows it waiting in
-  ``Control.at_batch_end``); the batches run after the command (``batch_end`` calls entered
-  after ``pause()`` was called, up to and including the blocked one, so the batch in flight
-  counts as 1); and the batches run during a HOLD_S hold (must be 0).
-- prune (PRUNES times, one trial each): the time from calling ``prune(id)`` to the batch end
-  that stops training (the last ``batch_end`` of that trial, which returns the prune action),
-  to the partial epoch's ``EpochEnded`` (Keras still validates the partial epoch), and to the
-  ``TrialEnded`` event with status ``pruned``; and the batches of that trial run after the
-  command.
+  training thread is blocked, i.e. it has entered the ``batch_end`` call that does not return
+  until ``resume()`` (and, checked independently, its stack shows it waiting in
+  ``Control.at_batch_end``); the batches trained after the command (the batch in flight
+  counts as 1); and the batches trained during a HOLD_S hold (must be 0).
+- prune (PRUNES times, one trial each): the time from calling ``prune(id)`` to the engine call
+  that stops training (it returns the prune action), to the partial epoch's ``EpochEnded``
+  (Keras still validates the partial epoch), and to the ``TrialEnded`` event with status
+  ``pruned``; and the batches of that trial trained after the command.
 
 Commands are sent after a seeded random delay, so they land at different points of an epoch.
 A command that lands in an epoch's end (validation, checkpoint save: no batch hook runs there)
@@ -31,6 +36,7 @@ the target is at most one batch after a command.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import statistics
@@ -49,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import automl_nb
 from automl_nb.backends import engine as _engine
+from automl_nb.backends import tuner as _tuner
 
 SEED = 0
 EPOCHS = 200  # trials outlast the measurements; the search is stopped at the end
@@ -72,10 +79,19 @@ class Call:
 class Meter:
     lock: threading.Lock = field(default_factory=threading.Lock)
     calls: list[Call] = field(default_factory=list)
+    batches: list[tuple[str, float]] = field(default_factory=list)  # (trial id, time trained)
 
     def install(self) -> None:
-        original = _engine.Engine.batch_end
         meter = self
+        on_batch_end = _tuner._StreamCallback.on_train_batch_end
+
+        def counted(callback, batch, logs=None):
+            with meter.lock:
+                meter.batches.append((callback.trial_id, time.monotonic()))
+            return on_batch_end(callback, batch, logs)
+
+        _tuner._StreamCallback.on_train_batch_end = counted
+        original = _engine.Engine.batch_end
 
         def batch_end(engine, trial_id, *args, **kwargs):
             call = Call(trial_id, time.monotonic())
@@ -95,12 +111,14 @@ class Meter:
         with self.lock:
             return list(self.calls)
 
-    def count(self, trial_id: str | None = None, since: float | None = None) -> int:
-        return sum(
-            1
-            for c in self.snapshot()
-            if (trial_id is None or c.trial_id == trial_id) and (since is None or c.enter >= since)
-        )
+    def trained(self, trial_id: str | None = None, since: float = -1.0, until: float = math.inf) -> int:
+        """Batches trained (by ``trial_id``) between ``since`` and ``until``."""
+        with self.lock:
+            return sum(
+                1
+                for tid, t in self.batches
+                if (trial_id is None or tid == trial_id) and since <= t <= until
+            )
 
 
 # --------------------------------------------------------------------------------------
@@ -144,7 +162,7 @@ def wait_batches(meter: Meter, search, n: int, since: float) -> str:
     deadline = time.monotonic() + TIMEOUT_S
     while time.monotonic() < deadline:
         tid = running_trial(search)
-        if tid is not None and meter.count(tid, since) >= n:
+        if tid is not None and meter.trained(tid, since) >= n:
             return tid
         time.sleep(0.005)
     raise RuntimeError(f"no trial ran {n} batches within {TIMEOUT_S}s (state {search.state})")
@@ -212,18 +230,16 @@ def measure_pause(
     t_seen = time.monotonic()
     if blocked_call is None:
         raise RuntimeError("the training thread did not block within the timeout")
-    n_calls = len(meter.snapshot())
     time.sleep(HOLD_S)
-    during_hold = len(meter.snapshot()) - n_calls
     t_resume = time.monotonic()
+    during_hold = meter.trained(since=t_seen, until=t_resume)
     search.resume()
-    after = [c for c in meter.snapshot() if c.enter >= t_cmd and c.enter <= blocked_call.enter]
     return {
         "trial": tid,
         "latency": max(0.0, blocked_call.enter - t_cmd),
         "observed": t_seen - t_cmd,
         "call": t_answered - t_cmd,
-        "batches": len(after),
+        "batches": meter.trained(since=t_cmd, until=t_seen),
         "hold": during_hold,
         "held_for": t_resume - blocked_call.enter,
         "in_epoch_end": landed_in_epoch_end(events, meter, blocked_call, t_cmd),
@@ -251,18 +267,18 @@ def measure_prune(search, meter: Meter, events: Events, rng: random.Random) -> d
         timeout=0,
     )
     calls = [c for c in meter.snapshot() if c.trial_id == tid]
-    after = [c for c in calls if c.enter >= t_cmd]
     stop_call = next((c for c in calls if c.action == "prune"), None)
     t_stop = stop_call.exit if stop_call is not None else None
     return {
         "trial": tid,
         "status": event.status,
         "epochs": event.epochs,
-        "batches": len(after),
+        "batches": meter.trained(tid, since=t_cmd),
         "stop": None if t_stop is None else max(0.0, t_stop - t_cmd),
         "validated": None if partial is None else partial[0] - t_cmd,
         "ended": t_ended - t_cmd,
-        "total_batches": len(calls),
+        "total_batches": meter.trained(tid),
+        "engine_calls": len(calls),
         "in_epoch_end": stop_call is not None and landed_in_epoch_end(events, meter, stop_call, t_cmd),
     }
 
@@ -335,6 +351,10 @@ def main() -> None:
     print(f"batches after prune: max {max(p['batches'] for p in prunes)} "
           f"(per prune: {', '.join(str(p['batches']) for p in prunes)}); statuses: "
           f"{', '.join(p['status'] for p in prunes)}")
+    calls = sum(p["engine_calls"] for p in prunes)
+    trained = sum(p["total_batches"] for p in prunes)
+    print(f"batches are counted as Keras trains them: the pruned trials trained {trained} batches "
+          f"and consulted the engine {calls} times ({calls / max(trained, 1):.2f} calls a batch)")
     n_end = sum(p["in_epoch_end"] for p in pauses + prunes)
     print(f"commands that landed in an epoch's end (validation, checkpoint; no batch hook there): "
           f"{n_end} of {len(pauses) + len(prunes)}")

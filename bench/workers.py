@@ -7,11 +7,14 @@ ROUNDS rounds after TensorFlow is imported once in this process, so the one-proc
 not pay for that import (as in a kernel that has run a search before), while the worker runs
 pay for their workers' start-up (each imports TensorFlow and builds its tuner).
 
-The default search (24 trials x 10 epochs) takes about a minute in one process on a quiet
-2-core CPU: the kind of search one runs workers for. A search with workers pays a fixed
-start-up (a few seconds: each worker imports TensorFlow) that a short search cannot earn back,
-so the script also prints that start-up and the length of search from which workers=2 is
-1.5 times as fast end to end. ``--trials 12 --epochs 5`` (about 17 s) shows a short one.
+The default search (16 trials x 6 epochs) takes about half a minute in one process on a
+quiet 2-core CPU, and the script finishes within ``--max-minutes`` (5): after each round it
+starts another only if one more round fits in what is left, so a loaded machine gets fewer
+rounds, not a longer wait (it says so). A search with workers pays a fixed start-up (a few
+seconds: each worker imports TensorFlow) that a short search cannot earn back, so the script
+also prints that start-up and the length of search from which workers=2 is 1.5 times as fast
+end to end. ``--trials 24 --epochs 10 --max-minutes 15`` measures a minute-long search.
+Both on the default path: no TensorFlow op determinism (as without ``deterministic=True``).
 
 Printed per run and as medians:
 - end to end: trials per minute from ``search()`` to the search's end (what a user waits);
@@ -19,9 +22,11 @@ Printed per run and as medians:
 - start-up (``search()`` to the first ``TrialStarted``) and wind-down (the last
   ``TrialEnded`` to the end of ``wait()``);
 and the ratios workers=2 / workers=1 (target >= 1.5 end to end on a 2-core machine), and
-whether every run ran the same hyperparameters. Nothing is asserted: the machine may be shared.
+whether every run ran the same hyperparameters. The end-to-end ratio is the last line.
+Nothing is asserted: the machine may be shared.
 
-    .venv/bin/python bench/workers.py [--rounds 3] [--trials 24] [--epochs 10] [--data digits]
+    .venv/bin/python bench/workers.py [--rounds 3] [--trials 16] [--epochs 6] [--data digits]
+                                      [--max-minutes 5]
 """
 
 from __future__ import annotations
@@ -76,16 +81,19 @@ def run_once(data: str, workers: int, trials: int, epochs: int, root: Path, tag:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--trials", type=int, default=24)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3, help="at most this many rounds")
+    parser.add_argument("--trials", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--data", default="digits")
+    parser.add_argument("--max-minutes", type=float, default=5.0,
+                        help="start no round that would end after this (default 5)")
     args = parser.parse_args()
 
+    started = time.monotonic()
+    deadline = started + 60 * args.max_minutes
     load_before = os.getloadavg()[0]  # other work on the machine (the runs add their own)
-    import tensorflow as tf  # once, before any timing: the one-process runs start warm
+    import tensorflow  # noqa: F401 - once, before any timing: the one-process runs start warm
 
-    tf.config.experimental.enable_op_determinism()  # seeded searches turn it on anyway
     cores = cpu_count()
     print(
         f"bench/workers.py: {args.data}, random oracle, seed {SEED}, {args.trials} trials x "
@@ -95,7 +103,14 @@ def main() -> None:
     results: dict[int, list[dict]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory(prefix="automl_nb_bench_") as tmp:
         root = Path(tmp)
+        first_round = time.monotonic()
         for r in range(args.rounds):
+            if r:
+                per_round = (time.monotonic() - first_round) / r
+                if time.monotonic() + per_round > deadline:
+                    print(f"  (no round {r + 1}: one takes about {per_round:.0f}s and "
+                          f"--max-minutes {args.max_minutes:g} would be passed)", flush=True)
+                    break
             for workers in (1, 2) if r % 2 == 0 else (2, 1):
                 out = run_once(args.data, workers, args.trials, args.epochs, root, f"r{r}-w{workers}")
                 results[workers].append(out)
@@ -119,8 +134,6 @@ def main() -> None:
     fixed = (median(2, "startup") + median(2, "winddown")) - (median(1, "startup") + median(1, "winddown"))
     print(f"median trials/min, end to end: workers=1 {med[1]:.2f}, workers=2 {med[2]:.2f}")
     print(f"median trials/min, steady:     workers=1 {med_steady[1]:.2f}, workers=2 {med_steady[2]:.2f}")
-    print(f"ratio workers=2 / workers=1, end to end: {ratio:.2f} (target >= {TARGET})")
-    print(f"ratio workers=2 / workers=1, steady:     {steady_ratio:.2f}")
     print(
         f"workers=2 start-up + wind-down beyond one process: {fixed:.1f}s a search "
         f"(median one-process search here: {median(1, 'wall'):.0f}s)"
@@ -132,6 +145,9 @@ def main() -> None:
     print(f"same hyperparameters in every run: {same}")
     if load_before > 0.5:
         print(f"note: load average {load_before:.1f} on {cores} cores before the first run: other work shares the CPU")
+    print(f"{len(results[1])} rounds in {(time.monotonic() - started) / 60:.1f} min")
+    print(f"ratio workers=2 / workers=1, steady:     {steady_ratio:.2f}")
+    print(f"ratio workers=2 / workers=1, end to end: {ratio:.2f} (target >= {TARGET})")
 
 
 if __name__ == "__main__":

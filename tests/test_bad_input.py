@@ -9,8 +9,6 @@ builds the model once, on the calling thread, before it writes anything): they a
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -706,19 +704,28 @@ def test_cell_with_a_bad_build_is_a_usage_error_at_once(ip, notebook, tmp_path, 
 
 
 def cli(*args: str, cwd: Path) -> str:
-    """Run ``python -m automl_nb``; check exit 2 and one line on stderr; return the message."""
-    out = subprocess.run(
-        [sys.executable, "-m", "automl_nb", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-        env={**os.environ, "PYTHONWARNINGS": "ignore", "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert out.returncode == 2, (out.stdout, out.stderr)
-    lines = out.stderr.splitlines()
-    assert len(lines) == 1, out.stderr
+    """Run the command line's ``main`` in this process (``python -m automl_nb`` calls it; a
+    subprocess each would cost 1.5-2 s of CPU, the import of scikit-learn and the rest, and
+    tests/test_cli.py runs the real ``python -m automl_nb`` for bad input); check exit 2 and
+    one line on stderr; return the message."""
+    import contextlib
+    import io
+    import warnings
+
+    from automl_nb.ui.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            status = main(list(args))
+    finally:
+        os.chdir(here)
+    assert status == 2, (out.getvalue(), err.getvalue())
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 1, err.getvalue()
     assert lines[0].startswith("automl-nb: error: ")
     return lines[0][len("automl-nb: error: ") :]
 

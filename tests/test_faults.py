@@ -221,7 +221,7 @@ def test_a_journal_that_cannot_be_written_stops_the_search_cleanly(tmp_path, dis
 def test_a_panel_shows_why_the_search_stopped_and_its_buttons_still_answer(
     tmp_path, disk, searches
 ):
-    panel_module = pytest.importorskip("automl_nb.panel")
+    from automl_nb.panel import Panel
     from automl_nb.testing.panel import recording_comms
 
     s = scripted_search(
@@ -238,7 +238,7 @@ def test_a_panel_shows_why_the_search_stopped_and_its_buttons_still_answer(
         )
     )
     with recording_comms():
-        panel = panel_module.Panel(s, autostart=False)
+        panel = Panel(s, autostart=False)
         try:
             assert s.start()
             assert s.wait(10) is SearchState.FAILED
@@ -249,7 +249,10 @@ def test_a_panel_shows_why_the_search_stopped_and_its_buttons_still_answer(
             panel.stop_button.click()
             assert panel.status_message.value == "the search is failed; there is nothing to stop"
             panel.pause_button.click()
+            assert panel.status_message.value == "the search is failed; there is nothing to pause"
             panel.flush()
+            assert panel.status_message.value == "the search is failed; there is nothing to pause"
+            assert panel.record.state == "failed" and s.state is SearchState.FAILED
         finally:
             panel.close()
 
@@ -339,7 +342,7 @@ def _run_in(client, code: str, timeout: float = 60) -> str:
 
 
 def test_a_kernel_restarted_mid_search_then_reopened(tmp_path):
-    jupyter_client = pytest.importorskip("jupyter_client")
+    import jupyter_client
     directory = str(tmp_path / "k")
     km = jupyter_client.KernelManager(kernel_name="python3")
     km.start_kernel(cwd=str(tmp_path))

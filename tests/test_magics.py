@@ -109,7 +109,9 @@ def test_load_ext_registers_the_magics_without_tensorflow():
             try:
                 ip.run_line_magic("automl", bad)
             except UsageError:
-                pass
+                print("refused:", bad)
+            else:
+                raise AssertionError(f"%automl {bad} raised no UsageError")
         heavy = sorted(m for m in ("tensorflow", "keras", "keras_tuner") if m in sys.modules)
         print("heavy:", heavy)
         """
@@ -123,7 +125,9 @@ def test_load_ext_registers_the_magics_without_tensorflow():
         check=False,
     )
     assert out.returncode == 0, out.stderr
-    assert "heavy: []" in out.stdout
+    assert out.stdout.splitlines()[-4:] == [
+        "refused: digits --oracle nope", "refused: X_trian", "refused: pause", "heavy: []"
+    ]
 
 
 def test_usage_is_the_docstring(ip, automl, capsys):

@@ -18,12 +18,14 @@ from automl_nb import SearchState
 from automl_nb._entry import open_search
 from automl_nb.errors import SearchError
 
-from .conftest import trials_in_journal, wait_for
+from .conftest import held_by_pause, trials_in_journal, wait_for
 
 pytestmark = pytest.mark.slow
 
 
 def test_bayesian_search_on_digits_exports_a_plain_keras_file(tmp_path, searches):
+    """Export the best trial, then final_fit and export again: plain Keras opens both in a
+    fresh process (where automl_nb cannot be imported) and predicts what the kernel does."""
     s = automl_nb.search("digits", oracle="bayesian", trials=3, epochs=2, seed=0, directory=tmp_path / "d")
     searches.append(s)
     assert s.state is SearchState.RUNNING  # returned at once, training in the background
@@ -34,24 +36,39 @@ def test_bayesian_search_on_digits_exports_a_plain_keras_file(tmp_path, searches
     assert {"blocks", "filters", "learning_rate"} <= set(r.columns)
     kinds = [e.kind for e in s.events()]
     assert kinds.count("epoch_ended") == 6 and kinds.count("trial_ended") == 3
-    best = s.best_hyperparameters()
-    assert best == s.record.best().hyperparameters
+    best = s.record.best()
+    assert s.best_hyperparameters() == best.hyperparameters
     path = s.export(tmp_path / "out" / "best.keras")
     meta = json.loads((tmp_path / "out" / "best.keras.json").read_text())
     assert meta["class_names"] == [str(i) for i in range(10)]
-    assert meta["objective"] == "val_accuracy" and meta["score"] == pytest.approx(s.record.best().score)
-    # Keras alone opens it, in safe mode, in a process where automl_nb cannot be imported
+    assert meta["objective"] == "val_accuracy" and meta["score"] == pytest.approx(best.score)
+    assert meta["final_fit"] is False
+    rows = np.asarray(s.dataset.x_val[:6])
+    np.save(tmp_path / "rows.npy", rows)
+    searched = s.best_model().predict(rows, verbose=0)
+    # final fit: the best trial retrained on training + validation data, then exported
+    final = s.final_fit(epochs=2)
+    assert s.record.last_command.message == f"trial {best.trial_id} retrained on all data for 2 epochs"
+    final_path = s.export(tmp_path / "out" / "final.keras")
+    final_meta = json.loads((tmp_path / "out" / "final.keras.json").read_text())
+    assert final_meta["final_fit"] is True and final_meta["trial_id"] == best.trial_id
+    refit = final.predict(rows, verbose=0)
+    assert not np.allclose(refit, searched)  # a model of its own, not the search's
     code = textwrap.dedent(f"""
         import sys
-        sys.modules["automl_nb"] = None
+        sys.modules["automl_nb"] = None  # plain Keras only
         import numpy as np, keras
-        m = keras.saving.load_model({str(path)!r}, safe_mode=True)
-        print(m.predict(np.zeros((2, 8, 8, 1), "float32"), verbose=0).shape)
+        rows = np.load({str(tmp_path / "rows.npy")!r})
+        for name in ("best", "final"):
+            m = keras.saving.load_model({str(tmp_path / "out")!r} + f"/{{name}}.keras", safe_mode=True)
+            np.save({str(tmp_path)!r} + f"/{{name}}.npy", m.predict(rows, verbose=0))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180,
                          check=False)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "(2, 10)"
+    np.testing.assert_allclose(np.load(tmp_path / "best.npy"), searched, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.load(tmp_path / "final.npy"), refit, rtol=1e-5, atol=1e-6)
+    assert final_path.exists() and path.exists()
     with pytest.raises(SearchError, match="must end in .keras"):
         s.export(tmp_path / "best.h5")
 
@@ -83,24 +100,37 @@ def test_hyperband_rounds_continue_their_parents(tmp_path, searches):
         parent = s.record.trials[child.parent_id]
         assert child.initial_epoch >= 1 and child.curve[0][0] == child.initial_epoch + 1
         assert child.hyperparameters == parent.hyperparameters
-        assert "bracket" in s.events()[0].__class__.__name__ or True
+        # a later round of the same bracket, its epochs numbered on from the parent's
+        assert child.info["bracket"] == parent.info["bracket"]
+        assert child.info["round"] == parent.info["round"] + 1
+        assert child.initial_epoch == parent.epochs
 
 
-def test_pause_prune_promote_in_a_real_search(tmp_path, searches):
-    s = automl_nb.search("digits", oracle="random", trials=3, epochs=200, seed=2, directory=tmp_path / "p")
+def test_pause_prune_promote_in_a_real_search(tmp_path, searches, batches):
+    """Counted in batches Keras trains: a pause holds after at most one, a prune stops after
+    at most one, and a promoted trial trains on from its parent's best epoch."""
+    s = automl_nb.search("iris", oracle="random", trials=3, epochs=2000, seed=2,
+                         directory=tmp_path / "p")
     searches.append(s)
-    wait_for(lambda: s.record.running and s.record.running.curve, timeout=120, what="a first epoch")
-    tid = s.record.running.trial_id
+    wait_for(lambda: len(batches["0000"]) >= 10, timeout=180, what="ten batches")
+    tid = "0000"
     assert s.pause()
-    time.sleep(1.0)
-    epochs_before = len(s.record.trials[tid].curve)
-    time.sleep(1.5)
-    assert len(s.record.trials[tid].curve) == epochs_before  # nothing trains while paused
+    at_pause = len(batches[tid])
+    wait_for(lambda: held_by_pause(s), timeout=30, what="the search thread to hold")
+    held = len(batches[tid])
+    assert held - at_pause <= 1  # the batch in flight, no other
+    time.sleep(1.0)  # watch: nothing trains while paused
+    assert held_by_pause(s) and len(batches[tid]) == held
+    assert s.resume()
+    wait_for(lambda: len(batches[tid]) >= held + 10, timeout=60, what="training to go on")
+    assert s.record.trials[tid].status == "running"  # the same trial, continued
     assert s.prune(tid)
+    at_prune = len(batches[tid])
     wait_for(lambda: s.record.trials[tid].status == "pruned", timeout=30, what="the prune")
+    assert len(batches[tid]) - at_prune <= 1
     assert s.record.trials[tid].score is not None
-    s.resume()
     wait_for(lambda: len(s.record.trials) >= 2, timeout=60, what="the next trial")
+    assert len(batches[tid]) - at_prune <= 1  # and never trained again
     s.stop()
     assert s.wait(60) is SearchState.DONE
     # promote the pruned trial: weights and optimizer state come back
@@ -112,6 +142,8 @@ def test_pause_prune_promote_in_a_real_search(tmp_path, searches):
     parent = s.record.trials[tid]
     assert child.initial_epoch == parent.epochs
     assert [e for e, _ in child.curve] == [parent.epochs + 1, parent.epochs + 2]
+    best_epoch_end = [b for b in batches[tid] if b.epoch == parent.best_epoch - 1][-1]
+    assert batches[child.trial_id][0].iterations == best_epoch_end.iterations + 1
 
 
 def test_promote_restores_the_optimizer_state(tmp_path, searches):
@@ -243,9 +275,27 @@ def test_another_search_directory_needs_overwrite(tmp_path, searches):
     assert (tmp_path / "mine" / "notes.txt").exists()
 
 
+@pytest.mark.xfail(strict=True, reason="bug: KerasTuner writes oracle.json in place (truncate, then "
+                   "write); a process killed between the two leaves it empty, and the search no longer "
+                   "opens to continue (seen when tests/test_workers.py killed a chief)")
+def test_an_oracle_file_torn_by_a_crash_does_not_lose_the_search(tmp_path, searches):
+    directory = tmp_path / "torn"
+    s = automl_nb.search("iris", oracle="random", trials=1, epochs=1, seed=5, directory=directory)
+    searches.append(s)
+    assert s.wait(240) is SearchState.DONE, s.error
+    score = s.record.trials["0000"].score
+    (directory / "kt" / "oracle.json").write_text("")  # as a kill mid-save leaves it
+    again = open_search(directory)
+    searches.append(again)
+    assert again.record.trials["0000"].score == score  # the journal has every finished trial
+    assert again.extend(trials=1)
+    assert again.wait(240) is SearchState.DONE, again.error
+    assert [e.trial_id for e in again.events() if e.kind == "trial_started"] == ["0000", "0001"]
+
+
 CRASH_SCRIPT = """
 import sys, automl_nb
-s = automl_nb.search("iris", oracle="random", trials=4, epochs=60, seed=4, directory=sys.argv[1])
+s = automl_nb.search("iris", oracle="random", trials=4, epochs=20, seed=4, directory=sys.argv[1])
 s.wait()
 """
 

@@ -13,7 +13,7 @@ from automl_nb.errors import SearchError
 from automl_nb.events import CommandIssued, StateChanged
 from automl_nb.testing import ScriptedTrainer
 
-from .conftest import wait_for
+from .conftest import held_by_pause, wait_for
 
 
 def slow(**kw):
@@ -46,16 +46,19 @@ def test_pause_holds_at_the_next_batch_and_resume_continues_the_same_trial(scrip
     s = scripted(trainer, trials=2, epochs=50)
     wait_for(lambda: trainer.batches_run >= 3, what="training to start")
     tid = running_trial(s)
+    at_command = trainer.batches_run
     assert s.pause()
     assert s.state is SearchState.PAUSED
-    time.sleep(0.05)
+    wait_for(lambda: held_by_pause(s), what="the search thread to hold")
     held = trainer.batches_run
-    time.sleep(0.2)
-    assert trainer.batches_run == held, "a batch ran while paused"
+    assert held - at_command <= 1  # the batch in flight, no other
+    time.sleep(0.2)  # watch: the thread stays held and no batch runs
+    assert held_by_pause(s) and trainer.batches_run == held, "a batch ran while paused"
     assert s.pause().message == "the search is already paused"  # idempotent
     assert s.resume()
     wait_for(lambda: trainer.batches_run > held + 2, what="training to go on")
     assert running_trial(s) == tid  # the same trial, continued
+    assert s.record.trials[tid].status == "running"
 
 
 def test_pause_blocks_without_spinning(scripted):
@@ -63,12 +66,14 @@ def test_pause_blocks_without_spinning(scripted):
     s = scripted(trainer, trials=1, epochs=100)
     wait_for(lambda: trainer.batches_run >= 2)
     s.pause()
-    time.sleep(0.05)
-    cpu = time.thread_time()
-    proc = time.process_time()
-    time.sleep(0.5)
-    assert time.process_time() - proc < 0.1  # the whole process is idle while paused
-    del cpu
+    # held: blocked in an untimed Condition.wait, so it wakes only when notified
+    wait_for(lambda: held_by_pause(s), what="the search thread to hold")
+    clock = time.pthread_getcpuclockid(s._thread.ident)
+    cpu = time.clock_gettime(clock)
+    time.sleep(0.3)
+    assert held_by_pause(s)
+    # a blocked thread uses no CPU, however loaded the machine; one that spun would use most of it
+    assert time.clock_gettime(clock) - cpu < 0.03
 
 
 def test_stop_ends_the_running_trial_as_stopped(scripted):
@@ -116,7 +121,7 @@ def test_prune_while_paused_ends_the_trial_and_stays_paused(scripted):
     s.pause()
     assert s.prune(tid)
     wait_for(lambda: s.record.trials[tid].status == "pruned")
-    time.sleep(0.1)
+    wait_for(lambda: held_by_pause(s), what="the search to hold before the next trial")
     assert s.state is SearchState.PAUSED
     assert len(s.record.trials) == 1  # no trial starts while paused
     s.resume()
@@ -138,10 +143,11 @@ def test_pause_while_a_trial_ends_holds_before_the_next(scripted):
     s = scripted(trainer, trials=200, epochs=1)
     wait_for(lambda: len(s.record.trials) >= 3)
     s.pause()
-    time.sleep(0.05)
-    n = len(s.record.trials)
-    time.sleep(0.2)
-    assert len(s.record.trials) == n
+    wait_for(lambda: held_by_pause(s), what="the search thread to hold")
+    n, batches = len(s.record.trials), trainer.batches_run
+    time.sleep(0.2)  # watch: nothing runs, no trial starts
+    assert (len(s.record.trials), trainer.batches_run) == (n, batches)
+    assert s.record.running is None or s.record.running.trial_id == f"{n - 1:04d}"
     s.stop()
     s.wait(10)
 
@@ -210,25 +216,42 @@ def test_enqueue_checks_values_against_the_space(scripted):
         s.enqueue([1, 2])
 
 
-def test_time_budget_stops_the_running_trial_and_starts_no_other(scripted):
+def test_time_budget_stops_the_running_trial_and_starts_no_other(scripted, clock):
     trainer = slow()
-    s = scripted(trainer, trials=100, epochs=1000, time=0.3, plan=False)  # no trial cut to fit
+    s = scripted(trainer, trials=100, epochs=1000, time=10, plan=False)  # no trial cut to fit
+    wait_for(lambda: trainer.batches_run >= 3, what="training to start")
+    clock.advance(9.9)
+    at = trainer.batches_run
+    wait_for(lambda: trainer.batches_run >= at + 3, what="training to go on within the budget")
+    assert s.state is SearchState.RUNNING
+    clock.advance(0.2)  # the budget runs out while the first trial trains
     assert s.wait(10) is SearchState.DONE
-    r = s.results
-    assert r.status.tolist()[-1] == "stopped"
-    assert s.record.trials[r.trial_id.iloc[-1]].reason == "the time budget ran out during this trial"
-    assert "the time budget is spent" in s.record.end_reason or "time" in s.record.end_reason
+    assert s.results.status.tolist() == ["stopped"]  # no trial started after it
+    assert s.record.trials["0000"].reason == "the time budget ran out during this trial"
+    assert s.record.end_reason == "the time budget is spent"
+    assert s.record.trials["0000"].score is not None
 
 
-def test_paused_time_does_not_count_against_the_budget(scripted):
+def test_paused_time_does_not_count_against_the_budget(scripted, clock):
     trainer = slow()
-    s = scripted(trainer, trials=100, epochs=1000, time=0.5)
-    wait_for(lambda: trainer.batches_run >= 2)
-    s.pause()
-    time.sleep(0.7)
-    assert s.state is SearchState.PAUSED  # still paused, budget not burnt
-    s.resume()
+    s = scripted(trainer, trials=100, epochs=1000, time=10)
+    wait_for(lambda: trainer.batches_run >= 2, what="training to start")
+    clock.advance(4)  # 4 of the 10 seconds spent running
+    assert s.pause()
+    wait_for(lambda: held_by_pause(s), what="the search thread to hold")
+    clock.advance(100)  # a long pause: none of it counts
+    assert s.resume()
+    at = trainer.batches_run
+    wait_for(lambda: trainer.batches_run >= at + 5, what="training to go on after the pause")
+    assert s.state is SearchState.RUNNING and s.record.trials["0000"].status == "running"
+    clock.advance(5)  # 9 of 10 seconds: still within it
+    at = trainer.batches_run
+    wait_for(lambda: trainer.batches_run >= at + 5, what="training to go on")
+    assert s.state is SearchState.RUNNING
+    clock.advance(1.5)  # now past it
     assert s.wait(10) is SearchState.DONE
+    assert s.record.end_reason == "the time budget is spent"
+    assert s.results.status.tolist() == ["stopped"]
 
 
 def test_extend_raises_the_budget_while_running_and_after_the_end(scripted):
@@ -319,8 +342,13 @@ def test_reopen_shows_every_finished_trial(scripted, tmp_path):
 
 def test_wait_with_a_timeout_returns_the_current_state(scripted):
     trainer = slow()
-    s = scripted(trainer, trials=1, epochs=1000)
-    assert s.wait(0.05) in (SearchState.RUNNING, SearchState.IDLE)
+    s = scripted(trainer, trials=1, epochs=1000)  # 40 s of batches: it cannot end by itself here
+    wait_for(lambda: trainer.batches_run >= 1, what="training to start")
+    assert s.wait(0.05) is SearchState.RUNNING
+    assert s.pause()
+    assert s.wait(0.05) is SearchState.PAUSED
+    assert s.stop()
+    assert s.wait(10) is SearchState.DONE
 
 
 def test_a_prune_that_comes_after_the_last_batch_is_cleared_and_explained(scripted, monkeypatch):

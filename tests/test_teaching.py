@@ -30,7 +30,7 @@ from automl_nb.record import SearchRecord
 from automl_nb.replays import NOT_STEERABLE, Replay, save_recording
 
 ROOT = Path(__file__).resolve().parent.parent
-RECORDINGS = ROOT / "notebooks" / "recordings"
+RECORDINGS = ROOT / "automl_nb" / "recordings"
 
 SPACE = [
     {"name": "learning_rate", "kind": "float", "default": 1e-3, "min": 1e-4, "max": 1e-1,

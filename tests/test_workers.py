@@ -22,7 +22,7 @@ from automl_nb._entry import open_search
 from automl_nb.errors import SearchError
 from automl_nb.ui.text import trial_line
 
-from .conftest import trials_in_journal, wait_for
+from .conftest import dense_units, trials_in_journal, wait_for
 
 
 def _alive(pid: int) -> bool:
@@ -55,6 +55,25 @@ def pooled(searches):
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, f"worker processes outlived their search: {left}"
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(") ", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _held(s, since: float) -> bool:
+    """Every worker of ``s`` has polled the chief since ``since`` (so it knows of the pause)
+    and its process has used no CPU for 0.3 s: blocked at a batch, nothing training or
+    validating."""
+    members = list(s.workers.members.values())
+    if not members or any(m.seen is None or m.seen <= since for m in members):
+        return False
+    before = [_cpu_seconds(m.proc.pid) for m in members]
+    time.sleep(0.3)
+    return [_cpu_seconds(m.proc.pid) for m in members] == before
 
 
 def _search(pooled, tmp_path, name, **kwargs):
@@ -100,8 +119,10 @@ def test_a_worker_imports_tensorflow_without_sklearn_and_pandas_yet_both_import_
 
 
 @pytest.mark.slow
-def test_two_workers_finish_a_search(tmp_path, pooled):
-    s = _search(pooled, tmp_path, "two", trials=4, epochs=2)
+def test_two_workers_finish_a_search(tmp_path, pooled, tiny_space):
+    """With a space named module:build (the built-in space with workers: tests/test_real_tensorflow.py
+    ::test_workers_from_the_command_line and the other tests here)."""
+    s = _search(pooled, tmp_path, "two", trials=4, epochs=2, space=tiny_space)
     assert s.wait(240) is SearchState.DONE, s.error
     r = s.results
     assert list(r.trial_id) == ["0000", "0001", "0002", "0003"]
@@ -113,14 +134,17 @@ def test_two_workers_finish_a_search(tmp_path, pooled):
     ended = next(e for e in s.events() if e.kind == "trial_ended")
     worker = s.record.trials[ended.trial_id].info["worker"]
     assert f"  on {worker}  " in trial_line(ended, s)  # the command line says where it ran
-    assert s.best_model().output_shape == (None, 3)  # the chief's tuner reads the workers' checkpoints
+    assert {"units", "lr"} <= set(r.columns) and r.units.isin([4, 8, 12, 16]).all()
+    model = s.best_model()  # the chief's tuner rebuilds it and reads the workers' checkpoints
+    assert model.output_shape == (None, 3)
+    assert dense_units(model) == [s.record.best().hyperparameters["units"], 3]
     assert len(s.workers.pids) == 2 and not any(_alive(p) for p in s.workers.pids)
     assert all(k not in os.environ for k in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP"))
 
 
 @pytest.mark.slow
 def test_a_killed_worker_is_replaced_and_its_trial_fails(tmp_path, pooled):
-    s = _search(pooled, tmp_path, "kill", trials=3, epochs=30)
+    s = _search(pooled, tmp_path, "kill", trials=3, epochs=10)
     wait_for(lambda: s.record.running and s.record.running.curve, timeout=120, what="a first epoch")
     with s.lock:
         victim = s.record.running.trial_id
@@ -143,8 +167,9 @@ def test_pause_and_prune_reach_a_trial_in_a_worker(tmp_path, pooled):
     s = _search(pooled, tmp_path, "steer", trials=2, epochs=500, listen="127.0.0.1")
     wait_for(lambda: len(s.record.trials) == 2 and all(t.curve for t in s.record.trials.values()),
              timeout=120, what="both trials training")
+    paused_at = time.monotonic()
     assert s.pause()
-    time.sleep(0.5)  # a poll (50 ms) and the batch in flight
+    wait_for(lambda: _held(s, paused_at), timeout=60, interval=0.05, what="both workers to hold")
     with s.lock:
         before = {t.trial_id: len(t.curve) for t in s.record.trials.values()}
     # meanwhile, a worker with the wrong token is refused (before it imports TensorFlow)
@@ -174,7 +199,7 @@ def test_pause_and_prune_reach_a_trial_in_a_worker(tmp_path, pooled):
 
 CHIEF_SCRIPT = """
 import sys, automl_nb
-s = automl_nb.search("iris", oracle="random", trials=5, epochs=40, seed=3, workers=2,
+s = automl_nb.search("iris", oracle="random", trials=5, epochs=15, seed=3, workers=2,
                      directory=sys.argv[1])
 s.wait()
 """
@@ -224,27 +249,29 @@ def test_a_killed_chief_loses_only_running_trials_and_reopens_with_its_workers(t
 
 @pytest.mark.slow
 def test_promote_and_enqueue_go_to_the_next_free_worker(tmp_path, pooled):
-    s = _search(pooled, tmp_path, "promo", trials=3, epochs=3)
-    wait_for(lambda: any(t.status == "completed" for t in s.record.trials.values()),
-             timeout=120, interval=0.05, what="a finished trial")
-    with s.lock:
-        parent = next(t for t in s.record.trials.values() if t.status == "completed")
-    assert s.promote(parent.trial_id, epochs=2)
-    assert s.enqueue({"units": 32, "learning_rate": 0.005})
+    s = _search(pooled, tmp_path, "promo", trials=3, epochs=4, start=False)
+    # queued first, with a learning rate that learns iris within a few epochs: the trial promoted
+    assert s.enqueue({"units": 32, "learning_rate": 0.01})
+    assert s.start()
+    wait_for(lambda: s.record.trials.get("0000") and s.record.trials["0000"].status == "completed",
+             timeout=180, interval=0.05, what="the queued trial to finish")
+    assert s.promote("0000", epochs=2)
     assert s.wait(240) is SearchState.DONE, s.error
     trials = list(s.record.trials.values())
     assert len(trials) == 5 and {t.status for t in trials} == {"completed"}
-    child = next(t for t in trials if t.parent_id == parent.trial_id)
-    queued = next(t for t in trials if t.source == "enqueued")
+    parent = s.record.trials["0000"]
+    child = next(t for t in trials if t.parent_id == "0000")
+    assert parent.source == "enqueued" and parent.info["worker"] in ("w0", "w1")
+    assert (parent.hyperparameters["units"], parent.hyperparameters["learning_rate"]) == (32, 0.01)
     assert child.source == "promoted" and child.info["worker"] in ("w0", "w1")
-    assert queued.info["worker"] in ("w0", "w1")
-    assert (queued.hyperparameters["units"], queued.hyperparameters["learning_rate"]) == (32, 0.005)
-    # it trained on from the parent's checkpoint in a worker: its epochs number on, and its
-    # first loss is near the parent's last, not back at a fresh model's
+    # it trained on from the parent's best checkpoint in a worker: its epochs number on, and its
+    # first epoch's loss is near the parent's at that epoch, not back at a fresh model's first
     assert [e for e, _ in child.curve] == [parent.epochs + 1, parent.epochs + 2]
-    first, last = parent.curve[0][1]["loss"], parent.curve[-1][1]["loss"]
-    assert first > last
-    assert abs(child.curve[0][1]["loss"] - last) < abs(child.curve[0][1]["loss"] - first)
+    fresh = parent.curve[0][1]["loss"]
+    at_best = parent.curve[parent.best_epoch - 1][1]["loss"]
+    assert parent.best_epoch > 1 and at_best < fresh, parent.curve  # it learned: the check can tell
+    own = child.curve[0][1]["loss"]
+    assert abs(own - at_best) < abs(own - fresh), (own, at_best, fresh)
 
 
 @pytest.mark.slow
@@ -292,17 +319,34 @@ def test_hyperband_rounds_run_across_workers(tmp_path, pooled):
 
 
 @pytest.mark.slow
-def test_the_time_budget_stops_the_trials_running_in_workers(tmp_path, pooled):
+def test_the_time_budget_stops_the_trials_running_in_workers(tmp_path, pooled, clock):
+    """The budget is spent on cue (the chief's clock, moved by hand) once both workers train,
+    however long their start-up took on a loaded machine."""
     # trials that train until the budget cuts them: no early stopping, no planned epochs
-    s = _search(pooled, tmp_path, "time", trials=None, epochs=5000, time=15, patience=0, start=False)
+    s = _search(pooled, tmp_path, "time", trials=None, epochs=5000, time=60, patience=0, start=False)
     s.settings["plan"] = False
-    s.start()  # start-up counts
+    s.start()
+    wait_for(lambda: len(s.record.trials) == 2 and all(t.curve for t in s.record.trials.values()),
+             timeout=180, what="both workers training")
+    clock.advance(61)
     assert s.wait(120) is SearchState.DONE, s.error
     assert s.record.end_reason == "the time budget is spent"
     trials = list(s.record.trials.values())
     assert len(trials) == 2 and {t.status for t in trials} == {"stopped"}  # no trial began after it
+    assert {t.reason for t in trials} == {"the time budget ran out during this trial"}
     assert all(0 < t.epochs < 5000 and t.score is not None for t in trials)
     assert not any(_alive(p) for p in s.workers.pids)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="bug: WorkerPool.run returns tuner.stop_reason, which is None "
+                   "when the budget ran out before any trial was asked for; one process says why")
+def test_a_budget_spent_while_the_workers_start_ends_the_search_saying_so(tmp_path, pooled, clock):
+    s = _search(pooled, tmp_path, "late", trials=None, epochs=50, time=10)
+    clock.advance(11)  # spent before a worker has imported TensorFlow
+    assert s.wait(120) is SearchState.DONE, s.error
+    assert s.results.empty
+    assert s.record.end_reason == "the time budget is spent"
 
 
 @pytest.mark.slow

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -65,9 +64,9 @@ class Trainer:
     #: The worker pool a user can inspect (``search.workers``), or None.
     workers: Any = None
 
-    def clock(self) -> float:
-        """Seconds, for the time budget and the planner (a scripted trainer's may be virtual)."""
-        return time.monotonic()
+    #: The clock the time budget and the planner read (seconds), or None for the real one; a
+    #: scripted trainer's may be virtual.
+    clock: Any = None
 
     def __init__(self) -> None:
         self.job: SearchJob | None = None

@@ -114,6 +114,7 @@ class ScriptedTrainer(Trainer):
         self.startup_seconds = startup_seconds
         self.virtual_time = virtual_time
         self.now = 0.0  # the virtual clock, in seconds
+        self.clock = self.virtual_clock if virtual_time else None
         self.space = list(space or DEFAULT_SPACE)
         self.curve = curve
         self.batches_per_epoch = batches_per_epoch
@@ -126,8 +127,8 @@ class ScriptedTrainer(Trainer):
     def check_values(self, values: dict[str, Any]) -> dict[str, Any]:
         return check_values(self.space, values)
 
-    def clock(self) -> float:
-        return self.now if self.virtual_time else super().clock()
+    def virtual_clock(self) -> float:
+        return self.now
 
     def _spend(self, seconds: float) -> None:
         if self.virtual_time:

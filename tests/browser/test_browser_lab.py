@@ -410,6 +410,13 @@ def test_06_promote_a_completed_trial(lab):
     assert curve["x"] == list(range(last_x, last_x + len(curve["x"]))), (
         f"trial {child}'s epochs do not continue its parent's: {curve['x']}"
     )
+    # the first point is the anchor the chart draws at the parent's last one; the second is the
+    # child's own first epoch: near where the parent ended, not where a fresh model starts
+    fresh, own = parent_curve["y"][0], curve["y"][1]
+    assert abs(own - last_y) < abs(own - fresh), (
+        f"trial {child}'s first epoch scored {own}: nearer a fresh model's first epoch ({fresh}) "
+        f"than its parent's last ({last_y}); it did not train on from the parent"
+    )
     lab.shot("promoted-curve")
     lab.shot("promoted-row", panel.table, "center")
     snap = panel.wait(

@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
-import pytest
-
 import automl_nb
 from automl_nb.panel import Panel
-
-
-def wait_for(predicate, timeout: float = 10.0, what: str = "condition"):
-    """Poll the search (not the panel's timer) until ``predicate`` holds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-def scripted_or_skip(request):
-    """The core's ``scripted`` fixture (a real Search with a scripted trainer)."""
-    pytest.importorskip("automl_nb.testing")
-    return request.getfixturevalue("scripted")
+from automl_nb.testing import ScriptedTrainer
+from tests.conftest import wait_for
 
 
 def snapshot(panel: Panel) -> dict:
@@ -39,8 +20,8 @@ def snapshot(panel: Panel) -> dict:
     }
 
 
-def test_a_live_panel_follows_a_search_and_equals_a_late_one(scripted_or_skip, comms):
-    search = scripted_or_skip(trials=4, epochs=3)
+def test_a_live_panel_follows_a_search_and_equals_a_late_one(scripted, comms):
+    search = scripted(trials=4, epochs=3)
     panel = Panel(search, autostart=False)
     search.wait(30)
     panel.flush()
@@ -59,27 +40,28 @@ def test_a_live_panel_follows_a_search_and_equals_a_late_one(scripted_or_skip, c
     assert comms.open_comms() == []
 
 
-def test_controls_reach_a_real_search(scripted_or_skip, comms):
-    from automl_nb.testing import ScriptedTrainer
-
-    search = scripted_or_skip(ScriptedTrainer(batch_seconds=0.01), trials=3, epochs=50)
+def test_controls_reach_a_real_search(scripted, comms):
+    search = scripted(ScriptedTrainer(batch_seconds=0.01), trials=3, epochs=50)
     panel = Panel(search, autostart=False)
     try:
         wait_for(lambda: search.record.running is not None, what="a running trial")
         panel.flush()
         running = panel.record.running
         assert running is not None
-        panel.table.click("prune", running.trial_id)
-        assert "prun" in panel.status_message.value
-        wait_for(lambda: search.record.trials[running.trial_id].status == "pruned", what="prune")
-        panel.table.click("prune", running.trial_id)  # no longer running: refused, not raised
-        assert running.trial_id in panel.status_message.value
+        tid = running.trial_id
+        panel.table.click("prune", tid)
+        assert panel.status_message.value == f"trial {tid} stops at its next batch and is marked pruned"
+        wait_for(lambda: search.record.trials[tid].status == "pruned", what="prune")
+        panel.table.click("prune", tid)  # no longer running: refused, not raised
+        assert panel.status_message.value == f"trial {tid} is pruned; only a running trial can be pruned"
         panel.stop_button.click()
-        search.wait(30)
+        assert panel.status_message.value == "stopping: the running trial ends at its next batch"
+        assert search.wait(30) is automl_nb.SearchState.DONE
         panel.flush()
+        assert panel.record.trials[tid].status == "pruned"
         assert panel.pause_button.disabled and panel.stop_button.disabled
         panel.pause_button.click()  # refused with a sentence naming the state
-        assert panel.status_message.value
+        assert panel.status_message.value == "the search is done; there is nothing to pause"
     finally:
         if not search.state.is_finished():
             search.stop()

@@ -20,7 +20,7 @@ from automl_nb.replays import NOT_STEERABLE, Replay
 from automl_nb.testing.panel import SPACE, FakeSearch, sample, started, trial_events
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-RECORDINGS = ROOT / "notebooks" / "recordings"
+RECORDINGS = ROOT / "automl_nb" / "recordings"
 
 
 def hyperband_events(max_epochs=9, factor=3, stop_after=None):

@@ -1,6 +1,9 @@
 """Record the small searches the classroom notebooks replay (run from the repository root).
 
-    .venv/bin/python notebooks/recordings/make_recordings.py
+    .venv/bin/python notebooks/make_recordings.py
+
+They are written to automl_nb/recordings/ (the package's data folder: they ship in the
+wheel, and ``automl_nb.replay("digits-hyperband")`` finds them by name).
 
 Three searches on the bundled digits with one budget of about 75 epochs of training
 (at most 9 epochs a trial, seed 0): random search and Bayesian optimisation run 8
@@ -22,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "automl_nb" / "recordings"
 TRIALS = 8  # random and Bayesian: 8 x 9 = 72 epochs; Hyperband's iteration is 75
 EPOCHS = 9
 SEED = 0
@@ -65,7 +68,7 @@ def main() -> None:
               flush=True)
         snapshots = None
         if oracle == "bayesian":
-            snapshots = bayesian_snapshots(search._tuner.oracle, trials, n=30)
+            snapshots = bayesian_snapshots(search.oracle, trials, n=30)
             for snap in snapshots:
                 snap["surrogates"] = {k: v for k, v in snap["surrogates"].items() if k in SLICES}
         target = HERE / name

@@ -23,6 +23,13 @@ The touches, and why:
     with its newest bracket, wrong when brackets overlap across workers).
   - ``Oracle._retry_queue``: a reload retries trials that had ended (``oracle.json`` is saved
     before a trial leaves ``ongoing_trials``).
+  - ``Oracle.save``/``_save_trial``/``_get_oracle_fname``/``_get_trial_dir`` and
+    ``Tuner.save``/``_get_tuner_fname``/``_is_worker``: KerasTuner rewrites ``oracle.json``,
+    ``trial.json`` and ``tuner0.json`` in place (truncate, then write), so a process killed
+    between the two left an empty file and a search that no longer reopened;
+    :class:`AtomicOracleFiles` and :class:`AtomicTunerFiles` replace each file whole, and
+    :func:`reload_project` rebuilds the oracle's state from its trials when an older crash
+    left ``oracle.json`` torn.
   - ``keras_tuner.src.engine.oracle.LOCKS``/``THREADS``, ``Oracle._random_state``,
     ``_tried_so_far``, ``_id_to_hash``, ``_nonfixed_space``, ``_vectorize_trials``: a private
     copy of a Bayesian oracle's state for the teaching views, never mutating the oracle.
@@ -47,10 +54,15 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
+import logging
+import os
 import random
 import threading
 from collections.abc import Iterator
 from typing import Any
+
+log = logging.getLogger("automl_nb")
 
 #: The versions these touches were written against and tested with.
 TESTED = {"keras-tuner": "1.4.8", "keras": "3.15", "tensorflow": "2.21"}
@@ -247,6 +259,82 @@ def drop_ended_retries(oracle: Any, ended: tuple[str, ...]) -> None:
     if not isinstance(queue, list):
         raise CompatError("keras-tuner", "Oracle._retry_queue")
     oracle._retry_queue = [t for t in queue if getattr(oracle.trials.get(t), "status", None) not in ended]
+
+
+def write_json_atomically(path: str, obj: Any) -> None:
+    """Write JSON to a temporary file beside ``path``, then rename it over ``path``: a reader,
+    or a process killed meanwhile, sees the old file or the new one, never half of one."""
+    tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
+    with open(tmp, "w") as fh:
+        json.dump(obj, fh)
+    os.replace(tmp, path)
+
+
+class AtomicOracleFiles:
+    """Mixed into an oracle's class (before it): ``oracle.json`` and each ``trial.json`` are
+    replaced whole (see :func:`write_json_atomically`) instead of rewritten in place."""
+
+    def save(self):
+        fname = _need("keras-tuner", "Oracle._get_oracle_fname", lambda: self._get_oracle_fname)()
+        write_json_atomically(fname, self.get_state())
+
+    def _save_trial(self, trial):
+        trial_dir = _need("keras-tuner", "Oracle._get_trial_dir", lambda: self._get_trial_dir)
+        write_json_atomically(os.path.join(trial_dir(trial.trial_id), "trial.json"), trial.get_state())
+
+
+class AtomicTunerFiles:
+    """Mixed into a tuner's class (before ``keras_tuner.Tuner``): its save writes the oracle's
+    files and ``tuner0.json`` whole, as :class:`AtomicOracleFiles` does."""
+
+    def save(self):
+        if not _need("keras-tuner", "Tuner._is_worker", lambda: self._is_worker)():
+            self.oracle.save()
+        fname = _need("keras-tuner", "Tuner._get_tuner_fname", lambda: self._get_tuner_fname)()
+        write_json_atomically(fname, self.get_state())
+
+
+def reload_project(tuner: Any, ended: tuple[str, ...]) -> None:
+    """KerasTuner's ``Tuner.reload``, tolerant of state files a crash left torn, and never
+    retrying a trial whose status is in ``ended`` (see :func:`drop_ended_retries`).
+
+    An ``oracle.json`` that does not parse (a kill mid-write, before saves were atomic) is set
+    aside as ``oracle.json.torn`` and the oracle's state is rebuilt from its trials' own files:
+    the finished ones stay finished, the unfinished ones are retried, the space is the
+    hypermodel's again.
+    """
+    is_worker = _need("keras-tuner", "Tuner._is_worker", lambda: tuner._is_worker)()
+    oracle = tuner.oracle
+    if not is_worker:
+        try:
+            oracle.reload()  # loads every trial.json, then oracle.json
+        except ValueError as exc:  # json.JSONDecodeError
+            fname = oracle._get_oracle_fname()
+            log.warning("%s could not be read (%s); rebuilding the oracle from its trials", fname, exc)
+            os.replace(fname, fname + ".torn")
+            _rebuild_oracle_state(tuner, ended)
+        drop_ended_retries(oracle, ended)
+    fname = _need("keras-tuner", "Tuner._get_tuner_fname", lambda: tuner._get_tuner_fname)()
+    try:
+        with open(fname) as fh:
+            tuner.set_state(json.load(fh))
+    except (OSError, ValueError):
+        pass  # KerasTuner's Tuner keeps no state of its own in it
+
+
+def _rebuild_oracle_state(tuner: Any, ended: tuple[str, ...]) -> None:
+    oracle = tuner.oracle
+    _need("keras-tuner", "Tuner._populate_initial_space", lambda: tuner._populate_initial_space)()
+    order = sorted(oracle.trials)
+    oracle.ongoing_trials = {}
+    oracle.start_order = list(order)
+    oracle.end_order = [t for t in order if oracle.trials[t].status in ended]
+    oracle._retry_queue = [t for t in order if oracle.trials[t].status not in ended]
+    for trial_id in order:
+        digest = oracle._compute_values_hash(oracle.trials[trial_id].hyperparameters.values)
+        oracle._tried_so_far.add(digest)
+        oracle._id_to_hash[trial_id] = digest
+    oracle.save()
 
 
 def snapshot_oracle(oracle: Any, timeout: float) -> Any:

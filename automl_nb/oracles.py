@@ -25,6 +25,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ._kt_compat import AtomicOracleFiles
 from ._util import did_you_mean
 from .errors import OracleError
 
@@ -208,13 +209,16 @@ Scheduler = Callable[[str, Callable[[str], dict[str, Any]]], dict[str, Any]]
 def _steerable_class(cls: type) -> type:
     """``cls`` with one extension: its ``populate_space`` asks ``scheduler`` first.
 
+    (And its files are written whole, never truncated then rewritten: ``_kt_compat``'s
+    :class:`~automl_nb._kt_compat.AtomicOracleFiles`.)
+
     Every trial KerasTuner creates goes through ``populate_space``; a scheduler (the tuner's:
     the user's promotions and queued trials first, then the budgets; the workers' chief adds
     pause) answers with a request's values, a stop, or the oracle's own proposal, so the
     oracle records the user's trials as its own and learns from them.
     """
 
-    class Steerable(cls):  # type: ignore[misc, valid-type]
+    class Steerable(AtomicOracleFiles, cls):  # type: ignore[misc, valid-type]
         steerable = True
         scheduler: Scheduler | None = None
 

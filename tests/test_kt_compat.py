@@ -149,6 +149,62 @@ def test_builds_hold_one_lock_around_kerastuners_clear_session(tmp_path):
     assert held == [True]
 
 
+def test_oracle_and_tuner_files_are_replaced_whole(tmp_path, monkeypatch):
+    from automl_nb import oracles
+
+    oracle = oracles.get_oracle("random", objective="val_loss", direction="min", max_trials=3,
+                                epochs=1, seed=1)
+
+    class Atomic(compat.AtomicTunerFiles, kt.Tuner):
+        pass
+
+    tuner = Atomic(oracle=oracle, hypermodel=_build, directory=str(tmp_path), project_name="kt")
+    trial = oracle.create_trial("tuner0")
+    tuner.save()
+    kt_dir = tmp_path / "kt"
+    before = {p.name: p.read_text() for p in (kt_dir / "oracle.json", kt_dir / "tuner0.json")}
+    assert (kt_dir / f"trial_{trial.trial_id}" / "trial.json").read_text().startswith("{")
+
+    class Killed(Exception):
+        pass
+
+    def killed(src, dst):  # the process dies after writing the new file, before the rename
+        raise Killed
+
+    oracle.start_order.append("a change not saved yet")
+    monkeypatch.setattr(compat.os, "replace", killed)
+    with pytest.raises(Killed):
+        tuner.save()
+    monkeypatch.undo()
+    assert {p.name: p.read_text() for p in (kt_dir / "oracle.json", kt_dir / "tuner0.json")} == before
+
+
+def test_a_torn_oracle_file_is_rebuilt_from_the_trials(tmp_path):
+    from automl_nb import oracles
+
+    def tuner_for(directory):
+        oracle = oracles.get_oracle("random", objective="val_loss", direction="min", max_trials=5,
+                                    epochs=1, seed=1)
+
+        class Reloading(compat.AtomicTunerFiles, kt.Tuner):
+            def reload(self):
+                compat.reload_project(self, ("COMPLETED", "FAILED"))
+
+        return Reloading(oracle=oracle, hypermodel=_build, directory=str(directory), project_name="kt")
+
+    tuner = tuner_for(tmp_path)
+    _finish(tuner.oracle, 2)
+    running = tuner.oracle.create_trial("tuner9")
+    tuner.save()
+    (tmp_path / "kt" / "oracle.json").write_text("")  # what a kill mid-write left before
+    again = tuner_for(tmp_path)
+    assert sorted(again.oracle.trials) == sorted(tuner.oracle.trials)
+    assert again.oracle.end_order == sorted(tuner.oracle.end_order) and len(again.oracle.end_order) == 2
+    assert again.oracle._retry_queue == [running.trial_id]
+    assert (tmp_path / "kt" / "oracle.json.torn").exists()
+    assert [hp.name for hp in again.oracle.hyperparameters.space] == ["units"]
+
+
 def test_hyperband_bracket_reads_the_oracles_brackets(tmp_path):
     oracle = _oracle("hyperband", tmp_path, max_epochs=9, factor=3)
     first = oracle.create_trial("t0")

@@ -275,9 +275,6 @@ def test_another_search_directory_needs_overwrite(tmp_path, searches):
     assert (tmp_path / "mine" / "notes.txt").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: KerasTuner writes oracle.json in place (truncate, then "
-                   "write); a process killed between the two leaves it empty, and the search no longer "
-                   "opens to continue (seen when tests/test_workers.py killed a chief)")
 def test_an_oracle_file_torn_by_a_crash_does_not_lose_the_search(tmp_path, searches):
     directory = tmp_path / "torn"
     s = automl_nb.search("iris", oracle="random", trials=1, epochs=1, seed=5, directory=directory)

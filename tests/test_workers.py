@@ -339,8 +339,6 @@ def test_the_time_budget_stops_the_trials_running_in_workers(tmp_path, pooled, c
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="bug: WorkerPool.run returns tuner.stop_reason, which is None "
-                   "when the budget ran out before any trial was asked for; one process says why")
 def test_a_budget_spent_while_the_workers_start_ends_the_search_saying_so(tmp_path, pooled, clock):
     s = _search(pooled, tmp_path, "late", trials=None, epochs=50, time=10)
     clock.advance(11)  # spent before a worker has imported TensorFlow

@@ -167,7 +167,7 @@ def _label_hyperband_bracket(oracle: Any, trial_id: str, response: dict[str, Any
         values["tuner/bracket"] = bracket
 
 
-class AutoMLTuner(compat.SerializedBuilds, keras_tuner.Tuner):
+class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, keras_tuner.Tuner):
     """A KerasTuner Tuner that streams events and obeys the search's controls."""
 
     def __init__(
@@ -284,10 +284,10 @@ class AutoMLTuner(compat.SerializedBuilds, keras_tuner.Tuner):
         start (a kernel, or the chief of workers) leaves that finished trial listed as
         running; its reload puts every such trial in the retry queue and trains it again.
         The trial's own ``trial.json`` says it ended: only the trials that did not (still
-        RUNNING, or INVALID and due a retry) stay queued.
+        RUNNING, or INVALID and due a retry) stay queued. An ``oracle.json`` a crash left torn
+        is rebuilt from the trials' own files (``_kt_compat.reload_project``).
         """
-        super().reload()
-        compat.drop_ended_retries(self.oracle, ENDED)
+        compat.reload_project(self, ENDED)
 
     # -- a trial -------------------------------------------------------------------
     def on_trial_begin(self, trial):

@@ -154,7 +154,7 @@ class WorkerPool(LocalTrainer):
             self._supervise()
             if self._fatal is not None:
                 raise self._fatal
-            return tuner.stop_reason
+            return tuner.stop_reason or engine.stop_reason()  # a budget spent before any ask
         finally:
             unsubscribe()
             self._shutdown()

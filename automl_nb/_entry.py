@@ -27,6 +27,9 @@ from .store import FORMAT, Store, dataset_meta, default_directory, open_director
 
 log = logging.getLogger("automl_nb")
 
+#: The trial budget of a search given neither ``trials`` nor ``time``.
+DEFAULT_TRIALS = 20
+
 
 def search(
     data: Any,
@@ -36,7 +39,7 @@ def search(
     space: Any = None,
     oracle: Any = "bayesian",
     objective: str | None = None,
-    trials: int | None = 20,
+    trials: int | None | str = "auto",
     epochs: int = 10,
     time: float | str | None = None,
     seed: int | None = None,
@@ -58,7 +61,8 @@ def search(
     ``data`` is a bundled name ("digits", "iris", "wine", "breast_cancer"), an
     ``(X, y)`` pair, a DataFrame or CSV path with ``target=``, or an image folder.
     ``oracle`` is "bayesian", "hyperband", "random" or a KerasTuner Oracle; for
-    Hyperband ``epochs`` is its max_epochs. ``batch_size`` fixes the training batch size (by default
+    Hyperband ``epochs`` is its max_epochs. ``trials`` caps the oracle's own trials (by
+    default 20, or no cap when ``time`` is given: the time budget decides). ``batch_size`` fixes the training batch size (by default
     a hyperparameter of the built-in spaces, or of your ``build(hp)`` if it declares
     ``hp.Choice("batch_size", ...)``; else 32). ``time`` takes seconds or "90s", "10m",
     "1h". ``seed`` makes the trials (their hyperparameters and initial weights) the same
@@ -77,6 +81,8 @@ def search(
     ``time`` budget the search also plans each trial's epochs to fit it, halts trials that
     fall behind (successive halving) and trains the best on while it still improves.
     """
+    if trials == "auto":  # 20 trials, or as many as the time allows when time= is given
+        trials = None if time is not None else DEFAULT_TRIALS
     trials = positive_int("trials", trials, allow_none=True)
     epochs = positive_int("epochs", epochs)
     batch_size = positive_int("batch_size", batch_size, allow_none=True)

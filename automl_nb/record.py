@@ -26,6 +26,9 @@ from .events import (
 )
 
 RESULT_COLUMNS = ("trial_id", "status", "score", "epochs", "duration_s", "parent_id")
+#: Where a trial came from when it is the search's own (what the trials budget counts): the
+#: oracle's proposals and the warm start's portfolio; promoted and enqueued ones run on top.
+OWN_SOURCES = ("oracle", "portfolio")
 #: Statuses whose score counts (a failed trial has none).
 SCORED = ("completed", "pruned", "stopped")
 

@@ -19,11 +19,8 @@ from typing import Any
 
 from ..control import Action, Control, Request
 from ..events import EpochEnded, EventBus, PlanMade, TrialEnded, TrialStarted
-from ..record import SCORED, SearchRecord, better
+from ..record import OWN_SOURCES, SCORED, SearchRecord, better
 from .planner import PlanConfig, Planner
-
-#: Trial sources that count against the trials budget (the search's own proposals).
-OWN_SOURCES = ("oracle", "portfolio")
 
 
 @dataclass

@@ -240,9 +240,10 @@ class BayesianView(widgets.VBox):
             if record is not None and nxt and nxt.get("trial_id"):
                 trial = record.trials.get(nxt["trial_id"])
                 if trial is not None and trial.source != "oracle":
+                    by = ("the warm start's portfolio" if trial.source == "portfolio"
+                          else f"{trial.source} by you")
                     data["text"] += (
-                        f" (Trial {trial.trial_id} was {trial.source} by you, so the oracle did "
-                        "not choose it.)"
+                        f" (Trial {trial.trial_id} was {by}, so the oracle did not choose it.)"
                     )
             self._draw(data)
 

@@ -214,9 +214,9 @@ def _place(
     n_brackets: int,
 ) -> tuple[int, int, dict[str, Any] | None] | None:
     """(bracket, round, the parent's bracket instance or None) of an oracle trial, or None."""
-    if trial.source != "oracle":
-        return None
     info = getattr(trial, "info", None) or {}
+    if trial.source != "oracle" and info.get("placed") != "hyperband":
+        return None  # a queued trial runs in a bracket's place only when the oracle gave it one
     if trial.parent_id is None:
         if trial.initial_epoch:
             return None

@@ -182,9 +182,9 @@ OPTIONS: tuple[Option, ...] = (
     ),
     _opt(
         "--trials",
-        help="how many trials to run at most (default: 20)",
+        help="how many trials to run at most (default: 20, or no limit when --time is given)",
         type=whole_number("--trials", 1),
-        default=20,
+        default="auto",
         metavar="N",
         to_search=True,
     ),

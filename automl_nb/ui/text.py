@@ -14,7 +14,7 @@ import threading
 from typing import IO, TYPE_CHECKING, Any
 
 from .._util import format_duration, plural
-from ..events import EpochEnded, Event, SearchEnded, TrialEnded, TrialStarted
+from ..events import EpochEnded, Event, PlanMade, SearchEnded, TrialEnded, TrialStarted
 
 if TYPE_CHECKING:
     from .._search import Search
@@ -167,6 +167,10 @@ class Progress:
             elif isinstance(event, TrialEnded):
                 self._clear()
                 self.stream.write(trial_line(event, self.search) + "\n")
+                self.stream.flush()
+            elif isinstance(event, PlanMade):
+                self._clear()
+                self.stream.write(f"plan: {event.message}\n")
                 self.stream.flush()
             elif isinstance(event, SearchEnded):
                 self._clear()

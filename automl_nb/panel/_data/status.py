@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ..._util import format_duration
-from ...record import SearchRecord, TrialRecord, better, finite
+from ...record import OWN_SOURCES, SearchRecord, TrialRecord, better, finite
 from .space import plain, searchable_names
 
 
@@ -24,7 +24,7 @@ class StatusInfo(NamedTuple):
     """What the status line says."""
 
     state: str
-    done: int  #: finished trials the oracle proposed (what the trial budget counts)
+    done: int  #: finished trials of the search's own (oracle, portfolio: what the budget counts)
     extra: int  #: finished promoted or enqueued trials
     total: int | None  #: the trial budget
     running_id: str | None  #: the latest trial that started and still runs
@@ -34,12 +34,13 @@ class StatusInfo(NamedTuple):
     eta_s: float | None
     progress: float  #: 0..1 of the budget that ends first, the running trials' epochs counted
     running: tuple[RunningTrial, ...] = ()  #: every running trial, in start order
+    plan: str | None = None  #: the search's latest decision about its budget, while it runs
 
 
 def status_info(record: SearchRecord, now: float) -> StatusInfo:
     """The search's progress at wall-clock time ``now`` (``time.time()``)."""
     finished = [t for t in record.trials.values() if t.finished]
-    done = sum(1 for t in finished if t.source == "oracle")
+    done = sum(1 for t in finished if t.source in OWN_SOURCES)
     extra = len(finished) - done
     total = record.trials_budget
     now_running = [t for t in record.trials.values() if t.status == "running"]
@@ -50,7 +51,7 @@ def status_info(record: SearchRecord, now: float) -> StatusInfo:
     etas: list[float] = []
     if total:
         # the running trials' epochs count too: the bar moves within a trial, not only after it
-        partial = sum(epoch_fraction(t) for t in now_running if t.source == "oracle")
+        partial = sum(epoch_fraction(t) for t in now_running if t.source in OWN_SOURCES)
         fractions.append(min(1.0, (done + partial) / total))
         durations = [t.duration_s for t in finished if t.duration_s]
         remaining = max(0, total - done)
@@ -89,6 +90,7 @@ def status_info(record: SearchRecord, now: float) -> StatusInfo:
             RunningTrial(t.trial_id, t.epochs, t.planned_epochs or None, _worker_of(t))
             for t in now_running
         ),
+        plan=None if final or record.last_plan is None else record.last_plan.message,
     )
 
 
@@ -120,6 +122,8 @@ def status_text(info: StatusInfo) -> str:
     parts.append(f"elapsed {format_duration(info.elapsed_s, '—')}")
     if info.eta_s is not None and info.state not in ("done", "failed"):
         parts.append(f"about {format_duration(info.eta_s, '—')} left")
+    if info.plan:
+        parts.append(info.plan)
     return " · ".join(parts)
 
 

@@ -81,7 +81,7 @@ def search(
     ``time`` budget the search also plans each trial's epochs to fit it, halts trials that
     fall behind (successive halving) and trains the best on while it still improves.
     """
-    if trials == "auto":  # 20 trials, or as many as the time allows when time= is given
+    if isinstance(trials, str) and trials.strip().lower() == "auto":  # 20 trials, or as many as the time allows when time= is given
         trials = None if time is not None else DEFAULT_TRIALS
     trials = positive_int("trials", trials, allow_none=True)
     epochs = positive_int("epochs", epochs)

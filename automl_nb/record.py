@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._util import to_float
 from .events import (
     BudgetChanged,
     CommandIssued,
@@ -35,13 +36,7 @@ SCORED = ("completed", "pruned", "stopped")
 
 def finite(value: Any) -> float | None:
     """``value`` as a float, or None when it is missing, NaN or infinite (JSON-safe)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
+    return to_float(value, finite=True)
 
 
 @dataclass

@@ -183,6 +183,12 @@ def test_parses_a_full_line():
     assert args.wait and args.no_panel and args.overwrite
 
 
+def test_trials_auto_can_be_written_and_extend_takes_only_numbers():
+    assert search_parser(LINE).parse(["digits", "--trials", "AUTO"]).trials == "auto"
+    with pytest.raises(ArgumentError, match=r"^--trials 'auto' is not a whole number"):
+        command_parser("extend", LINE).parse(["--trials", "auto"])
+
+
 def test_max_epochs_is_an_alias_of_epochs():
     assert search_parser(LINE).parse(["digits", "--max-epochs", "27"]).epochs == 27
 
@@ -191,7 +197,7 @@ def test_parser_defaults():
     args = search_parser(CLI).parse(["digits"])
     assert (args.oracle, args.trials, args.epochs, args.time, args.seed) == (
         "bayesian",
-        20,
+        "auto",  # search() reads it: 20 trials, or no limit when --time is given
         10,
         None,
         None,

@@ -22,9 +22,7 @@ PRIVATE_PATHS = ("keras_tuner.src", "keras.src", "tensorflow.python")
 COMPAT = "automl_nb._kt_compat"
 MAX_LINES = 600
 #: Modules allowed past MAX_LINES, with the reason.
-LONG_MODULES: dict[str, str] = {
-    # being split now (issue 13); each entry goes when its module is split
-}
+LONG_MODULES: dict[str, str] = {}
 #: Underscore names that are documented public API (namedtuple's methods, os._exit).
 CONVENTIONAL = {"_replace", "_asdict", "_fields", "_make", "_exit"}  # + os._exit
 

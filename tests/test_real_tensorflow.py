@@ -72,15 +72,19 @@ def test_a_time_budget_in_one_process(tmp_path, searches, batches, monkeypatch):
                          directory=tmp_path / "t")
     searches.append(s)
     assert s.wait(240) is SearchState.DONE, s.error
-    assert s.record.end_reason == "the time budget is spent"
+    # Either the clock ran out, or the planner saw that no further trial's first epoch fits
+    # in what was left (it plans each trial's epochs to the budget, so this is common).
+    reason = s.record.end_reason
+    assert reason == "the time budget is spent" or reason.startswith(
+        "not starting another trial: "), reason
     assert starts and all(left > 0 for _, left in starts)  # every trial began within the budget
     assert [tid for tid, _ in starts] == list(s.record.trials)
     last = list(s.record.trials.values())[-1]
     if last.status == "stopped":  # cut mid-trial (it may instead have ended just in time)
         assert last.reason == "the time budget ran out during this trial"
         assert last.score is not None and last.epochs < 40
+        assert len(batches[last.trial_id]) - spent_at[last.trial_id] <= 1  # at its next batch
     assert all(t.status == "completed" for t in list(s.record.trials.values())[:-1])
-    assert len(batches[last.trial_id]) - spent_at[last.trial_id] <= 1  # stopped at its next batch
     assert set(spent_at) <= set(s.record.trials)
 
 

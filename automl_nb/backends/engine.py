@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .._util import to_float
 from ..control import Action, Control, Request
 from ..events import EpochEnded, EventBus, PlanMade, TrialEnded, TrialStarted
 from ..record import OWN_SOURCES, SCORED, SearchRecord, better
@@ -328,7 +329,7 @@ class Engine:
         ``patience`` epochs, or halted by successive halving. It ends completed, with the
         reason, and its best epoch is what counts.
         """
-        clean = {k: _to_float(v) for k, v in metrics.items()}
+        clean = {k: to_float(v) for k, v in metrics.items()}
         score = clean.get(self.objective)
         if better(score, self._best.get(trial_id), self.direction):
             self._best[trial_id] = score
@@ -400,10 +401,3 @@ class Engine:
             self.after_trial(trial_id, status)
         return status
 
-
-def _to_float(value: Any) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out

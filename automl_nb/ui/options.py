@@ -50,10 +50,16 @@ class BadValue(argparse.ArgumentTypeError):
         super().__init__(f"{problem}; {hint}" if hint else problem)
 
 
-def whole_number(flag: str, minimum: int | None) -> Callable[[str], int]:
-    """The check of an option that takes a whole number of at least ``minimum``."""
+def whole_number(flag: str, minimum: int | None, auto: bool = False) -> Callable[[str], Any]:
+    """The check of an option that takes a whole number of at least ``minimum``.
 
-    def convert(text: str) -> int:
+    With ``auto`` the word "auto" passes too (it is also the option's default: argparse
+    runs a string default through this check).
+    """
+
+    def convert(text: str) -> Any:
+        if auto and text.strip().lower() == "auto":
+            return "auto"
         try:
             number = int(text)
         except ValueError:
@@ -182,8 +188,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
     _opt(
         "--trials",
-        help="how many trials to run at most (default: 20, or no limit when --time is given)",
-        type=whole_number("--trials", 1),
+        help="how many trials to run at most (default: auto: 20, or no limit when --time is given)",
+        type=whole_number("--trials", 1, auto=True),
         default="auto",
         metavar="N",
         to_search=True,

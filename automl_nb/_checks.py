@@ -49,9 +49,22 @@ def known_metrics(task: str) -> list[str]:
 
 
 def check_objective(objective: Any, task: str, custom_space: bool) -> tuple[str, str]:
-    """(objective, direction): the task's default when None; a built-in space's metric names only."""
+    """(objective, direction): the task's default when None; a built-in space's metric names only.
+
+    ``objective`` is a metric name, or a ``keras_tuner.Objective(name, direction)`` for a
+    metric of your own whose name does not say which way is better.
+    """
     if objective is None:
         objective = "val_accuracy" if task == "classification" else "val_loss"
+    if isinstance(getattr(objective, "name", None), str) and hasattr(objective, "direction"):
+        # a keras_tuner.Objective: the way to name a metric whose direction its name hides
+        name, direction = objective.name.strip(), objective.direction
+        if direction not in ("min", "max"):
+            raise SearchError(f"direction must be 'min' or 'max'; got {direction!r}",
+                              argument="objective", value=objective)
+        if not custom_space:
+            check_objective(name, task, custom_space)
+        return name, direction
     if not isinstance(objective, str) or not objective.strip():
         raise SearchError(f"must be a metric name such as 'val_accuracy'; got {objective!r}",
                           argument="objective", value=objective)

@@ -38,7 +38,7 @@ def search(
     validation: Any = None,
     space: Any = None,
     oracle: Any = "bayesian",
-    objective: str | None = None,
+    objective: Any = None,
     trials: int | None | str = "auto",
     epochs: int = 10,
     time: float | str | None = None,
@@ -61,10 +61,13 @@ def search(
     ``data`` is a bundled name ("digits", "iris", "wine", "breast_cancer"), an
     ``(X, y)`` pair, a DataFrame or CSV path with ``target=``, or an image folder.
     ``oracle`` is "bayesian", "hyperband", "random" or a KerasTuner Oracle; for
-    Hyperband ``epochs`` is its max_epochs. ``trials`` caps the oracle's own trials (by
-    default 20, or no cap when ``time`` is given: the time budget decides). ``batch_size`` fixes the training batch size (by default
-    a hyperparameter of the built-in spaces, or of your ``build(hp)`` if it declares
-    ``hp.Choice("batch_size", ...)``; else 32). ``time`` takes seconds or "90s", "10m",
+    Hyperband ``epochs`` is its max_epochs. ``objective`` is a metric name ("val_accuracy"
+    for a classification, "val_loss" for a regression by default), or
+    ``keras_tuner.Objective(name, direction)`` for a metric of your ``build(hp)`` whose name
+    does not say which way is better. ``trials`` caps the oracle's own trials ("auto": 20,
+    or no cap when ``time`` is given, for the time budget decides). ``batch_size`` fixes
+    the training batch size (by default a hyperparameter of the built-in spaces, or of your
+    ``build(hp)`` if it declares ``hp.Choice("batch_size", ...)``; else 32). ``time`` takes seconds or "90s", "10m",
     "1h". ``seed`` makes the trials (their hyperparameters and initial weights) the same
     every time; ``deterministic=True`` also makes their scores bit-identical, by turning on
     TensorFlow's op determinism while this search runs (slower; process-wide while on).
@@ -81,7 +84,7 @@ def search(
     ``time`` budget the search also plans each trial's epochs to fit it, halts trials that
     fall behind (successive halving) and trains the best on while it still improves.
     """
-    if isinstance(trials, str) and trials.strip().lower() == "auto":  # 20 trials, or as many as the time allows when time= is given
+    if isinstance(trials, str) and trials.strip().lower() == "auto":
         trials = None if time is not None else DEFAULT_TRIALS
     trials = positive_int("trials", trials, allow_none=True)
     epochs = positive_int("epochs", epochs)

@@ -309,7 +309,8 @@ def objective_direction(objective: str) -> str:
         return "min"
     raise OracleError(
         f"objective {objective!r} has no known direction; say whether it should be "
-        "minimised or maximised with direction='min' or direction='max'"
+        f"minimised or maximised with objective=keras_tuner.Objective({objective!r}, "
+        "direction='min') or direction='max'"
     )
 
 

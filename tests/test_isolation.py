@@ -25,8 +25,10 @@ def _hyperparameters(search) -> list[dict]:
 def test_two_searches_side_by_side_run_the_trials_each_runs_alone(tmp_path, searches):
     alone = {}
     for seed in (1, 2):
+        # no warm start: its first trials (the space's defaults, the portfolio) are the same
+        # for every seed, and this test tells the two searches apart by their trials
         s = automl_nb.search("iris", oracle="random", trials=3, epochs=1, seed=seed,
-                             directory=tmp_path / f"alone{seed}")
+                             warm_start=False, directory=tmp_path / f"alone{seed}")
         searches.append(s)
         assert s.wait(240) is SearchState.DONE, s.error
         alone[seed] = _hyperparameters(s)
@@ -39,7 +41,7 @@ def test_two_searches_side_by_side_run_the_trials_each_runs_alone(tmp_path, sear
     np.random.seed(5)
     together = {
         seed: automl_nb.search("iris", oracle="random", trials=3, epochs=1, seed=seed,
-                               directory=tmp_path / f"together{seed}")
+                               warm_start=False, directory=tmp_path / f"together{seed}")
         for seed in (1, 2)
     }
     searches.extend(together.values())

@@ -266,10 +266,22 @@ def test_objective_direction_agrees_with_keras_tuner(name):
 def test_objective_direction_unknown(name):
     with pytest.raises(
         OracleError,
-        match=rf"^objective '{name}' has no known direction; .* direction='min' or "
-        r"direction='max'$",
+        match=rf"^objective '{name}' has no known direction; .* "
+        rf"objective=keras_tuner.Objective\('{name}', direction='min'\) or direction='max'$",
     ):
         objective_direction(name)
+
+
+def test_a_keras_tuner_objective_names_the_direction_the_hint_asks_for():
+    from automl_nb._checks import check_objective as check_search_objective
+    from automl_nb.errors import SearchError
+
+    mine = kt.Objective("val_foo", direction="min")
+    assert check_search_objective(mine, "regression", custom_space=True) == ("val_foo", "min")
+    assert check_search_objective(kt.Objective("val_loss", "max"), "regression",
+                                  custom_space=False) == ("val_loss", "max")
+    with pytest.raises(SearchError, match=r"^objective 'val_foo' is not a metric of this"):
+        check_search_objective(mine, "regression", custom_space=False)  # built-in metrics only
 
 
 def test_check_objective():

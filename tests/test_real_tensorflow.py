@@ -39,10 +39,16 @@ def test_a_promoted_trial_trains_on_from_its_parent_in_the_kernel(tmp_path, sear
     first = batches[child.trial_id][0]
     assert first.epoch == parent.epochs
     assert first.iterations == at_best.iterations + 1
-    # ...and its first batch's loss continues the parent's at that epoch, not a fresh model's
-    fresh = batches["0000"][0].loss
+    # ...and its loss continues the parent's at that epoch, not a fresh model's. Epoch means
+    # (Keras logs the epoch's running mean, so an epoch's last batch has it): one batch of
+    # iris is too noisy to tell the two apart
+    def epoch_mean(trial_id, epoch):
+        return [b for b in batches[trial_id] if b.epoch == epoch][-1].loss
+
+    fresh = epoch_mean("0000", 0)
+    own = epoch_mean(child.trial_id, parent.epochs)
     assert at_best.loss < fresh
-    assert abs(first.loss - at_best.loss) < abs(first.loss - fresh) / 4
+    assert abs(own - at_best.loss) < abs(own - fresh) / 2, (own, at_best.loss, fresh)
 
 
 def test_a_time_budget_in_one_process(tmp_path, searches, batches, monkeypatch):

@@ -109,7 +109,8 @@ def test_hyperband_rounds_continue_their_parents(tmp_path, searches):
 def test_pause_prune_promote_in_a_real_search(tmp_path, searches, batches):
     """Counted in batches Keras trains: a pause holds after at most one, a prune stops after
     at most one, and a promoted trial trains on from its parent's best epoch."""
-    s = automl_nb.search("iris", oracle="random", trials=3, epochs=2000, seed=2,
+    # patience=None: trial 0000 must train on after Resume, not stop early on a plateau
+    s = automl_nb.search("iris", oracle="random", trials=3, epochs=2000, seed=2, patience=None,
                          directory=tmp_path / "p")
     searches.append(s)
     wait_for(lambda: len(batches["0000"]) >= 10, timeout=180, what="ten batches")

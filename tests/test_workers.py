@@ -164,7 +164,8 @@ def test_a_killed_worker_is_replaced_and_its_trial_fails(tmp_path, pooled):
 
 @pytest.mark.slow
 def test_pause_and_prune_reach_a_trial_in_a_worker(tmp_path, pooled):
-    s = _search(pooled, tmp_path, "steer", trials=2, epochs=500, listen="127.0.0.1")
+    # patience=None: both trials must still be training when they are paused and pruned
+    s = _search(pooled, tmp_path, "steer", trials=2, epochs=500, patience=None, listen="127.0.0.1")
     wait_for(lambda: len(s.record.trials) == 2 and all(t.curve for t in s.record.trials.values()),
              timeout=120, what="both trials training")
     paused_at = time.monotonic()

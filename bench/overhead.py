@@ -261,7 +261,7 @@ class HookTimer:
     """
 
     TARGETS = (
-        ("automl_nb.backends.tuner", "_StreamCallback", "on_train_batch_begin"),
+        ("automl_nb.backends.tuner", "_StreamCallback", "on_epoch_begin"),
         ("automl_nb.backends.tuner", "_StreamCallback", "on_train_batch_end"),
         ("automl_nb.backends.tuner", "_StreamCallback", "on_train_begin"),  # a parent's checkpoint
         ("automl_nb.backends.tuner", "_StreamCallback", "on_epoch_end"),  # includes Engine.epoch_end

@@ -11,9 +11,9 @@ Nothing in the library is changed; two wrappers, in this process only, watch it:
   before the callback looks at the controls. One entry is one batch.
 - engine calls: ``automl_nb.backends.engine.Engine.batch_end`` is wrapped to log when each call
   enters and returns and the action it returned (for the latencies). The callback consults
-  the engine twice a batch (at its begin, so a pause that came during validation holds before
-  the next batch runs, and at its end), so these calls are NOT batches; the script prints how
-  many calls a batch made, to show the two units apart.
+  the engine at each batch's end and at each epoch's start (so a pause that came during
+  validation holds before the next epoch's first batch), so these calls are NOT batches; the
+  script prints how many calls a batch made, to show the two units apart.
 
 - pause (PAUSES times, resumed in between): the time from calling ``pause()`` until the
   training thread is blocked, i.e. it has entered the ``batch_end`` call that does not return

@@ -127,9 +127,9 @@ class _StreamCallback(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
-
-    def on_train_batch_begin(self, batch, logs=None):
-        # a pause that came during validation or a checkpoint holds before this batch runs
+        # a command that came after the last batch (during validation, a checkpoint or the
+        # trial's start) takes hold before this epoch's first batch; within an epoch the
+        # batch's end is enough, and one call a batch is cheaper than two
         if self.engine.batch_end(self.trial_id) is not None:
             self.model.stop_training = True
 

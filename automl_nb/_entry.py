@@ -67,9 +67,9 @@ def search(
     does not say which way is better. ``trials`` caps the oracle's own trials ("auto": 20,
     or no cap when ``time`` is given, for the time budget decides). ``batch_size`` fixes
     the training batch size (by default a hyperparameter of the built-in spaces, or of your
-    ``build(hp)`` if it declares ``hp.Choice("batch_size", ...)``; else 32). ``time`` takes seconds or "90s", "10m",
-    "1h". ``seed`` makes the trials (their hyperparameters and initial weights) the same
-    every time; ``deterministic=True`` also makes their scores bit-identical, by turning on
+    ``build(hp)`` if it declares ``hp.Choice("batch_size", ...)``; else 32). ``time`` takes
+    seconds or "90s", "10m", "1h". ``seed`` makes the trials (their hyperparameters and
+    initial weights) the same every time; ``deterministic=True`` also makes their scores bit-identical, by turning on
     TensorFlow's op determinism while this search runs (slower; process-wide while on).
     ``step=True`` pauses after every trial (``search.step()`` runs the next).
     ``workers=N`` runs N trials at once in N worker processes (KerasTuner's distributed

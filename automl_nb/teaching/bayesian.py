@@ -292,8 +292,8 @@ def bayesian_surrogate(
     Search that uses one.
 
     Computed from KerasTuner's own state, never mutating it: under the oracle's lock
-    (``keras_tuner.src.engine.oracle.LOCKS[oracle]``) its trials, Gaussian process and
-    random state are copied; outside it, a ``sklearn.base.clone`` of ``oracle.gpr`` is
+    (KerasTuner's own, reached through :mod:`automl_nb._kt_compat`) its trials, Gaussian
+    process and random state are copied; outside it, a ``sklearn.base.clone`` of ``oracle.gpr`` is
     fitted on the copy's ``_vectorize_trials()`` (NaN and infinities zeroed, as the oracle
     does). While a trial runs (or for ``until=trial_id``) it shows the decision that chose
     that trial: the process fitted on the trials before it, and that trial as ``next``.

@@ -16,6 +16,11 @@ The touches, and why:
     weights and build config are (promotion restores them with the optimizer state).
   - ``Tuner._populate_initial_space``: a worker's stand-in oracle holds no space
     (:class:`StandInOracleTuner`).
+  - ``Tuner.run_trial``'s parts (``_deepcopy_callbacks``, ``_configure_tensorboard_dir``,
+    ``keras_tuner.src.engine.tuner_utils.TunerCallback``, ``_build_and_fit_model``): KerasTuner
+    writes a trial's best weights to disk at every epoch that improves (``SaveBestEpoch``, a
+    few tens of milliseconds an epoch, more for a big model); :func:`run_trial_executions` is
+    its ``run_trial`` with a checkpoint callback of the caller's in that place.
   - ``Tuner._try_build`` and ``_build_hypermodel``: it calls ``keras.backend.clear_session()``,
     which resets Keras's per-thread state on every thread, and collects garbage twice a trial;
     :class:`SerializedBuilds` builds under one lock and collects every few trials.
@@ -158,6 +163,42 @@ def build_config_file(tuner: Any, trial_id: str) -> str:
     """The file KerasTuner saves a trial's model build config to."""
     method = _need("keras-tuner", "Tuner._get_build_config_fname", lambda: tuner._get_build_config_fname)
     return method(trial_id)
+
+
+def run_trial_executions(tuner: Any, trial: Any, args: tuple, kwargs: dict[str, Any], checkpoint: Any) -> list:
+    """KerasTuner's ``Tuner.run_trial``, with ``checkpoint`` in the place of its
+    ``SaveBestEpoch`` callback: one fit an execution, the callbacks deep-copied, TensorBoard
+    directories set, ``TunerCallback`` then ``checkpoint`` last; returns the histories."""
+    tuner_callback = _need("keras-tuner", "keras_tuner.src.engine.tuner_utils.TunerCallback",
+                           lambda: __import__("keras_tuner.src.engine.tuner_utils",
+                                              fromlist=["TunerCallback"]).TunerCallback)
+    deepcopy = _need("keras-tuner", "Tuner._deepcopy_callbacks", lambda: tuner._deepcopy_callbacks)
+    tensorboard = _need("keras-tuner", "Tuner._configure_tensorboard_dir",
+                        lambda: tuner._configure_tensorboard_dir)
+    build_and_fit = _need("keras-tuner", "Tuner._build_and_fit_model", lambda: tuner._build_and_fit_model)
+    original = kwargs.pop("callbacks", None) or []
+    histories = []
+    for execution in range(tuner.executions_per_trial):
+        callbacks = deepcopy(original)
+        tensorboard(callbacks, trial, execution)
+        callbacks.append(tuner_callback(tuner, trial))
+        callbacks.append(checkpoint)  # one for all executions: their best epoch
+        histories.append(build_and_fit(trial, *args, **{**kwargs, "callbacks": callbacks}))
+    return histories
+
+
+def check_run_trial_hook() -> None:
+    """Raise :class:`CompatError` when KerasTuner's ``run_trial`` no longer has the shape
+    :func:`run_trial_executions` repeats."""
+    import inspect
+
+    import keras_tuner
+
+    source = _need("keras-tuner", "Tuner.run_trial", lambda: inspect.getsource(keras_tuner.Tuner.run_trial))
+    for part in ("SaveBestEpoch", "_deepcopy_callbacks", "_configure_tensorboard_dir", "TunerCallback",
+                 "_build_and_fit_model", "executions_per_trial"):
+        if part not in source:
+            raise CompatError("keras-tuner", f"Tuner.run_trial (no longer uses {part})")
 
 
 class StandInOracleTuner:

@@ -6,7 +6,7 @@
       search.json            settings (JSON): what was asked for, and the data's description
       events.jsonl           the journal (events.py writes it, line by line)
       data.npz               data held in memory (arrays, a DataFrame's columns), raw dtype,
-                             compressed, read back without pickle; file-backed data (a CSV
+                             integers and text compressed, read back without pickle; file-backed data (a CSV
                              file, an image folder) and bundled sets are not copied: settings
                              keep their path and fingerprint
       kt/                    KerasTuner's project: oracle.json, tuner0.json, trial_<id>/...
@@ -100,12 +100,15 @@ class Store:
 
     # -- data ----------------------------------------------------------------------------
     def write_data(self, dataset: Any) -> None:
-        """In-memory data once, in its raw dtype, compressed; file-backed data not at all.
+        """In-memory data once, in its raw dtype; file-backed data not at all.
 
+        Integer, boolean and text arrays (images, labels, categories) are compressed, fast
+        (zlib level 1: 60 MB of uint8 images in 0.2 s to 4 MB); floating-point arrays are
+        stored as they are: zlib gains them a few per cent at 30 times the time (8 MB of
+        float32: 0.26 s compressed, 0.01 s stored), and a search starts that much sooner.
         A search on a CSV file, an image folder or a bundled set keeps only its reference
         (``dataset_meta``'s ``source``: the path and a fingerprint) in ``search.json``.
         """
-        import numpy as np
 
         if dataset.source is not None:
             return
@@ -117,7 +120,7 @@ class Store:
                     arrays[f"{part}.{i}"] = values.astype(str) if values.dtype == object else values
             else:
                 arrays[part] = x
-        np.savez_compressed(self.data_path, **arrays)
+        _write_npz(self.data_path, arrays)
 
     def read_data(self, settings: dict[str, Any]) -> Any:
         """The search's data, or None (logged) when ``data.npz`` is missing or cannot be read
@@ -258,3 +261,19 @@ def open_directory(directory: str | os.PathLike[str]) -> Store:
         raise SearchError(f"'{path}' holds no search (no {SETTINGS_NAME} or {JOURNAL_NAME})",
                           argument="directory", value=str(path))
     return store
+
+
+def _write_npz(path: Path, arrays: dict[str, Any]) -> None:
+    """An ``.npz`` file (``numpy.load`` reads it) with each array compressed or stored as
+    :meth:`Store.write_data` says, written whole: to a temporary name, then renamed."""
+    import numpy as np
+
+    partial = path.with_name(path.name + ".partial")
+    with zipfile.ZipFile(partial, "w", compresslevel=1) as archive:
+        for name, values in arrays.items():
+            values = np.asarray(values)
+            # a member opened by name takes the archive's method and level as they are now
+            archive.compression = zipfile.ZIP_STORED if values.dtype.kind in "fc" else zipfile.ZIP_DEFLATED
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, values, allow_pickle=False)
+    os.replace(partial, path)

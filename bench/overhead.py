@@ -253,7 +253,7 @@ class HookTimer:
     """Time spent inside automl_nb's own additions to a search, summed over calls.
 
     Wraps (in this process only) the per-batch and per-epoch callback hooks, the restore of a
-    parent's checkpoint, the model state built before fit, the trial start/end bookkeeping
+    parent's checkpoint, the best epoch kept in memory and written at the trial's end, the model state built before fit, the trial start/end bookkeeping
     (journal writes and subscribers) and the writing of the search directory. KerasTuner's
     and Keras's own work is not counted. The wrappers cost a few microseconds a call,
     charged to automl_nb: an upper bound. A target that no longer exists stops the script
@@ -265,6 +265,8 @@ class HookTimer:
         ("automl_nb.backends.tuner", "_StreamCallback", "on_train_batch_end"),
         ("automl_nb.backends.tuner", "_StreamCallback", "on_train_begin"),  # a parent's checkpoint
         ("automl_nb.backends.tuner", "_StreamCallback", "on_epoch_end"),  # includes Engine.epoch_end
+        ("automl_nb.backends.tuner", "_BestEpoch", "on_epoch_end"),  # the best epoch, in memory
+        ("automl_nb.backends.tuner", "_BestEpoch", "on_train_end"),  # ... written once
         ("automl_nb.backends.tuner", None, "_build_state"),
         ("automl_nb.backends.engine", "Engine", "begin_trial"),
         ("automl_nb.backends.engine", "Engine", "end_trial"),

@@ -29,12 +29,14 @@ def _images(root: Path, n: int = 6) -> Path:
 
 
 def test_arrays_are_saved_once_in_their_raw_dtype_compressed(tmp_path):
+    """Integers (images, labels) are compressed; floats, which barely compress, are stored."""
     x = np.zeros((200, 16, 16), dtype=np.uint8)
     x[:, 4:8, 4:8] = 200
     s = automl_nb.search((x, np.arange(200) % 2), directory=tmp_path / "s", start=False)
     path = s.directory / "data.npz"
     with zipfile.ZipFile(path) as z:
         assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in z.infolist())
+    assert not list(s.directory.glob("*.partial"))
     with np.load(path, allow_pickle=False) as saved:
         assert saved["x_train"].dtype == np.uint8 and saved["x_train"].shape == (160, 16, 16)
         assert len(saved["x_train"]) + len(saved["x_val"]) == 200  # each sample once
@@ -42,6 +44,18 @@ def test_arrays_are_saved_once_in_their_raw_dtype_compressed(tmp_path):
     again = automl_nb.open(s.directory).dataset
     np.testing.assert_array_equal(again.x_val, s.dataset.x_val)
     assert again.preprocessing == s.dataset.preprocessing
+
+
+def test_float_arrays_are_stored_and_read_back_exactly(tmp_path):
+    x = np.random.default_rng(0).normal(size=(120, 5)).astype("float32")
+    s = automl_nb.search((x, np.arange(120) % 3), directory=tmp_path / "f", start=False)
+    with zipfile.ZipFile(s.directory / "data.npz") as z:
+        methods = {info.filename: info.compress_type for info in z.infolist()}
+    assert methods["x_train.npy"] == methods["x_val.npy"] == zipfile.ZIP_STORED
+    assert methods["y_train.npy"] == methods["y_val.npy"] == zipfile.ZIP_DEFLATED
+    again = automl_nb.open(s.directory).dataset
+    np.testing.assert_array_equal(again.x_train, s.dataset.x_train)
+    np.testing.assert_array_equal(again.y_val, s.dataset.y_val)
 
 
 def test_a_dataframes_columns_come_back_as_they_went(tmp_path):

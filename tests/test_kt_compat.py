@@ -323,3 +323,39 @@ def test_builds_collect_garbage_every_few_trials_not_twice_a_trial(tmp_path, mon
     with pytest.raises(kt.errors.FatalTypeError, match="valid Keras Model"):
         tuner.hypermodel.build = lambda hp: "not a model"
         tuner._try_build(kt.HyperParameters())
+
+
+def test_run_trial_executions_repeats_kerastuners_run_trial(tmp_path):
+    """KerasTuner's run_trial still has the parts run_trial_executions repeats, and a trial run
+    through it trains, calls the given checkpoint callback last and returns the history."""
+    import keras
+    import keras_tuner
+    import numpy as np
+
+    compat.check_run_trial_hook()
+    seen = []
+
+    class Last(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(("last", epoch))
+
+    class Mine(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(("mine", epoch))
+
+    def build(hp):
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        return model
+
+    class Probe(keras_tuner.Tuner):
+        def run_trial(self, trial, *args, **kwargs):
+            return compat.run_trial_executions(self, trial, args, kwargs, Last())
+
+    tuner = Probe(oracle=keras_tuner.oracles.RandomSearchOracle(objective="loss", max_trials=1),
+                  hypermodel=build, directory=str(tmp_path), project_name="p")
+    x = np.zeros((8, 2), "float32")
+    tuner.search(x, x[:, :1], epochs=2, verbose=0, callbacks=[Mine()])
+    assert seen == [("mine", 0), ("last", 0), ("mine", 1), ("last", 1)]
+    (trial,) = tuner.oracle.trials.values()
+    assert trial.status == "COMPLETED" and trial.score is not None

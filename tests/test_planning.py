@@ -191,6 +191,41 @@ def test_early_stopping_keeps_the_best_epochs_weights(tmp_path, searches):
     assert abs(loss - ended.score) < abs(loss - last)
 
 
+@pytest.mark.slow
+def test_the_best_epoch_is_written_once_when_the_trial_ends(tmp_path, searches, monkeypatch):
+    """Each epoch that improves is kept in memory; the checkpoint file is written once, at
+    the trial's end, whole (no partial file left), and holds the best epoch."""
+    import keras
+    import numpy as np
+
+    import automl_nb
+
+    writes = []
+    save_weights = keras.Model.save_weights
+
+    def counted(model, path, *args, **kwargs):
+        writes.append(str(path))
+        return save_weights(model, path, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "save_weights", counted)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 4)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 0).astype("int64")
+    s = automl_nb.search((x[:300], y[:300]), validation=(x[300:], y[300:]), trials=1, epochs=4,
+                         seed=0, objective="val_loss", patience=None, warm_start=False,
+                         directory=tmp_path / "w")
+    searches.append(s)
+    assert s.wait(240) is SearchState.DONE, s.error
+    (ended,) = events_of(s, TrialEnded)
+    scores = [m["val_loss"] for _, m in s.record.trials[ended.trial_id].curve]
+    assert ended.epochs == 4 and len(set(scores)) == 4  # four epochs, each its own score
+    assert len(writes) == 1 and writes[0].endswith(".partial.weights.h5"), writes
+    files = {p.name for p in (tmp_path / "w").rglob("*.weights.h5")}
+    assert files == {"checkpoint.weights.h5"}
+    loss = s.best_model().evaluate(x[300:], y[300:], verbose=0, return_dict=True)["loss"]
+    assert loss == pytest.approx(min(scores), rel=1e-4)
+
+
 def test_the_record_keeps_the_latest_plan(scripted):
     trainer = ScriptedTrainer(curve=rising, epoch_seconds=lambda v: 4.0, virtual_time=True)
     s = scripted(trainer, trials=None, epochs=3, time=14)

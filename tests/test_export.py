@@ -60,7 +60,7 @@ def _data(tmp: Path) -> dict:
             Image.fromarray(pixels.astype(np.uint8)).save(folder / name / f"{i}.png")
     seq = rng.normal(size=(80, 12, 2)).astype(np.float32)
     x_reg = rng.normal(size=(200, 3))
-    y_reg = np.round(np.exp(2 + x_reg[:, 0]) * 1000).astype(np.int64)  # an integer price, skewed
+    y_reg = np.round(np.exp(2 + 1.5 * x_reg[:, 0]) * 1000).astype(np.int64)  # an integer price, very skewed
     return {
         "tabular": ((x_tab, y_tab), {}),
         "frame": (frame, {"target": "label"}),

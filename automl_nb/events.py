@@ -158,7 +158,8 @@ class PlanMade(Event):
 
     ``decision`` is one of ``"warm_start"`` (the first trials are the space's defaults and a
     portfolio), ``"epochs"`` (a trial plans fewer epochs to fit the time budget),
-    ``"promote"`` (a trial still improving trains on), ``"stop"`` (no trial can fit in the
+    ``"promote"`` (a trial still improving trains on), ``"slower"`` (a trial on its first
+    plateau trains on at a lower learning rate), ``"stop"`` (no trial can fit in the
     time left); ``trial_id`` names the trial it is about, if any.
     """
 

@@ -46,6 +46,39 @@ def test_early_stopping_ends_a_plateau_and_keeps_the_best_epoch(scripted):
     assert "stopped early at epoch 5" in ended.reason and "best epoch (3" in ended.reason
 
 
+def test_a_first_plateau_lowers_the_learning_rate_and_the_next_one_stops():
+    """A trial whose trainer can change its rate trains on at 0.3 times it at its first
+    plateau; the epochs without a better score then count from there, and a second plateau
+    stops it with its best epoch kept. A better epoch after the slow-down counts too."""
+    planner = Planner(PlanConfig(epochs=20, patience=2), objective="val_accuracy", direction="max",
+                      clock=lambda: 0.0, time_budget=lambda: None)
+    planner.begin("0", {}, "oracle", 0, 20)
+    verdicts = {e: planner.epoch("0", e, peaked({}, e)["val_accuracy"], can_slow=True) for e in range(1, 8)}
+    assert all(verdicts[e] is None for e in (1, 2, 3, 4, 6))
+    kind, why = verdicts[5]
+    assert kind == "slower" and "learning rate times 0.3" in why and "epoch 5" in why
+    kind, why = verdicts[7]
+    assert kind == "early" and "at its lower learning rate" in why and "best epoch (3" in why
+
+    planner.begin("1", {}, "oracle", 0, 20)
+    scores = [0.5, 0.6, 0.6, 0.6, 0.65, 0.65, 0.65]  # better after its slow-down at 4
+    verdicts = [planner.epoch("1", e, v, can_slow=True) for e, v in enumerate(scores, start=1)]
+    assert verdicts[3][0] == "slower" and verdicts[4:6] == [None, None] and verdicts[6][0] == "early"
+    assert "best epoch (5" in verdicts[6][1]
+
+
+def test_a_plateau_stops_a_trial_that_cannot_slow_down():
+    planner = Planner(PlanConfig(epochs=20, patience=2), objective="val_accuracy", direction="max",
+                      clock=lambda: 0.0, time_budget=lambda: None)
+    planner.begin("0", {}, "oracle", 0, 20)
+    verdicts = [planner.epoch("0", e, peaked({}, e)["val_accuracy"]) for e in range(1, 6)]
+    assert verdicts[:4] == [None] * 4 and verdicts[4][0] == "early"
+    none = Planner(PlanConfig(epochs=20, patience=2, slow_down=None), objective="val_accuracy",
+                   direction="max", clock=lambda: 0.0, time_budget=lambda: None)
+    none.begin("0", {}, "oracle", 0, 20)
+    assert [none.epoch("0", e, peaked({}, e)["val_accuracy"], can_slow=True) for e in range(1, 6)][4][0] == "early"
+
+
 def test_without_patience_a_trial_trains_every_epoch(scripted):
     s = scripted(ScriptedTrainer(curve=peaked), trials=1, epochs=8)
     assert s.wait(20) is SearchState.DONE
@@ -181,7 +214,11 @@ def test_early_stopping_keeps_the_best_epochs_weights(tmp_path, searches):
     assert s.wait(240) is SearchState.DONE, s.error
     (ended,) = events_of(s, TrialEnded)
     assert ended.status == "completed" and ended.epochs < 30
-    assert ended.epochs - ended.best_epoch == 3 and "stopped early" in ended.reason
+    # its first plateau (3 epochs) lowered its learning rate; the second (3 more) stopped it
+    (slower,) = [p for p in events_of(s, PlanMade) if p.decision == "slower"]
+    assert f"at epoch {ended.best_epoch + 3}" in slower.message
+    assert ended.epochs - ended.best_epoch == 6 and "stopped early" in ended.reason
+    assert "at its lower learning rate" in ended.reason
     trial = s.record.trials[ended.trial_id]
     last = trial.curve[-1][1]["val_loss"]
     assert ended.score < last  # the best epoch was better than where it stopped
@@ -224,6 +261,46 @@ def test_the_best_epoch_is_written_once_when_the_trial_ends(tmp_path, searches, 
     assert files == {"checkpoint.weights.h5"}
     loss = s.best_model().evaluate(x[300:], y[300:], verbose=0, return_dict=True)["loss"]
     assert loss == pytest.approx(min(scores), rel=1e-4)
+
+
+@pytest.mark.slow
+def test_the_trial_callback_lowers_a_float_rate_and_leaves_a_schedule_alone():
+    """The planner's "slower" verdict multiplies the optimizer's rate; a trial whose optimizer
+    computes its rate (a schedule) says it cannot slow down, so its plateau stops it."""
+    import keras
+
+    from automl_nb.backends.engine import STOP_AFTER, TrialPlan, Verdict
+    from automl_nb.backends.tuner import _rate_settable, _StreamCallback
+
+    asked = []
+
+    class Engine:
+        verdict = Verdict(rate_factor=0.3)
+
+        def epoch_end(self, trial_id, epoch, logs, can_slow=False):
+            asked.append(can_slow)
+            return self.verdict
+
+    class Tuner:
+        engine = Engine()
+
+    def model(rate):
+        m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        m.compile(optimizer=keras.optimizers.Adam(rate), loss="mse")
+        return m
+
+    callback = _StreamCallback(Tuner(), TrialPlan(trial_id="0"))
+    callback.set_model(model(1e-3))
+    callback.on_train_begin()
+    callback.on_epoch_end(0, {"loss": 1.0})
+    assert asked == [True]
+    assert float(keras.ops.convert_to_numpy(callback.model.optimizer.learning_rate)) == pytest.approx(3e-4)
+    Tuner.engine.verdict = STOP_AFTER
+    callback.on_epoch_end(1, {"loss": 1.0})
+    assert callback.model.stop_training
+
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, decay_steps=10, decay_rate=0.9)
+    assert not _rate_settable(model(schedule)) and _rate_settable(model(1e-3))
 
 
 def test_the_record_keeps_the_latest_plan(scripted):

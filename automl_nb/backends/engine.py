@@ -24,6 +24,19 @@ from ..record import OWN_SOURCES, SCORED, SearchRecord, better
 from .planner import PlanConfig, Planner
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What a trial does after an epoch: ``stop``, or train on with its learning rate times
+    ``rate_factor`` (None: unchanged)."""
+
+    stop: bool = False
+    rate_factor: float | None = None
+
+
+GO_ON = Verdict()
+STOP_AFTER = Verdict(stop=True)
+
+
 @dataclass
 class TrialPlan:
     """How one trial runs: where its epochs start and end, and what it continues from."""
@@ -322,12 +335,15 @@ class Engine:
                 self._outcome[trial_id] = ("stopped", "the time budget ran out during this trial")
         return action
 
-    def epoch_end(self, trial_id: str, epoch_index: int, metrics: dict[str, Any]) -> bool:
-        """``epoch_index`` is Keras's 0-based absolute epoch; True: the trial stops after it.
+    def epoch_end(self, trial_id: str, epoch_index: int, metrics: dict[str, Any],
+                  can_slow: bool = False) -> Verdict:
+        """``epoch_index`` is Keras's 0-based absolute epoch; the verdict says whether the
+        trial stops after it, or trains on at a lower learning rate.
 
         A trial stops at an epoch end when the planner says so: no better objective for
         ``patience`` epochs, or halted by successive halving. It ends completed, with the
-        reason, and its best epoch is what counts.
+        reason, and its best epoch is what counts. A trial whose trainer can change its
+        learning rate (``can_slow``) first trains on at a lower rate at its first plateau.
         """
         clean = {k: to_float(v) for k, v in metrics.items()}
         score = clean.get(self.objective)
@@ -345,18 +361,23 @@ class Engine:
                 partial=partial,
             )
         )
-        decision = self.planner.epoch(trial_id, epoch_index + 1, score, partial=partial)
+        decision = self.planner.epoch(trial_id, epoch_index + 1, score, partial=partial,
+                                      can_slow=can_slow)
         if decision is None or partial:
-            return False
+            return GO_ON
         kind, why = decision
+        if kind == "slower":
+            self.bus.publish(PlanMade(decision="slower", message=f"trial {trial_id}: {why}",
+                                      trial_id=trial_id))
+            return Verdict(rate_factor=self.planner.config.slow_down)
         if kind in ("planned", "replanned") and why.startswith("plans"):
             self.bus.publish(PlanMade(decision="epochs", message=f"trial {trial_id} {why}",
                                       trial_id=trial_id))
         if kind == "replanned":
-            return False
+            return GO_ON
         if kind != "planned":
             self._early[trial_id] = why
-        return True
+        return STOP_AFTER
 
     def outcome(self, trial_id: str) -> tuple[str, str | None] | None:
         return self._outcome.get(trial_id)

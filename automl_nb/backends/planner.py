@@ -5,8 +5,10 @@ The :class:`Planner` is the engine's adviser (no TensorFlow, no KerasTuner): the
 before each new trial, and publishes what it decided as a
 :class:`~automl_nb.events.PlanMade` event (the status line and the journal say why).
 
-- **Early stopping.** A trial whose objective has not improved for ``patience`` epochs stops
-  (completed; KerasTuner's checkpoint already holds its best epoch, which is what the trial's
+- **Early stopping.** A trial whose objective has not improved for ``patience`` epochs first
+  trains on at a lower learning rate (``slow_down`` times it, once, when its trainer can
+  change the rate: a plateau is often the rate's noise, not the model's limit), and stops at
+  its next plateau (completed; its checkpoint holds its best epoch, which is what the trial's
   score, ``best_model()`` and a promotion use).
 - **Cost.** It learns each configuration's cost in seconds an epoch (running time, paused
   time excluded) and its start-up (build and first trace); a configuration it has not seen
@@ -14,10 +16,10 @@ before each new trial, and publishes what it decided as a
 - **With a time budget** (``halving``): a new trial plans at most ``epochs`` epochs and at most
   a ``share`` of the budget; at the rungs ``first_rung * eta**k`` a trial that is not among
   the best ``1/eta`` of the trials that reached that epoch stops (successive halving, in
-  place, as ASHA); a trial still improving at its last planned epoch is a *candidate*, and
-  when it is the best trial so far the search trains it on (a promotion from its best
-  checkpoint) before asking the oracle for more; no trial starts that cannot finish one epoch
-  in the time left.
+  place, as ASHA); a trial still improving at its last planned epoch (its best epoch within
+  the last ``patience`` epochs) is a *candidate*, and when it is the best trial so far the
+  search trains it on (a promotion from its best checkpoint) before asking the oracle for
+  more; no trial starts that cannot finish one epoch in the time left.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class PlanConfig:
         first_rung: the epoch of the first rung.
         share: the most of the time budget one new trial plans for.
         min_delta: how much better (relative to the score's size) counts as better.
+        slow_down: at a trial's first plateau its learning rate is multiplied by this and it
+            trains on (when its trainer can change the rate); None: a plateau stops it.
     """
 
     epochs: int
@@ -56,6 +60,7 @@ class PlanConfig:
     first_rung: int = 2
     share: float = 1 / 6
     min_delta: float = 1e-4
+    slow_down: float | None = 0.3
 
 
 @dataclass
@@ -78,6 +83,7 @@ class _Trial:
     status: str | None = None
     promoted: bool = False  # a promotion of it has been queued
     extended: bool = False  # it trained on past its plan, in place (as a promotion would)
+    slowed_at: int | None = None  # the epoch its learning rate was lowered at a plateau
 
 
 def _whole(value: float) -> int:
@@ -121,14 +127,15 @@ class Planner:
             started_at=now, last_mark=now, last_epoch=initial_epoch,
         )
 
-    def epoch(self, trial_id: str, epoch: int, score: float | None, partial: bool = False
-              ) -> tuple[str, str] | None:
+    def epoch(self, trial_id: str, epoch: int, score: float | None, partial: bool = False,
+              can_slow: bool = False) -> tuple[str, str] | None:
         """Learn from an epoch's end (``epoch`` counts from 1).
 
         Returns None to go on, or (kind, why): kind "early" (a plateau) and "halted"
         (successive halving) stop the trial after this epoch; "planned" stops it too, at the
         end of epochs planned once its cost was known (it ran its plan: it may be a
-        candidate); "replanned" only says that its plan changed.
+        candidate); "replanned" only says that its plan changed; "slower": its first plateau,
+        it trains on with its learning rate lowered (only when ``can_slow``: its trainer can).
         """
         trial = self.trials.get(trial_id)
         if trial is None:
@@ -151,7 +158,10 @@ class Planner:
             return None  # its last epoch: it ends anyway
         if epoch >= trial.planned_epochs and not self._extend(trial, epoch):
             return "planned", f"ran the {epoch - trial.initial_epoch} epochs planned for it"
-        for kind, reason in (("early", self._patience(trial, epoch)), ("halted", self._halving(trial, epoch))):
+        plateau = self._patience(trial, epoch, can_slow)
+        if plateau is not None and plateau[0] == "slower":
+            return plateau
+        for kind, reason in (plateau or ("early", None), ("halted", self._halving(trial, epoch))):
             if reason:
                 trial.stopped = reason
                 return kind, reason
@@ -161,7 +171,7 @@ class Planner:
         """At the end of its plan, the best trial so far, still improving, trains on in place
         (once, for as many epochs as a new trial plans): what a promotion would do, without
         building and tracing its model again."""
-        if trial.extended or not self.config.halving or trial.best_epoch != epoch:
+        if trial.extended or not self.config.halving or not self._improving(trial, epoch):
             return False
         if any(better(t.best, trial.best, self.direction) for t in self.trials.values() if t is not trial):
             return False
@@ -214,18 +224,26 @@ class Planner:
         trial.ended, trial.status = True, status
         if self.candidate(trial_id):
             return (
-                f"still improving at its last epoch ({trial.last_epoch}): a candidate to train on"
+                f"still improving at its last epoch ({trial.last_epoch}; best at {trial.best_epoch}): "
+                "a candidate to train on"
             )
         return None
 
     def candidate(self, trial_id: str) -> bool:
-        """Whether the trial ran its planned epochs and its last epoch was its best."""
+        """Whether the trial ran its planned epochs and was still improving at the end."""
         trial = self.trials.get(trial_id)
         return bool(
             trial is not None and trial.ended and trial.status == "completed"
-            and trial.stopped is None and trial.best_epoch is not None
-            and trial.best_epoch == trial.last_epoch and trial.last_epoch >= trial.planned_epochs
+            and trial.stopped is None and trial.last_epoch >= trial.planned_epochs
+            and self._improving(trial, trial.last_epoch)
         )
+
+    def _improving(self, trial: _Trial, epoch: int) -> bool:
+        """Still improving at ``epoch``: its best epoch is within the last ``patience`` epochs
+        (the last epoch itself without patience). A validation curve is noisy: a trial whose
+        best came one epoch before its last is no more done than early stopping says it is."""
+        window = self.config.patience or 1
+        return trial.best_epoch is not None and epoch - trial.best_epoch < window
 
     def _improves(self, score: float | None, best: float | None) -> bool:
         if best is None or score is None:
@@ -234,13 +252,26 @@ class Planner:
         shifted = best + margin if self.direction == "max" else best - margin
         return better(score, shifted, self.direction)
 
-    def _patience(self, trial: _Trial, epoch: int) -> str | None:
-        patience = self.config.patience
-        if not patience or trial.best_epoch is None or epoch - trial.best_epoch < patience:
+    def _patience(self, trial: _Trial, epoch: int, can_slow: bool) -> tuple[str, str] | None:
+        """("slower", why) at a trial's first plateau when it can slow down, ("early", why) at
+        the next (or the first, when it cannot), else None. After a slow-down the epochs
+        without a better objective count from the epoch it slowed down at."""
+        patience, factor = self.config.patience, self.config.slow_down
+        if not patience or trial.best_epoch is None:
             return None
-        return (
-            f"stopped early at epoch {epoch}: no better {self.objective} for {patience} epochs; "
-            f"its best epoch ({trial.best_epoch}, {_fmt(trial.best)}) is kept"
+        since = max(trial.best_epoch, trial.slowed_at or 0)
+        if epoch - since < patience:
+            return None
+        if can_slow and factor and trial.slowed_at is None:
+            trial.slowed_at = epoch
+            return "slower", (
+                f"no better {self.objective} for {patience} epochs at epoch {epoch}: it trains on "
+                f"with its learning rate times {factor:g}"
+            )
+        slowed = " (and at its lower learning rate)" if trial.slowed_at is not None else ""
+        return "early", (
+            f"stopped early at epoch {epoch}: no better {self.objective} for {patience} "
+            f"epochs{slowed}; its best epoch ({trial.best_epoch}, {_fmt(trial.best)}) is kept"
         )
 
     def _halving(self, trial: _Trial, epoch: int) -> str | None:
@@ -360,5 +391,5 @@ class Planner:
         trial.promoted = True
         return epochs, (
             f"trial {best_id} is the best so far ({_fmt(trial.best)}) and was still improving "
-            f"at its last epoch: it trains on for up to {epochs} more epochs"
+            f"at its last epoch ({trial.last_epoch}; best at {trial.best_epoch}): it trains on for up to {epochs} more epochs"
         )

@@ -190,6 +190,6 @@ class ScriptedTrainer(Trainer):
                 reason = self.fail(values, epoch + 1)
                 if reason:
                     raise RuntimeError(reason)
-            stop = engine.epoch_end(trial_id, epoch, self.curve(values, epoch + 1))
+            stop = engine.epoch_end(trial_id, epoch, self.curve(values, epoch + 1)).stop
             if interrupted or stop:
                 return

@@ -119,6 +119,7 @@ class _StreamCallback(keras.callbacks.Callback):
         self.plan = plan
         self.trial_id = plan.trial_id
         self.epoch = plan.initial_epoch
+        self.can_slow = False  # set at the train's start, once the model is there
 
     def __deepcopy__(self, memo):
         return self
@@ -126,6 +127,7 @@ class _StreamCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if self.plan.resume_from:
             self.tuner.restore_checkpoint(self.model, self.plan.resume_from)
+        self.can_slow = _rate_settable(self.model)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -147,8 +149,26 @@ class _StreamCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
-        if self.engine.epoch_end(self.trial_id, epoch, logs):
+        verdict = self.engine.epoch_end(self.trial_id, epoch, logs, can_slow=self.can_slow)
+        if verdict.stop:
             self.model.stop_training = True  # the planner's: a plateau, or halted at a rung
+        elif verdict.rate_factor is not None:  # the planner's: a first plateau
+            optimizer = self.model.optimizer
+            rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+            optimizer.learning_rate = rate * verdict.rate_factor
+
+
+def _rate_settable(model: Any) -> bool:
+    """Whether the model's optimizer has a learning rate that can be set (a float, not a
+    schedule: Keras refuses to set a rate it computes)."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return False
+    try:
+        optimizer.learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    except (TypeError, ValueError, AttributeError):  # a LearningRateSchedule, or no rate at all
+        return False
+    return True
 
 
 class _BestEpoch(keras.callbacks.Callback):

@@ -28,7 +28,8 @@ serves a small JSON service, ``automl_nb.Chief``, on the same port:
 - ``Plan``: the plan of a trial (epochs, initial epoch, checkpoint to start from), as
   ``Engine.plan_request``/``plan_for`` made it on the chief.
 - ``Epoch``: after every epoch the worker sends the epoch's metrics; the chief calls
-  ``Engine.epoch_end`` and the ``EpochEnded`` event is published (and journaled) in the kernel.
+  ``Engine.epoch_end`` and the ``EpochEnded`` event is published (and journaled) in the kernel;
+  the answer is the planner's verdict (stop after this epoch, or a lower learning rate).
   (Not ``Oracle.update_trial`` per epoch: KerasTuner would then treat the trial as one that
   reports its own results, warn, and skip its final report, so the oracle would learn
   something different from what it learns in one process.)

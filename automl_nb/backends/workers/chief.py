@@ -463,11 +463,13 @@ class WorkerPool(LocalTrainer):
         return asdict(plan) if plan is not None else {}
 
     def _rpc_epoch(self, request: dict, context) -> dict:
-        """An epoch ended in a worker; ``stop``: the planner stops the trial after it."""
+        """An epoch ended in a worker; ``stop``: the planner stops the trial after it;
+        ``rate_factor``: it trains on with its learning rate times that."""
         with self._lock:
             if self._running.get(request["worker"]) == request["trial"]:
-                stop = self._engine.epoch_end(request["trial"], int(request["epoch"]), request["metrics"])
-                return {"stop": bool(stop)}
+                verdict = self._engine.epoch_end(request["trial"], int(request["epoch"]), request["metrics"],
+                                                 can_slow=bool(request.get("can_slow")))
+                return {"stop": verdict.stop, "rate_factor": verdict.rate_factor}
         return {}
 
     def _rpc_fail(self, request: dict, context) -> dict:

@@ -23,7 +23,7 @@ from ..._kt_compat import StandInOracleTuner, deterministic_ops, protos
 from ...control import Action
 from ...errors import WorkerError
 from ...store import Store
-from ..engine import TrialPlan
+from ..engine import TrialPlan, Verdict
 from .rpc import (
     LONG_POLL_S,
     SERVICE,
@@ -138,11 +138,14 @@ class _Link:
                 self._changed.wait(1.0)
             return self.actions.get(trial_id)
 
-    def epoch_end(self, trial_id: str, epoch_index: int, metrics: dict[str, Any]) -> bool:
-        """Reports the epoch to the chief; True when its planner stops the trial after it."""
+    def epoch_end(self, trial_id: str, epoch_index: int, metrics: dict[str, Any],
+                  can_slow: bool = False) -> Verdict:
+        """Reports the epoch to the chief; its planner's verdict (stop, or a lower rate)."""
         clean = {k: _number(v) for k, v in metrics.items()}
-        answer = self.call("Epoch", worker=self.worker_id, trial=trial_id, epoch=epoch_index, metrics=clean)
-        return bool(answer and answer.get("stop"))
+        answer = self.call("Epoch", worker=self.worker_id, trial=trial_id, epoch=epoch_index, metrics=clean,
+                           can_slow=can_slow) or {}
+        factor = answer.get("rate_factor")
+        return Verdict(stop=bool(answer.get("stop")), rate_factor=None if factor is None else float(factor))
 
     def fail(self, trial_id: str, reason: str) -> None:
         self.call("Fail", worker=self.worker_id, trial=trial_id, reason=reason)

@@ -158,14 +158,15 @@ class Planner:
             return None  # its last epoch: it ends anyway
         if epoch >= trial.planned_epochs and not self._extend(trial, epoch):
             return "planned", f"ran the {epoch - trial.initial_epoch} epochs planned for it"
-        plateau = self._patience(trial, epoch, can_slow)
-        if plateau is not None and plateau[0] == "slower":
-            return plateau
-        for kind, reason in (plateau or ("early", None), ("halted", self._halving(trial, epoch))):
-            if reason:
-                trial.stopped = reason
-                return kind, reason
-        return self._replan(trial, epoch)
+        decision = self._patience(trial, epoch, can_slow)
+        if decision is None:
+            halted = self._halving(trial, epoch)
+            decision = ("halted", halted) if halted else None
+        if decision is None:
+            return self._replan(trial, epoch)
+        if decision[0] != "slower":  # "early" or "halted": it stops after this epoch
+            trial.stopped = decision[1]
+        return decision
 
     def _extend(self, trial: _Trial, epoch: int) -> bool:
         """At the end of its plan, the best trial so far, still improving, trains on in place

@@ -48,6 +48,29 @@ def test_smoke_on_a_table_with_text_and_missing_values(quality):
     assert all(run["test"] is not None for run in penguins["systems"].values())
 
 
+def test_repeats_report_medians_and_every_run(quality, capsys):
+    pytest.importorskip("plotnine")
+    (penguins,) = quality.main(["--smoke", "--task", "penguins", "--system", "automl_nb,hgb",
+                                "--repeats", "2"])
+    assert penguins["repeats"] == 2
+    for run in penguins["systems"].values():
+        reps = run["repeats"]
+        assert len(reps) == 2
+        tests = sorted(r["test"] for r in reps)
+        assert run["test"] == pytest.approx((tests[0] + tests[1]) / 2)
+    printed = capsys.readouterr().out
+    assert "medians of 2 repeats" in printed and "(repeat 2, seed 1)" in printed
+    assert "marks of the repeats one by one" in printed
+
+
+def test_median_needs_half_the_repeats(quality):
+    assert quality._median([0.9, None, 0.8]) == pytest.approx(0.85)
+    assert quality._median([0.9, None, None]) is None
+    assert quality._median([None]) is None
+
+
 def test_unknown_task_or_system_is_refused(quality):
     with pytest.raises(SystemExit):
         quality.main(["--task", "mnist"])
+    with pytest.raises(SystemExit):
+        quality.main(["--repeats", "0"])

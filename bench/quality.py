@@ -588,10 +588,15 @@ def _fmt(value: float | None) -> str:
 
 def _median(values: list[float | None]) -> float | None:
     """The median of the values a system reached; None unless at least half the repeats had one."""
-    seen = sorted(v for v in values if v is not None)
+    seen = [v for v in values if v is not None]
     if not seen or 2 * len(seen) < len(values):
         return None
     return float(np.median(seen))
+
+
+def _ahead(ours: float | None, theirs: float | None) -> bool:
+    """automl-nb is ahead at a mark: it has a score there, at least the other system's."""
+    return ours is not None and (theirs is None or ours >= theirs)
 
 
 def _spread(values: list[float | None]) -> str:
@@ -635,15 +640,14 @@ def report(task: Task, runs: dict[str, list[Run]], mark_s: float) -> dict[str, A
         mine, theirs = table["automl_nb"], table[system]
         if mine["test"] is None or theirs["test"] is None:
             continue
-        ahead = sum(a is not None and (b is None or a >= b)
-                    for a, b in zip(mine["best_so_far"], theirs["best_so_far"]))
-        line = (f"  automl_nb / {system:11s}: test {mine['test'] / theirs['test']:.3f} "
+        ahead = sum(_ahead(a, b) for a, b in zip(mine["best_so_far"], theirs["best_so_far"]))
+        ratio = mine["test"] / theirs["test"] if theirs["test"] else float("nan")
+        line = (f"  automl_nb / {system:11s}: test {ratio:.3f} "
                 f"(difference {mine['test'] - theirs['test']:+.3f}); best-so-far ahead at "
                 f"{ahead}/{len(marks)} marks")
         if repeats > 1:  # repeat i against repeat i: how often, not only the medians
-            pairs = [(a.best_at(m), b.best_at(m)) for a, b in zip(ours, reps) for m in marks]
-            won = sum(a is not None and (b is None or a >= b) for a, b in pairs)
-            line += f" (medians), at {won}/{len(pairs)} marks of the repeats one by one"
+            won = sum(_ahead(a.best_at(m), b.best_at(m)) for a, b in zip(ours, reps) for m in marks)
+            line += f" (medians), at {won}/{min(len(ours), len(reps)) * len(marks)} marks of the repeats one by one"
         print(line)
     print(f"  target: {task.target}")
     return {"task": task.name, "budget_s": budget, "marks_s": marks, "repeats": repeats,

@@ -25,6 +25,7 @@ Tasks (all offline; no download at run time):
   samples) as (N, 40, 1) sequences; 150 s.
 - ``diamonds``: plotnine's ``diamonds`` table (price, an integer, from carat, cut, color,
   clarity, depth, table, x, y, z; 8,000 rows drawn with a fixed seed), regression; 120 s.
+  Cut, color and clarity are ordered categories, as ``plotnine.data.diamonds`` gives them.
 - ``penguins``: plotnine's Palmer ``penguins`` (species from island, bill and flipper sizes,
   body mass, sex, year; text columns and missing values), classification; 120 s.
 
@@ -168,8 +169,20 @@ def task_mnist1d(smoke: bool) -> Task:
     )
 
 
+#: The ordered categories ``plotnine.data`` gives its tables (plotnine/data/__init__.py sets
+#: them on the CSV it reads; the bench reads the CSV itself, so it sets them the same way).
+ORDERED = {
+    "diamonds": {
+        "cut": ["Fair", "Good", "Very Good", "Premium", "Ideal"],
+        "color": list("DEFGHIJ"),
+        "clarity": ["I1", "SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF"],
+    },
+}
+
+
 def _plotnine_frame(name: str):
-    """A CSV that the plotnine package ships (read as a file: plotnine itself is not imported)."""
+    """A table the plotnine package ships, as ``plotnine.data`` gives it (read from its CSV
+    file, the ordered categories set here: importing plotnine would import matplotlib)."""
     import importlib.resources
     import importlib.util
 
@@ -178,7 +191,10 @@ def _plotnine_frame(name: str):
     if importlib.util.find_spec("plotnine") is None:
         raise SystemExit("the tabular tasks need plotnine (pip install 'automl-nb[bench]')")
     with importlib.resources.as_file(importlib.resources.files("plotnine") / "data" / f"{name}.csv") as p:
-        return pd.read_csv(p)
+        frame = pd.read_csv(p)
+    for column, order in ORDERED.get(name, {}).items():
+        frame[column] = pd.Categorical(frame[column], categories=order, ordered=True)
+    return frame
 
 
 def _tabular(name: str, frame, target: str, kind: str, budget: float, goal: str, smoke: bool) -> Task:

@@ -48,6 +48,17 @@ def test_smoke_on_a_table_with_text_and_missing_values(quality):
     assert all(run["test"] is not None for run in penguins["systems"].values())
 
 
+def test_diamonds_come_as_plotnine_gives_them_and_every_system_takes_them(quality):
+    pytest.importorskip("optuna")
+    data = pytest.importorskip("plotnine.data")
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(quality._plotnine_frame("diamonds"), data.diamonds)
+    (diamonds,) = quality.main(["--smoke", "--task", "diamonds"])
+    assert set(diamonds["systems"]) == {"automl_nb", "kt_bayesian", "optuna_tpe", "hand", "hgb"}
+    assert all(run["test"] is not None for run in diamonds["systems"].values()), diamonds
+
+
 def test_repeats_report_medians_and_every_run(quality, capsys):
     pytest.importorskip("plotnine")
     (penguins,) = quality.main(["--smoke", "--task", "penguins", "--system", "automl_nb,hgb",

@@ -48,6 +48,8 @@ def _data(tmp: Path) -> dict:
         "size": np.where(np.arange(n) % 9 == 0, np.nan, rng.normal(10, 3, n)),
         "colour": np.array(["red", "green", None, "blue"], dtype=object)[rng.integers(0, 4, n)],
         "owner name": rng.choice(["ann", "bo"], n),
+        "grade": pd.Categorical(rng.choice(["low", "mid", "high"], n), categories=["low", "mid", "high"],
+                                ordered=True),  # an ordered category: one-hot and its position
         "label": rng.choice(["cat", "dog", "eel"], n),
     })
     hw = rng.integers(0, 256, (80, 8, 8), dtype=np.uint8)
@@ -182,7 +184,8 @@ def test_the_sidecar_keeps_class_names_and_no_recipe(exported):
     meta = json.loads(Path(exported["frame"]["paths"]["keras"] + ".json").read_text())
     assert meta["class_names"] == ["cat", "dog", "eel"] and meta["task"] == "classification"
     assert "preprocessing" not in meta
-    assert [c["name"] for c in meta["inputs"]["columns"]] == ["size", "colour", "owner name"]
+    assert [c["name"] for c in meta["inputs"]["columns"]] == ["size", "colour", "owner name", "grade"]
+    assert "grade:order" in exported["frame"]["search"].dataset.feature_names
     assert meta["export_format"] == "keras"
     assert json.loads(Path(exported["image_hw"]["paths"]["tflite"] + ".json").read_text())["inputs"] == {
         "kind": "array", "shape": [8, 8], "dtype": "uint8"}
@@ -192,7 +195,7 @@ def test_load_predicts_from_what_the_search_took_in_original_labels_and_units(ex
     frame_case = exported["frame"]
     predictor = automl_nb.load(frame_case["paths"]["keras"])
     rows = pd.DataFrame({"owner name": ["ann", "zed"], "size": [None, 12.5], "colour": ["red", None],
-                         "label": ["cat", "cat"]})
+                         "grade": ["high", None], "label": ["cat", "cat"]})
     labels = predictor.predict(rows)
     assert set(labels) <= {"cat", "dog", "eel"} and len(labels) == 2
     assert predictor.predict(rows.to_dict("records")) == labels

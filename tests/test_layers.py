@@ -125,3 +125,33 @@ def test_fit_data_gives_keras_string_tensors_and_an_image_stream(tmp_path):
     assert "batch_size" not in kwargs and len(kwargs["validation_data"]) == 1
     (both,), kwargs = fit_data(ds, 4, 0, final=True)
     assert len(both.files) == 10 and kwargs == {}
+
+
+def test_an_ordered_category_adds_its_position_and_a_plain_one_does_not():
+    n = 60
+    grades = pd.Categorical(np.array(["low", "mid", "high", None], dtype=object)[np.arange(n) % 4],
+                            categories=["low", "mid", "high"], ordered=True)
+    frame = pd.DataFrame({
+        "grade": grades,
+        "shade": pd.Categorical(["a", "b", "c"] * 20),  # a category, not ordered
+        "label": ["yes", "no"] * 30,
+    })
+    ds = load_data(frame, target="label", seed=0)
+    spec, names = ds.preprocessing, ds.feature_names
+    grade = next(c for c in spec["columns"] if c["name"] == "grade")
+    assert grade["order"]["values"] == ["low", "mid", "high"]
+    assert "grade:order" in names and "shade:order" not in names
+    order = ["low", "mid", "high"]
+    known = np.array([order.index(v) for v in ds.x_train["grade"] if v], dtype=float)
+    assert 0 < len(known) < len(ds.x_train["grade"])  # the training split, missing values aside
+    assert grade["order"]["mean"] == pytest.approx(known.mean())
+    assert grade["order"]["std"] == pytest.approx(known.std())
+    raw = pd.DataFrame({"grade": ["high", "low", None, "unheard-of"], "shade": ["a"] * 4})
+    got = features_of(spec, load_rows(spec, raw))
+    assert got.shape == (4, len(names))
+    position = got[:, names.index("grade:order")]
+    want = (np.array([2.0, 0.0]) - known.mean()) / known.std()
+    np.testing.assert_allclose(position[:2], want, rtol=1e-5)
+    assert position[2] == 0.0 and position[3] == 0.0  # missing and unseen: the neutral value
+    assert got[2, names.index("grade=(missing)")] == 1.0
+

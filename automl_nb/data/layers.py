@@ -9,7 +9,8 @@ which receives the encoded features it always did) between
 - **the preprocessing**, from the statistics of the training split stored in the spec (nothing
   is adapted per trial): ``Rescaling`` for uint8 images, ``Normalization`` (mean, variance) for
   numbers, missing numbers filled with the training median plus a 0/1 missing feature,
-  ``StringLookup`` one-hot (or into an ``Embedding``) for text;
+  ``StringLookup`` one-hot (or into an ``Embedding``) for text, and for an ordered category
+  its position in the order (a second lookup, standardised);
 - **the target's inverse** for a regression: ``Rescaling`` by the training target's standard
   deviation and mean, then ``expm1`` for a target modelled in log space, so predictions,
   scores and curves are in the target's units.
@@ -65,6 +66,12 @@ def input_layers(spec: dict[str, Any]) -> tuple[Any, Any]:
                 index = layers.StringLookup(vocabulary=vocabulary, output_mode="int")(raw)
                 embedded = layers.Embedding(len(vocabulary) + 1, column["dim"])(index)
                 parts.append(layers.Reshape((column["dim"],))(embedded))
+            order = column.get("order")
+            if order:  # the position in an ordered category, standardised; 0 if unknown
+                index = ops.cast(layers.StringLookup(vocabulary=list(order["values"]),
+                                                     output_mode="int")(raw), "float32")
+                position = (index - 1.0 - order["mean"]) / order["std"]
+                parts.append(ops.where(index > 0, position, ops.zeros_like(position)))
         features = parts[0] if len(parts) == 1 else layers.Concatenate()(parts)
         return inputs, features
     raw = keras.Input(shape=tuple(spec["shape"]), name="inputs", dtype=spec["dtype"])

@@ -31,7 +31,8 @@ After one small warm-up of each (imports, thread pools, first tracing), the two 
 alternate, with the order flipped every other round. It prints per-round wall times (and the
 process's CPU time, less sensitive to other load on a shared machine), the median of each,
 the ratio automl_nb / plain of the medians (and of the minimums, the run least disturbed by
-other load), the time spent inside automl_nb's own hooks (HookTimer.TARGETS: the script
+other load), a distribution-free 95% interval for the median of the per-round ratios (from
+6 rounds; the target is shown met only when the interval's upper end is under it), the time spent inside automl_nb's own hooks (HookTimer.TARGETS: the script
 stops with a sentence if one of them no longer exists) and the events per trial. Nothing is
 asserted: the machine may be shared and noisy.
 
@@ -247,6 +248,32 @@ def report(wall: dict, cpu: dict, hooks: list[float], target: str, indent: str) 
         best = min(data["automl_nb"]) / min(data["plain"])
         print(f"{indent}ratio automl_nb / plain ({label} time): {ratio:.3f} of medians, {best:.3f} of "
               f"minimums (per round {', '.join(f'{x:.3f}' for x in per_round)}), target <= {target}")
+        interval = median_interval(per_round)
+        if interval is None:
+            print(f"{indent}  (an interval for the per-round ratio needs at least 6 rounds)")
+            continue
+        low, high, coverage = interval
+        verdict = "under the target" if high <= float(target) else "not shown under the target"
+        print(f"{indent}  per-round ratio: median {statistics.median(per_round):.3f}, "
+              f"{coverage:.0%} interval {low:.3f}..{high:.3f} ({verdict})")
+
+
+def median_interval(values: list[float], level: float = 0.95) -> tuple[float, float, float] | None:
+    """A distribution-free interval for the median of ``values`` (one ratio a round; the rounds
+    independent): the k-th smallest and k-th largest value, with the largest k whose coverage,
+    1 - 2 P(Binomial(n, 1/2) < k), is still at least ``level``. (low, high, coverage), or None
+    when even k = 1 (the minimum and maximum) covers less: fewer than 6 rounds."""
+    from math import comb
+
+    n = len(values)
+    ordered = sorted(values)
+    best = None
+    for k in range(1, n // 2 + 1):
+        coverage = 1.0 - 2.0 * sum(comb(n, i) for i in range(k)) / 2.0**n
+        if coverage < level:
+            break
+        best = (ordered[k - 1], ordered[n - k], coverage)
+    return best
 
 
 class HookTimer:

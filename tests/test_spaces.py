@@ -65,7 +65,7 @@ NAMES = {
               "augmentation", "learning_rate", "batch_size"],
 }
 #: The defaults' learning rate and batch size, a family (chosen with bench/quality.py).
-RATE_AND_BATCH = {"tabular": (1e-3, 32), "sequence": (2e-3, 64), "image": (2e-3, 64)}
+RATE_AND_BATCH = {"tabular": (2e-3, 64), "sequence": (2e-3, 64), "image": (2e-3, 64)}
 
 
 @pytest.fixture(autouse=True)
@@ -318,7 +318,7 @@ def test_describe_space_tabular():
     assert by_name["learning_rate"] == {
         "name": "learning_rate",
         "kind": "float",
-        "default": 1e-3,
+        "default": 2e-3,
         "min": 1e-4,
         "max": 1e-2,
         "step": None,
@@ -335,7 +335,7 @@ def test_describe_space_tabular():
         2,
         "log",
     )
-    assert units["default"] == 64
+    assert units["default"] == 256
     assert by_name["layers"]["sampling"] == "linear"
     assert by_name["optimizer"]["kind"] == "choice"
     assert by_name["optimizer"]["values"] == ["adam", "rmsprop", "sgd"]
@@ -380,12 +380,12 @@ def tab_hps():
 def test_check_values_fills_defaults(tab_hps):
     assert check_values(tab_hps, {}) == {
         "layers": 2,
-        "units": 64,
+        "units": 256,
         "dropout": 0.1,
         "batch_norm": False,
         "optimizer": "adam",
-        "learning_rate": 1e-3,
-        "batch_size": 32,
+        "learning_rate": 2e-3,
+        "batch_size": 64,
     }
     got = check_values(tab_hps, {"units": 128.0, "learning_rate": 1e-2, "optimizer": "sgd"})
     assert got["units"] == 128 and type(got["units"]) is int

@@ -610,9 +610,19 @@ def _median(values: list[float | None]) -> float | None:
     return float(np.median(seen))
 
 
-def _ahead(ours: float | None, theirs: float | None) -> bool:
-    """automl-nb is ahead at a mark: it has a score there, at least the other system's."""
-    return ours is not None and (theirs is None or ours >= theirs)
+def _compare(ours: float | None, theirs: float | None) -> int:
+    """automl-nb at a mark: 1 ahead (a higher score, or one where the other has none yet), 0
+    level (the same score, or neither has one), -1 behind."""
+    if ours is None or theirs is None:
+        return (ours is not None) - (theirs is not None)
+    return (ours > theirs) - (ours < theirs)
+
+
+def _tally(pairs) -> str:
+    """"ahead at a/n marks" and, when there are any, how many of the rest were level."""
+    results = [_compare(a, b) for a, b in pairs]
+    level = results.count(0)
+    return f"ahead at {results.count(1)}/{len(results)}" + (f" (level at {level})" if level else "")
 
 
 def _spread(values: list[float | None]) -> str:
@@ -656,14 +666,13 @@ def report(task: Task, runs: dict[str, list[Run]], mark_s: float) -> dict[str, A
         mine, theirs = table["automl_nb"], table[system]
         if mine["test"] is None or theirs["test"] is None:
             continue
-        ahead = sum(_ahead(a, b) for a, b in zip(mine["best_so_far"], theirs["best_so_far"]))
         ratio = mine["test"] / theirs["test"] if theirs["test"] else float("nan")
         line = (f"  automl_nb / {system:11s}: test {ratio:.3f} "
-                f"(difference {mine['test'] - theirs['test']:+.3f}); best-so-far ahead at "
-                f"{ahead}/{len(marks)} marks")
+                f"(difference {mine['test'] - theirs['test']:+.3f}); best-so-far "
+                f"{_tally(zip(mine['best_so_far'], theirs['best_so_far']))} marks")
         if repeats > 1:  # repeat i against repeat i: how often, not only the medians
-            won = sum(_ahead(a.best_at(m), b.best_at(m)) for a, b in zip(ours, reps) for m in marks)
-            line += f" (medians), at {won}/{min(len(ours), len(reps)) * len(marks)} marks of the repeats one by one"
+            pairs = [(a.best_at(m), b.best_at(m)) for a, b in zip(ours, reps) for m in marks]
+            line += f" (medians), {_tally(pairs)} marks of the repeats one by one"
         print(line)
     print(f"  target: {task.target}")
     return {"task": task.name, "budget_s": budget, "marks_s": marks, "repeats": repeats,

@@ -85,3 +85,10 @@ def test_unknown_task_or_system_is_refused(quality):
         quality.main(["--task", "mnist"])
     with pytest.raises(SystemExit):
         quality.main(["--repeats", "0"])
+
+
+def test_a_tie_is_level_not_ahead(quality):
+    assert [quality._compare(*pair) for pair in [(0.9, 0.8), (0.8, 0.8), (0.7, 0.8), (0.5, None),
+                                                 (None, 0.5), (None, None)]] == [1, 0, -1, 1, -1, 0]
+    assert quality._tally([(1.0, 1.0), (0.99, 0.98), (1.0, 1.0)]) == "ahead at 1/3 (level at 2)"
+    assert quality._tally([(0.99, 0.98), (0.9, 0.95)]) == "ahead at 1/2"

@@ -246,8 +246,8 @@ PORTFOLIOS: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
         # the defaults without dropout: the best of the measured on txhousing (validation R2
         # 0.9983/0.9986 against the defaults' 0.9976/0.9979) and diabetes (0.569/0.578)
         ("no-dropout", {"dropout": 0.0}),
-        # diamonds (bench/quality.py), when its price was log-scaled: R2 (in log space) 0.984
-        # in 5 s with the large batch, the fastest measured
+        # diamonds (bench/quality.py), measured with the former 2 x 64 defaults when its price
+        # was log-scaled: R2 (in log space) 0.984 in 5 s with the large batch, the fastest
         ("large-batch", {"batch_size": 128, "learning_rate": 3e-3}),
     ),
     "sequence": (

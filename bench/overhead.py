@@ -32,9 +32,10 @@ alternate, with the order flipped every other round. It prints per-round wall ti
 process's CPU time, less sensitive to other load on a shared machine), the median of each,
 the ratio automl_nb / plain of the medians (and of the minimums, the run least disturbed by
 other load), a distribution-free 95% interval for the median of the per-round ratios (from
-6 rounds; the target is shown met only when the interval's upper end is under it), the time spent inside automl_nb's own hooks (HookTimer.TARGETS: the script
-stops with a sentence if one of them no longer exists) and the events per trial. Nothing is
-asserted: the machine may be shared and noisy.
+6 rounds; the target is shown met only when the interval's upper end is under it), the time
+spent inside automl_nb's own hooks (HookTimer.TARGETS: the script stops with a sentence if
+one of them no longer exists) and the events per trial. Nothing is asserted: the machine may
+be shared and noisy.
 
     .venv/bin/python bench/overhead.py [--fit-rounds 3] [--rounds 3] [--trials 8] [--epochs 5]
                                        [--only fit|search]

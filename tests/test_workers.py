@@ -101,6 +101,45 @@ def test_bad_worker_arguments_say_what_works(tmp_path):
         automl_nb.search("iris", workers=2, listen="0.0.0.0:x", directory=tmp_path / "g")
 
 
+def test_a_kerastuner_call_before_the_oracle_exists_imports_nothing_on_the_serving_thread(monkeypatch):
+    """gRPC finds a call's handler on its one serving thread: importing KerasTuner there, while
+    the search thread imports it, once failed a chief with a half-initialised module. Before
+    the chief's oracle exists, the Oracle service answers with a handler of bytes that makes
+    the real handlers later, on the pool thread that runs the call."""
+    import threading
+    from types import SimpleNamespace
+
+    from automl_nb.backends.workers import rpc
+
+    made = []
+
+    def servicer(pool):
+        made.append(threading.current_thread().name)
+        return "servicer"
+
+    real = SimpleNamespace(request_deserializer=bytes.decode, response_serializer=str.encode,
+                           unary_unary=lambda request, context: request.upper())
+    monkeypatch.setattr(rpc, "_oracle_servicer", servicer)
+    monkeypatch.setattr(rpc, "_capture_handlers", lambda s: {"/keras_tuner.Oracle/CreateTrial": real})
+    ready = threading.Event()
+    handlers = rpc.oracle_handlers(pool=None, ready=ready)
+    call = rpc._Call("/keras_tuner.Oracle/CreateTrial")
+    early = handlers.service(call)
+    assert made == [] and early.request_deserializer is None  # bytes, nothing imported
+    assert handlers.service(rpc._Call("/keras_tuner.Oracle/NoSuchMethod")) is None
+    assert handlers.service(rpc._Call("/automl_nb.Chief/Hello")) is None  # not this service's
+    answer = []
+    worker = threading.Thread(target=lambda: answer.append(early.unary_unary(b"trial", None)),
+                              name="pool")
+    worker.start()
+    time.sleep(0.05)
+    assert answer == [] and made == []  # it waits for the oracle
+    ready.set()
+    worker.join(10)
+    assert answer == [b"TRIAL"] and made == ["pool"]
+    assert handlers.service(call) is real  # from now on, the real handler itself
+
+
 @pytest.mark.slow
 def test_a_worker_imports_tensorflow_without_sklearn_and_pandas_yet_both_import_after():
     code = (

@@ -201,7 +201,7 @@ class WorkerPool(LocalTrainer):
             concurrent.futures.ThreadPoolExecutor(max_workers=32 + 2 * self.n, thread_name_prefix="automl_nb-chief"),
             interceptors=[gate(self.token, self._ready)],
         )
-        server.add_generic_rpc_handlers((oracle_handlers(self),))
+        server.add_generic_rpc_handlers((oracle_handlers(self, self._ready),))
         handlers = {
             name: grpc.unary_unary_rpc_method_handler(
                 self.guarded(getattr(self, f"_rpc_{name.lower()}")),

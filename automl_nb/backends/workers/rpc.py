@@ -70,9 +70,18 @@ def join_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def oracle_handlers(pool: WorkerPool):
-    """KerasTuner's Oracle service, its handlers made on the first call (importing KerasTuner
-    imports TensorFlow, which the search thread is doing meanwhile)."""
+def oracle_handlers(pool: WorkerPool, ready: threading.Event):
+    """KerasTuner's Oracle service, its handlers made once ``ready`` is set (the chief's oracle
+    exists, so the search thread has imported KerasTuner).
+
+    gRPC looks a handler up on its one serving thread. Importing KerasTuner there, while the
+    search thread imports it too, can hand one of them the half-initialised module (KerasTuner's
+    modules import each other; CPython breaks such an import race that way): the chief then
+    failed with "partially initialized module 'keras_tuner.src.engine.base_tuner'". So a call
+    that comes before ``ready`` gets a handler that takes the request as bytes; on a pool
+    thread, once ``ready`` is set (the gate waits for it first), it makes the real handlers and
+    hands the request to the right one.
+    """
     import grpc
 
     class Handlers(grpc.GenericRpcHandler):
@@ -84,10 +93,28 @@ def oracle_handlers(pool: WorkerPool):
             method = handler_call_details.method
             if not method.startswith(f"/{KT_SERVICE}/"):
                 return None
+            if ready.is_set():
+                return self.real().get(method)
+            if method.rpartition("/")[2] not in KT_METHODS:
+                return None
+            return grpc.unary_unary_rpc_method_handler(
+                lambda request, context: self.late(method, request, context))
+
+        def real(self) -> dict[str, Any]:
             with self._lock:
                 if self._handlers is None:
                     self._handlers = _capture_handlers(_oracle_servicer(pool))
-            return self._handlers.get(method)
+                return self._handlers
+
+        def late(self, method: str, request: bytes, context):
+            ready.wait()
+            handler = self.real()[method]
+            if handler.request_deserializer is not None:
+                request = handler.request_deserializer(request)
+            response = handler.unary_unary(request, context)
+            if handler.response_serializer is not None:
+                response = handler.response_serializer(response)
+            return response
 
     return Handlers()
 

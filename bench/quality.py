@@ -622,7 +622,7 @@ def _tally(pairs) -> str:
     """"ahead at a/n marks" and, when there are any, how many of the rest were level."""
     results = [_compare(a, b) for a, b in pairs]
     level = results.count(0)
-    return f"ahead at {results.count(1)}/{len(results)}" + (f" (level at {level})" if level else "")
+    return f"ahead at {results.count(1)}/{len(results)} marks" + (f" (level at {level})" if level else "")
 
 
 def _spread(values: list[float | None]) -> str:
@@ -669,10 +669,10 @@ def report(task: Task, runs: dict[str, list[Run]], mark_s: float) -> dict[str, A
         ratio = mine["test"] / theirs["test"] if theirs["test"] else float("nan")
         line = (f"  automl_nb / {system:11s}: test {ratio:.3f} "
                 f"(difference {mine['test'] - theirs['test']:+.3f}); best-so-far "
-                f"{_tally(zip(mine['best_so_far'], theirs['best_so_far']))} marks")
+                f"{_tally(zip(mine['best_so_far'], theirs['best_so_far']))}")
         if repeats > 1:  # repeat i against repeat i: how often, not only the medians
             pairs = [(a.best_at(m), b.best_at(m)) for a, b in zip(ours, reps) for m in marks]
-            line += f" (medians), {_tally(pairs)} marks of the repeats one by one"
+            line += f" by the medians; of the repeats one by one, {_tally(pairs)}"
         print(line)
     print(f"  target: {task.target}")
     return {"task": task.name, "budget_s": budget, "marks_s": marks, "repeats": repeats,

@@ -71,7 +71,7 @@ def test_repeats_report_medians_and_every_run(quality, capsys):
         assert run["test"] == pytest.approx((tests[0] + tests[1]) / 2)
     printed = capsys.readouterr().out
     assert "medians of 2 repeats" in printed and "(repeat 2, seed 1)" in printed
-    assert "marks of the repeats one by one" in printed
+    assert "; of the repeats one by one, ahead at " in printed
 
 
 def test_median_needs_half_the_repeats(quality):
@@ -90,5 +90,5 @@ def test_unknown_task_or_system_is_refused(quality):
 def test_a_tie_is_level_not_ahead(quality):
     assert [quality._compare(*pair) for pair in [(0.9, 0.8), (0.8, 0.8), (0.7, 0.8), (0.5, None),
                                                  (None, 0.5), (None, None)]] == [1, 0, -1, 1, -1, 0]
-    assert quality._tally([(1.0, 1.0), (0.99, 0.98), (1.0, 1.0)]) == "ahead at 1/3 (level at 2)"
-    assert quality._tally([(0.99, 0.98), (0.9, 0.95)]) == "ahead at 1/2"
+    assert quality._tally([(1.0, 1.0), (0.99, 0.98), (1.0, 1.0)]) == "ahead at 1/3 marks (level at 2)"
+    assert quality._tally([(0.99, 0.98), (0.9, 0.95)]) == "ahead at 1/2 marks"

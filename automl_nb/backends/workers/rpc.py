@@ -77,10 +77,10 @@ def oracle_handlers(pool: WorkerPool, ready: threading.Event):
     gRPC looks a handler up on its one serving thread. Importing KerasTuner there, while the
     search thread imports it too, can hand one of them the half-initialised module (KerasTuner's
     modules import each other; CPython breaks such an import race that way): the chief then
-    failed with "partially initialized module ... base_tuner has no attribute BaseTuner". So a call
-    that comes before ``ready`` gets a handler that takes the request as bytes; on a pool
-    thread, once ``ready`` is set (the gate waits for it first), it makes the real handlers and
-    hands the request to the right one.
+    failed with "partially initialized module ... base_tuner has no attribute BaseTuner". So a
+    call that comes before ``ready`` gets a handler that takes the request as bytes; on a pool
+    thread, once ``ready`` is set (the gate waits for it first), it makes the real handlers
+    and hands the request to the right one.
     """
     import grpc
 

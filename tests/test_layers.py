@@ -154,4 +154,3 @@ def test_an_ordered_category_adds_its_position_and_a_plain_one_does_not():
     np.testing.assert_allclose(position[:2], want, rtol=1e-5)
     assert position[2] == 0.0 and position[3] == 0.0  # missing and unseen: the neutral value
     assert got[2, names.index("grade=(missing)")] == 1.0
-

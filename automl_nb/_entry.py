@@ -101,8 +101,7 @@ def search(
     pool, space_ref, space = _trainer(workers, listen, space)
     dataset = load_data(data, target=target, validation=validation, seed=seed, task=task)
     objective, direction = check_objective(objective, dataset.task, custom_space=space is not None)
-    if space is not None:
-        _check_space(space, dataset)
+    checked_space = _check_space(space, dataset) if space is not None else None
     name = describe_input(data)
     path = prepare_directory(directory, overwrite) if directory is not None else default_directory(
         name, oracle_name
@@ -133,7 +132,7 @@ def search(
     store.create(settings, dataset)
     result = Search(
         directory=path, settings=settings, dataset=dataset, space=space, oracle=oracle_checked,
-        verbose=verbose, trainer=pool,
+        verbose=verbose, trainer=pool, checked_space=checked_space,
     )
     if start:
         started = result.start()
@@ -210,11 +209,12 @@ def _trainer(workers: int, listen: str | None, space: Any) -> tuple[Trainer | No
     return pool, space_ref, space
 
 
-def _check_space(space: Any, dataset: Any) -> None:
+def _check_space(space: Any, dataset: Any) -> Any:
     """Build the user's model once, here, so a broken space is one sentence before any file.
 
     This imports TensorFlow on the calling thread (seconds), only when ``space=`` is given.
-    The model is dropped at once; the search builds its own on its thread.
+    The model is dropped at once; the search builds its own on its thread. Returns the
+    HyperParameters the build declared, which spare the search's tuner the same build.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     from . import spaces
@@ -227,8 +227,9 @@ def _check_space(space: Any, dataset: Any) -> None:
 
     from .data.layers import compose
 
+    hp = keras_tuner.HyperParameters()
     try:
-        compose(hypermodel.build(keras_tuner.HyperParameters()), dataset.preprocessing)
+        compose(hypermodel.build(hp), dataset.preprocessing)
     except SpaceError as exc:  # not a model, not compiled, the wrong shape
         raise SearchError.like(exc) from None
     except Exception as exc:  # the user's own bug: keep its traceback as the cause
@@ -238,3 +239,4 @@ def _check_space(space: Any, dataset: Any) -> None:
             f"build(hp) raised {said} (built once with the default hyperparameters, to check "
             "it); fix it and start the search again"
         ) from exc
+    return hp

@@ -71,6 +71,7 @@ class Search:
         trainer: Trainer | None = None,
         verbose: bool = False,
         data_problem: str | None = None,
+        checked_space: Any = None,
     ):
         self.store = Store(directory)
         self.directory = self.store.directory
@@ -87,7 +88,7 @@ class Search:
         self._trainer.bind(
             SearchJob(store=self.store, settings=settings, dataset=dataset, space=space,
                       oracle=oracle, bus=self._bus, record=self._record, lock=self._bus.lock,
-                      data_problem=data_problem)
+                      data_problem=data_problem, checked_space=checked_space)
         )
         spent = self._record.elapsed(self._record.ended_at or _time.time()) if history else 0.0
         self._control = Control(settings.get("time_budget_s"), spent_s=spent, clock=self._trainer.clock)

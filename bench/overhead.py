@@ -175,17 +175,22 @@ def build_fixed(hp=None):
     return model
 
 
-def fit_plain(train, val, epochs: int) -> tuple[float, float, int]:
-    """Plain Keras; returns (wall s, process CPU s, epochs trained)."""
+def fit_plain(train, val, epochs: int) -> tuple[float, float, int, float]:
+    """Plain Keras; returns (wall s, process CPU s, epochs trained, s to build and compile)."""
     seed_everything(SEED)
     start, cpu = time.perf_counter(), time.process_time()
     model = build_fixed()
+    built = time.perf_counter() - start
     history = model.fit(*train, validation_data=val, epochs=epochs, batch_size=BATCH_SIZE, verbose=0)
-    return time.perf_counter() - start, time.process_time() - cpu, len(history.history["loss"])
+    return time.perf_counter() - start, time.process_time() - cpu, len(history.history["loss"]), built
 
 
-def fit_ours(train, val, epochs: int, directory: Path) -> tuple[float, float, int]:
-    """One trial of automl_nb with the same fixed model; returns (wall s, CPU s, epochs trained)."""
+def fit_ours(train, val, epochs: int, directory: Path) -> tuple[float, float, int, dict[str, float]]:
+    """One trial of automl_nb with the same fixed model; returns (wall s, CPU s, epochs
+    trained, phases): the seconds from the call to fit's start (``before``: checks, directory,
+    tuner, the model built and compiled, its state, fit's own set-up), inside automl_nb's hooks
+    during fit (``hooks``), and from fit's end to ``wait()`` returning (``after``: the
+    checkpoint written, the trial's end, the thread's end)."""
     import automl_nb
 
     seed_everything(SEED)
@@ -200,7 +205,15 @@ def fit_ours(train, val, epochs: int, directory: Path) -> tuple[float, float, in
         raise SystemExit(f"overhead.py: the one-trial search ended {state}: {search.error}")
     with search.lock:
         trained = sum(t.epochs - t.initial_epoch for t in search.record.trials.values())
-    return seconds, cpu, trained
+    phases = {}
+    if HOOKS.train_began is not None and HOOKS.train_ended is not None:
+        end = start + seconds
+        phases = {
+            "before": HOOKS.train_began - start,
+            "hooks": HOOKS.seconds - HOOKS.by_name.get("Store.create", 0.0),
+            "after": end - HOOKS.train_ended,
+        }
+    return seconds, cpu, trained, phases
 
 
 def compare_fit(rounds: int, root: Path) -> None:
@@ -209,6 +222,8 @@ def compare_fit(rounds: int, root: Path) -> None:
           f"{BATCH_SIZE} ({len(train[0])} train / {len(val[0])} val images), validated every epoch")
     t0 = time.perf_counter()
     warm = fit_plain(train, val, 1)[0], fit_ours(train, val, 1, root / "fit-warm")[0]
+    phases: dict[str, list[float]] = {"plain build": []}
+    by_name: list[dict[str, float]] = []  # automl_nb's hooks, one dict a round
     print(f"   warm-up (1 epoch each, not counted): plain {warm[0]:.1f}s, automl_nb {warm[1]:.1f}s "
           f"({time.perf_counter() - t0:.1f}s)")
     wall = {"plain": [], "automl_nb": []}
@@ -219,11 +234,15 @@ def compare_fit(rounds: int, root: Path) -> None:
         line = []
         for variant in order:
             if variant == "plain":
-                seconds, cpu_s, epochs = fit_plain(train, val, FIT_EPOCHS)
+                seconds, cpu_s, epochs, built = fit_plain(train, val, FIT_EPOCHS)
+                phases["plain build"].append(built)
                 extra = ""
             else:
-                seconds, cpu_s, epochs = fit_ours(train, val, FIT_EPOCHS, root / f"fit-{r}")
+                seconds, cpu_s, epochs, ours = fit_ours(train, val, FIT_EPOCHS, root / f"fit-{r}")
                 hooks.append(HOOKS.seconds)
+                by_name.append(dict(HOOKS.by_name))
+                for name, value in ours.items():
+                    phases.setdefault(name, []).append(value)
                 extra = f", {HOOKS.seconds:.2f}s in its hooks"
             if epochs != FIT_EPOCHS:
                 raise SystemExit(f"overhead.py: {variant} trained {epochs} epochs, not {FIT_EPOCHS}")
@@ -232,6 +251,16 @@ def compare_fit(rounds: int, root: Path) -> None:
             line.append(f"{variant} {seconds:6.2f}s (cpu {cpu_s:6.2f}s{extra})")
         print(f"   round {r + 1}: " + ", ".join(line)
               + f"  -> ratio {wall['automl_nb'][-1] / wall['plain'][-1]:.3f}")
+    if phases.get("before"):
+        median = {name: statistics.median(values) for name, values in phases.items()}
+        print(f"   where automl_nb's time goes outside training (medians): {median['before']:.2f}s from the "
+              f"call to fit's start (plain: {median['plain build']:.2f}s to build and compile), "
+              f"{median['hooks']:.2f}s in its hooks during fit, {median['after']:.2f}s from fit's end "
+              f"to wait() returning")
+        names = sorted({name for one in by_name for name in one})
+        each = {name: statistics.median(one.get(name, 0.0) for one in by_name) for name in names}
+        print("   its hooks one by one (medians): " + ", ".join(
+            f"{name} {seconds * 1000:.0f} ms" for name, seconds in sorted(each.items(), key=lambda i: -i[1])))
     report(wall, cpu, hooks, target="1.03", indent="   ")
 
 
@@ -304,6 +333,9 @@ class HookTimer:
     def __init__(self) -> None:
         self.seconds = 0.0
         self.calls = 0
+        self.by_name: dict[str, float] = {}
+        self.train_began: float | None = None  # perf_counter at the first on_train_begin
+        self.train_ended: float | None = None  # ... and when the last _BestEpoch.on_train_end returned
         self._depth = 0
 
     def install(self) -> list[str]:
@@ -318,11 +350,12 @@ class HookTimer:
             if original is None:
                 raise SystemExit(f"overhead.py: {module_name}.{owner_name or ''}{'.' if owner_name else ''}"
                                  f"{attr} no longer exists; update HookTimer.TARGETS")
-            setattr(owner, attr, self._wrap(original))
-            timed.append(f"{owner_name or module_name.rsplit('.', 1)[-1]}.{attr}")
+            name = f"{owner_name or module_name.rsplit('.', 1)[-1]}.{attr}"
+            setattr(owner, attr, self._wrap(original, name))
+            timed.append(name)
         return timed
 
-    def _wrap(self, fn):
+    def _wrap(self, fn, name: str):
         timer = self
 
         def timed(*args, **kwargs):
@@ -330,17 +363,25 @@ class HookTimer:
                 return fn(*args, **kwargs)
             timer._depth += 1
             start = time.perf_counter()
+            if name == "_StreamCallback.on_train_begin" and timer.train_began is None:
+                timer.train_began = start
             try:
                 return fn(*args, **kwargs)
             finally:
-                timer.seconds += time.perf_counter() - start
+                end = time.perf_counter()
+                timer.seconds += end - start
+                timer.by_name[name] = timer.by_name.get(name, 0.0) + end - start
                 timer.calls += 1
                 timer._depth -= 1
+                if name == "_BestEpoch.on_train_end":
+                    timer.train_ended = end
 
         return timed
 
     def reset(self) -> None:
         self.seconds, self.calls = 0.0, 0
+        self.by_name = {}
+        self.train_began = self.train_ended = None
 
 
 HOOKS = HookTimer()

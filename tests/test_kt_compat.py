@@ -135,6 +135,47 @@ def test_a_stand_in_oracle_tuner_skips_the_initial_space(tmp_path):
     assert built == [1]  # only the plain tuner built its model to learn the space
 
 
+def _conditional_build(hp):
+    kind = hp.Choice("kind", ["small", "wide"], default="small")
+    units = 4
+    with hp.conditional_scope("kind", ["wide"]):
+        if kind == "wide":
+            units = hp.Int("wide_units", 8, 16, step=8)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(units), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+@pytest.mark.parametrize("build, names, builds", [
+    (_build, ["units"], 0),  # nothing left inactive: the checked build stands for KerasTuner's
+    (_conditional_build, ["kind", "wide_units"], 2),  # "wide" never built: KerasTuner builds both
+])
+def test_a_space_checked_once_is_not_built_again_unless_a_scope_was_left_inactive(tmp_path, build, names, builds):
+    checked = kt.HyperParameters()
+    build(checked)  # what search() does to check a user's build(hp)
+    assert isinstance(checked.inactive_scopes, list)  # the part CheckedSpaceStart reads
+    built = []
+
+    def counted(hp):
+        built.append(1)
+        return build(hp)
+
+    class Checked(compat.CheckedSpaceStart, kt.Tuner):
+        def __init__(self, **kwargs):
+            self.checked_space = checked
+            super().__init__(**kwargs)
+
+    tuner = Checked(oracle=kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=1),
+                    hypermodel=counted, directory=str(tmp_path), project_name="kt")
+    assert len(built) == builds
+    assert [hp.name for hp in tuner.oracle.get_space().space] == names
+    assert tuner.checked_space is None  # used once: a later start builds as KerasTuner does
+    plain = kt.RandomSearch(build, objective="val_loss", max_trials=1, directory=str(tmp_path),
+                            project_name="plain")
+    assert [hp.get_config() for hp in plain.oracle.get_space().space] == [
+        hp.get_config() for hp in tuner.oracle.get_space().space]
+
+
 def test_builds_hold_one_lock_around_kerastuners_clear_session(tmp_path):
     compat.check_build_hook()
 

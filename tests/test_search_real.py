@@ -179,7 +179,7 @@ def test_a_failing_build_fails_its_trials_and_the_search_says_why(tmp_path, sear
     def build(hp):
         units = hp.Int("units", 4, 8)
         calls.append(1)
-        if len(calls) > 2:  # search() checks the first build, KerasTuner's declares the space
+        if len(calls) > 1:  # search() checks the first build, which also declares the space
             raise ValueError("my layer is broken")
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units),
                                   keras.layers.Dense(3, activation="softmax")])
@@ -194,6 +194,49 @@ def test_a_failing_build_fails_its_trials_and_the_search_says_why(tmp_path, sear
     r = s.results
     assert (r.status == "failed").all() and len(r) == 3
     assert all("my layer is broken" in s.record.trials[t].reason for t in r.trial_id)
+
+
+def test_a_custom_space_is_built_once_to_check_it_and_once_a_trial(tmp_path, searches):
+    """search() builds the user's model once to check it; the tuner takes the space from that
+    build instead of building the model again (a build less at every start); a conditional
+    scope the check left inactive is still found by KerasTuner's own builds."""
+    import keras
+
+    calls = []
+
+    def build(hp):
+        calls.append(1)
+        depth = hp.Choice("depth", [1, 2], default=1)
+        units = hp.Int("units", 4, 8, step=4)
+        layers = [keras.Input((4,)), keras.layers.Dense(units)]
+        with hp.conditional_scope("depth", [2]):
+            if depth == 2:
+                layers.append(keras.layers.Dense(hp.Int("second", 2, 4, step=2)))
+        model = keras.Sequential(layers + [keras.layers.Dense(3, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    def flat(hp):
+        calls.append(1)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Int("units", 4, 8, step=4)),
+                                  keras.layers.Dense(3, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    s = automl_nb.search("iris", space=flat, oracle="random", trials=2, epochs=1, seed=0,
+                         warm_start=False, directory=tmp_path / "flat")
+    searches.append(s)
+    assert s.wait(240) is SearchState.DONE, s.error
+    assert len(calls) == 1 + 2  # the check, then one build a trial
+    assert [h["name"] for h in s.record.space] == ["units"]
+
+    calls.clear()
+    s = automl_nb.search("iris", space=build, oracle="random", trials=1, epochs=1, seed=0,
+                         warm_start=False, directory=tmp_path / "conditional")
+    searches.append(s)
+    assert s.wait(240) is SearchState.DONE, s.error
+    assert len(calls) == 1 + 2 + 1  # the check, KerasTuner's two (depth 1, then 2), the trial
+    assert {h["name"] for h in s.record.space} == {"depth", "units", "second"}
 
 
 def test_nan_loss_fails_the_trial_with_advice(tmp_path, searches):

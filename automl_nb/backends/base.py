@@ -45,6 +45,9 @@ class SearchJob:
         record: the fold of the journal; read it under ``lock``.
         lock: the lock the bus publishes under.
         data_problem: why a reopened search's data could not be read back (a sentence), or None.
+        checked_space: the KerasTuner HyperParameters that ``search()`` filled when it built
+            the user's ``space`` once to check it, or None; the tuner's first start uses them
+            instead of building that model again (see ``AutoMLTuner._populate_initial_space``).
     """
 
     store: Store
@@ -56,6 +59,7 @@ class SearchJob:
     record: SearchRecord
     lock: threading.RLock
     data_problem: str | None = None
+    checked_space: Any = None
 
 
 class Trainer:

@@ -153,6 +153,7 @@ class LocalTrainer(Trainer):
                 directory=str(job.store.directory),
                 seed=settings["seed"],
                 preprocessing=job.dataset.preprocessing,
+                checked_space=job.checked_space,
             )
         except (SearchError, OracleError):
             raise

@@ -241,7 +241,8 @@ def _label_hyperband_bracket(oracle: Any, trial_id: str, response: dict[str, Any
         values["tuner/bracket"] = bracket
 
 
-class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, keras_tuner.Tuner):
+class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.CheckedSpaceStart,
+                  keras_tuner.Tuner):
     """A KerasTuner Tuner that streams events and obeys the search's controls."""
 
     def __init__(
@@ -253,11 +254,13 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, keras_tuner.
         directory: str,
         seed: int | None,
         preprocessing: dict[str, Any] | None = None,
+        checked_space: keras_tuner.HyperParameters | None = None,
         project_name: str = "kt",
         overwrite: bool = False,
     ):
         self.engine = engine
         self.preprocessing = preprocessing
+        self.checked_space = checked_space
         self.seed = seed
         self.trial_seed: int | None = seed
         self.stop_reason: str | None = None

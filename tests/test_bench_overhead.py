@@ -32,3 +32,12 @@ def test_the_median_interval_takes_order_statistics_with_the_coverage_asked(over
     assert (low, high) == (0.96, 1.02) and coverage == pytest.approx(1 - 2 * 10 / 512)
     low, high, coverage = overhead.median_interval(values, level=0.99)
     assert (low, high) == (0.9, 1.05)  # only min..max covers 99% with 9 rounds
+
+
+def test_a_run_is_cut_where_its_epochs_begin_and_the_least_disturbed_parts_are_the_minimums(overhead):
+    cut = overhead.parts(10.0, [10.5, 12.0, 13.0], 15.0)
+    assert cut == [0.5, 1.5, 1.0, 2.0] and sum(cut) == 15.0 - 10.0
+    runs = [[0.5, 1.5, 1.0, 2.0], [0.4, 2.5, 0.9, 2.1], [0.6, 1.4, 3.0, 1.9]]
+    assert overhead.least_disturbed(runs) == [0.4, 1.4, 0.9, 1.9]
+    assert overhead.least_disturbed([[1.0, 2.0], [1.0]]) is None  # not cut the same way
+    assert overhead.least_disturbed([]) is None

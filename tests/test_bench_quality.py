@@ -41,11 +41,19 @@ def test_smoke_on_digits_scores_every_system(quality, tmp_path, capsys):
     assert (tmp_path / "q.json").exists()
 
 
-def test_smoke_on_a_table_with_text_and_missing_values(quality):
+@pytest.mark.parametrize("name", ["penguins", "penguins_sex"])
+def test_smoke_on_a_table_with_text_columns(quality, name):
     pytest.importorskip("plotnine")
-    (penguins,) = quality.main(["--smoke", "--task", "penguins", "--system", "automl_nb,hgb"])
+    (penguins,) = quality.main(["--smoke", "--task", name, "--system", "automl_nb,hgb"])
     assert set(penguins["systems"]) == {"automl_nb", "hgb"}
     assert all(run["test"] is not None for run in penguins["systems"].values())
+    task = quality.TASKS[name](smoke=False)
+    frame = quality._plotnine_frame("penguins")
+    if name == "penguins":  # species, with the table's missing values
+        assert task.classes == ["Adelie", "Chinstrap", "Gentoo"] and frame.isna().any().any()
+    else:  # sex, from the 333 rows that have one
+        assert task.classes == ["female", "male"]
+        assert len(task.y_val) + len(task.y_test) + len(task.t_train) == frame["sex"].notna().sum()
 
 
 def test_diamonds_come_as_plotnine_gives_them_and_every_system_takes_them(quality):

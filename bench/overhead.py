@@ -40,8 +40,12 @@ automl_nb's own hooks (HookTimer.TARGETS: the script stops with a sentence if
 one of them no longer exists) and the events per trial. Nothing is asserted: the machine may
 be shared and noisy.
 
+``--plain-built`` adds a third variant to 2.: plain fit with the optimizer's and metrics'
+variables made before it, as automl_nb makes them; automl_nb against it is what automl_nb adds
+with the faster first epoch that making them early gives set apart.
+
     .venv/bin/python bench/overhead.py [--fit-rounds 3] [--rounds 3] [--trials 8] [--epochs 5]
-                                       [--only fit|search]
+                                       [--only fit|search] [--plain-built]
 """
 
 from __future__ import annotations
@@ -203,13 +207,18 @@ def parts(start: float, begins: list[float], end: float) -> list[float]:
     return [b - a for a, b in itertools.pairwise(marks)]
 
 
-def fit_plain(train, val, epochs: int) -> tuple[float, float, int, float, list[float]]:
+def fit_plain(train, val, epochs: int, build_state: bool = False) -> tuple[float, float, int, float, list[float]]:
     """Plain Keras; returns (wall s, process CPU s, epochs trained, s to build and compile,
-    the run's :func:`parts`)."""
+    the run's :func:`parts`). ``build_state``: the optimizer's and metrics' variables made
+    before fit, as automl_nb makes them (``automl_nb.backends.tuner._build_state``)."""
     seed_everything(SEED)
     clock = epoch_clock()
     start, cpu = time.perf_counter(), time.process_time()
     model = build_fixed()
+    if build_state:
+        from automl_nb.backends.tuner import _build_state
+
+        _build_state(model, *train)
     built = time.perf_counter() - start
     history = model.fit(*train, validation_data=val, epochs=epochs, batch_size=BATCH_SIZE, verbose=0,
                         callbacks=[clock])
@@ -250,25 +259,32 @@ def fit_ours(train, val, epochs: int, directory: Path) -> tuple[float, float, in
     return seconds, cpu, trained, phases, parts(start, HOOKS.epoch_begins, start + seconds)
 
 
-def compare_fit(rounds: int, root: Path) -> None:
+def compare_fit(rounds: int, root: Path, plain_built: bool = False) -> None:
     train, val = fixed_data()
     print(f"2. one fixed trial: a fixed CNN, {FIT_EPOCHS} epochs x {FIT_BATCHES} batches of "
           f"{BATCH_SIZE} ({len(train[0])} train / {len(val[0])} val images), validated every epoch")
     t0 = time.perf_counter()
     warm = fit_plain(train, val, 1)[0], fit_ours(train, val, 1, root / "fit-warm")[0]
-    cut: dict[str, list[list[float]]] = {"plain": [], "automl_nb": []}  # parts() of each round
+    variants = ["plain", "automl_nb"] + (["plain_built"] if plain_built else [])
+    cut: dict[str, list[list[float]]] = {v: [] for v in variants}  # parts() of each round
     phases: dict[str, list[float]] = {"plain build": []}
     by_name: list[dict[str, float]] = []  # automl_nb's hooks, one dict a round
     print(f"   warm-up (1 epoch each, not counted): plain {warm[0]:.1f}s, automl_nb {warm[1]:.1f}s "
           f"({time.perf_counter() - t0:.1f}s)")
-    wall = {"plain": [], "automl_nb": []}
-    cpu = {"plain": [], "automl_nb": []}
+    wall: dict[str, list[float]] = {v: [] for v in variants}
+    cpu: dict[str, list[float]] = {v: [] for v in variants}
     hooks: list[float] = []
     for r in range(rounds):
+        # plain and automl_nb swap places every round; plain_built, when asked, goes between
         order = ("plain", "automl_nb") if r % 2 == 0 else ("automl_nb", "plain")
+        if plain_built:
+            order = (order[0], "plain_built", order[1])
         line = []
         for variant in order:
-            if variant == "plain":
+            if variant == "plain_built":
+                seconds, cpu_s, epochs, _, run_parts = fit_plain(train, val, FIT_EPOCHS, build_state=True)
+                extra = ""
+            elif variant == "plain":
                 seconds, cpu_s, epochs, built, run_parts = fit_plain(train, val, FIT_EPOCHS)
                 phases["plain build"].append(built)
                 extra = ""
@@ -298,13 +314,25 @@ def compare_fit(rounds: int, root: Path) -> None:
         print("   its hooks one by one (medians): " + ", ".join(
             f"{name} {seconds * 1000:.0f} ms" for name, seconds in sorted(each.items(), key=lambda i: -i[1])))
     least = {variant: least_disturbed(runs) for variant, runs in cut.items()}
-    if None not in least.values():
+    if least["plain"] is not None and least["automl_nb"] is not None:
         print(f"   least disturbed (each part's minimum over the rounds: the set-up, each epoch, the last "
               f"epoch with the end; other load only ever adds time): plain {sum(least['plain']):.2f}s "
               f"(set-up {least['plain'][0]:.2f}s), automl_nb {sum(least['automl_nb']):.2f}s (set-up "
               f"{least['automl_nb'][0]:.2f}s): ratio {sum(least['automl_nb']) / sum(least['plain']):.3f}, "
               f"target <= 1.03")
-    report(wall, cpu, hooks, target="1.03", indent="   ")
+    if plain_built:
+        per_round = [o / p for o, p in zip(wall["automl_nb"], wall["plain_built"])]
+        interval = median_interval(per_round)
+        said = "" if interval is None else f", {interval[2]:.0%} interval {interval[0]:.3f}..{interval[1]:.3f}"
+        built = least_disturbed(cut["plain_built"])
+        print(f"   against plain with its state built first (what automl_nb adds, its faster first "
+              f"epoch apart): plain_built median {statistics.median(wall['plain_built']):.2f}s, ratio of "
+              f"medians {statistics.median(wall['automl_nb']) / statistics.median(wall['plain_built']):.3f}, "
+              f"per-round median {statistics.median(per_round):.3f}{said}"
+              + ("" if built is None or least["automl_nb"] is None else
+                 f", least disturbed {sum(least['automl_nb']) / sum(built):.3f}"))
+    report({k: wall[k] for k in ("plain", "automl_nb")}, {k: cpu[k] for k in ("plain", "automl_nb")},
+           hooks, target="1.03", indent="   ")
 
 
 def least_disturbed(runs: list[list[float]]) -> list[float] | None:
@@ -504,6 +532,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--only", choices=("fit", "search"), default=None)
+    parser.add_argument("--plain-built", action="store_true",
+                        help="also time plain fit with its state built first, as automl_nb does")
     args = parser.parse_args()
 
     import tensorflow as tf
@@ -520,7 +550,7 @@ def main() -> None:
         if args.only in (None, "search"):
             compare_search(args, root)
         if args.only in (None, "fit"):
-            compare_fit(args.fit_rounds, root)  # last: its ratio is the script's last line
+            compare_fit(args.fit_rounds, root, args.plain_built)  # last: its ratio is the last line
 
 
 if __name__ == "__main__":

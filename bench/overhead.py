@@ -28,17 +28,17 @@ only with ``search(deterministic=True)``, and only while that search runs).
    Target (issue 15): at most 1.03 times plain ``model.fit``.
 
 After one small warm-up of each (imports, thread pools, first tracing), the two variants
-alternate, with the order flipped every other round. It prints per-round wall times (and the
-process's CPU time, less sensitive to other load on a shared machine), the median of each,
-the ratio automl_nb / plain of the medians (and of the minimums, the run least disturbed by
-other load), a distribution-free 95% interval for the median of the per-round ratios (from
-6 rounds; the target is shown met only when the interval's upper end is under it), the
-least-disturbed ratio (each run cut where its epochs begin, each part's minimum over the
-rounds summed: other load only ever adds time, and it rarely spares a whole run), where
-automl_nb's time goes outside training (before fit, after it), the time spent inside
-automl_nb's own hooks (HookTimer.TARGETS: the script stops with a sentence if
-one of them no longer exists) and the events per trial. Nothing is asserted: the machine may
-be shared and noisy.
+alternate, with the order flipped every other round (three take each place in turn). It
+prints per-round wall times (and the process's CPU time, less sensitive to other load on a
+shared machine), the median of each, the ratio automl_nb / plain of the medians (and of the
+minimums, the run least disturbed by other load), a distribution-free 95% interval for the
+median of the per-round ratios (from 6 rounds; the target is shown met only when the
+interval's upper end is under it), the least-disturbed ratio (each run cut where its epochs
+begin, each part's minimum over the rounds summed: other load only ever adds time, and it
+rarely spares a whole run), where automl_nb's time goes outside training (before fit, after
+it), the time spent inside automl_nb's own hooks (HookTimer.TARGETS: the script stops with a
+sentence if one of them no longer exists) and the events per trial. Nothing is asserted: the
+machine may be shared and noisy.
 
 ``--plain-built`` adds a third variant to 2.: plain fit with the optimizer's and metrics'
 variables made before it, as automl_nb makes them; automl_nb against it is what automl_nb adds
@@ -229,10 +229,10 @@ def fit_plain(train, val, epochs: int, build_state: bool = False) -> tuple[float
 
 def fit_ours(train, val, epochs: int, directory: Path) -> tuple[float, float, int, dict[str, float], list[float]]:
     """One trial of automl_nb with the same fixed model; returns (wall s, CPU s, epochs
-    trained, phases): the seconds from the call to fit's start (``before``: checks, directory,
-    tuner, the model built and compiled, its state, fit's own set-up), inside automl_nb's hooks
-    during fit (``hooks``), and from fit's end to ``wait()`` returning (``after``: the
-    checkpoint written, the trial's end, the thread's end), and the run's :func:`parts`."""
+    trained, phases, the run's :func:`parts`). The phases: the seconds from the call to fit's
+    start (``before``: checks, directory, tuner, the model built and compiled, its state, fit's
+    own set-up), inside automl_nb's callbacks during fit (``hooks``), and from fit's end to
+    ``wait()`` returning (``after``: the trial's end, the thread's end)."""
     import automl_nb
 
     seed_everything(SEED)
@@ -275,10 +275,8 @@ def compare_fit(rounds: int, root: Path, plain_built: bool = False) -> None:
     cpu: dict[str, list[float]] = {v: [] for v in variants}
     hooks: list[float] = []
     for r in range(rounds):
-        # plain and automl_nb swap places every round; plain_built, when asked, goes between
-        order = ("plain", "automl_nb") if r % 2 == 0 else ("automl_nb", "plain")
-        if plain_built:
-            order = (order[0], "plain_built", order[1])
+        # two variants swap places every round; three take each place in turn
+        order = variants[r % len(variants):] + variants[:r % len(variants)]
         line = []
         for variant in order:
             if variant == "plain_built":

@@ -82,7 +82,9 @@ def search(
     from the first). A trial stops early when its objective has not improved for ``patience``
     epochs (its best epoch is kept; None or 0: every trial trains all its epochs); with a
     ``time`` budget the search also plans each trial's epochs to fit it, halts trials that
-    fall behind (successive halving) and trains the best on while it still improves.
+    fall behind (successive halving) and trains the best on while it still improves. An
+    epoch trains at least 16 batches: training rows that fill fewer are passed over several
+    times an epoch (``data.layers.MIN_STEPS``).
     """
     if isinstance(trials, str) and trials.strip().lower() == "auto":
         trials = None if time is not None else DEFAULT_TRIALS

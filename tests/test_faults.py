@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import pickle
 import subprocess
@@ -443,9 +444,14 @@ def test_open_runs_no_code_from_the_directory(tmp_path, monkeypatch, caplog):
 def _fault_build():
     import keras
 
+    from automl_nb.data.layers import epoch_passes
+
+    # iris: 120 training samples at batch 32, passed over 5 times an epoch: 19 batches
+    batches = math.ceil(120 * epoch_passes(120, None) / 32)
+
     class Fault(keras.layers.Layer):
         """Does nothing, except in training: runs out of memory, raises, or turns the input NaN
-        from the first batch of epoch 3 (iris: 120 training samples, 4 batches an epoch)."""
+        from the first batch of epoch 3."""
 
         def __init__(self, fault: str = "none", **kwargs):
             super().__init__(**kwargs)
@@ -463,7 +469,7 @@ def _fault_build():
                 raise RuntimeError("the data loader fell over")
             if training and self.fault == "nan":
                 self.steps.assign_add(1.0)
-                x = x + keras.ops.where(self.steps > 8.0, float("nan"), 0.0)
+                x = x + keras.ops.where(self.steps > 2.0 * batches, float("nan"), 0.0)
             return x
 
     def build(hp):

@@ -8,7 +8,17 @@ import pytest
 
 from automl_nb.data import load_data
 from automl_nb.data.labels import unscale_target
-from automl_nb.data.layers import compose, fit_data, input_layers, model_inputs, target_inverse
+from automl_nb.data.layers import (
+    MIN_STEPS,
+    compose,
+    epoch_passes,
+    fit_data,
+    input_layers,
+    model_inputs,
+    repeat_rows,
+    target_inverse,
+    train_rows,
+)
 
 keras = pytest.importorskip("keras")
 
@@ -154,3 +164,50 @@ def test_an_ordered_category_adds_its_position_and_a_plain_one_does_not():
     np.testing.assert_allclose(position[:2], want, rtol=1e-5)
     assert position[2] == 0.0 and position[3] == 0.0  # missing and unseen: the neutral value
     assert got[2, names.index("grade=(missing)")] == 1.0
+
+
+def test_a_small_split_is_passed_over_until_an_epoch_has_min_steps_batches():
+    assert MIN_STEPS == 16
+    assert epoch_passes(200, 64) == 6  # 4 batches a pass; 6 passes make 19
+    assert epoch_passes(200, None) == 3  # fit's own batch of 32
+    assert epoch_passes(16 * 64, 64) == 1 and epoch_passes(16 * 64 - 1, 64) == 2
+    assert epoch_passes(100_000, 128) == 1 and epoch_passes(0, 32) == epoch_passes(None, 32) == 1
+    for rows in (1, 7, 150, 999):
+        for batch in (16, 32, 64, 128):
+            passes = epoch_passes(rows, batch)
+            assert passes == 1 or rows * passes >= MIN_STEPS * batch  # MIN_STEPS full batches
+            assert passes == 1 or rows * (passes - 1) < MIN_STEPS * batch  # and no pass more
+
+
+def test_repeat_rows_repeats_every_row_alike_and_keeps_x_and_y_together():
+    frame = pd.DataFrame({"c": ["a", "b", "c", "d", "e"] * 8, "n": np.arange(40.0), "y": np.arange(40) % 2})
+    ds = load_data(frame, target="y", validation=frame.iloc[:10])
+    (x, y), _ = fit_data(ds, 32, 0)
+    assert train_rows(ds) == 40
+    x2, y2, passes = repeat_rows(x, y, 32)
+    assert passes == epoch_passes(40, 32) == 13
+    assert len(y2) == 40 * 13 and x2["c"].dtype.name == "string" and x2["c"].shape[0] == 40 * 13
+    numbers = np.asarray(x2["n"]).ravel()
+    assert (np.bincount(numbers.astype(int)) == 13).all()  # every row 13 times
+    assert (y2 == numbers.astype(int) % 2).all()  # each row's target beside it
+    assert [v.decode() for v in x2["c"].numpy()[:6].ravel()] == ["a", "b", "c", "d", "e", "a"]
+    arrays = np.arange(12.0).reshape(6, 2)
+    xa, ya, passes = repeat_rows(arrays, np.arange(6), 16)
+    assert passes == 43 and xa.shape == (6 * 43, 2) and (xa[:, 0] == 2 * ya).all()
+    same = repeat_rows(arrays, np.arange(6 * 100), 16)  # rows that do not line up: left alone
+    assert same[2] == 1 and same[0] is arrays
+    big = np.zeros((5000, 3))
+    assert repeat_rows(big, np.zeros(5000), 128)[0] is big  # 39 batches: one pass
+
+
+def test_an_image_folder_has_no_train_rows_to_repeat(tmp_path):
+    from PIL import Image
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            Image.fromarray(np.full((4, 4, 3), 40 * i, np.uint8)).save(tmp_path / name / f"{i}.png")
+    ds = load_data(tmp_path, validation_split=0.34, seed=0)
+    assert train_rows(ds) is None
+    (stream,), _ = fit_data(ds, 2, 0)
+    assert repeat_rows(stream, None, 2) == (stream, None, 1)

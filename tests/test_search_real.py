@@ -239,6 +239,50 @@ def test_a_custom_space_is_built_once_to_check_it_and_once_a_trial(tmp_path, sea
     assert {h["name"] for h in s.record.space} == {"depth", "units", "second"}
 
 
+def test_a_small_training_split_trains_min_steps_batches_an_epoch(tmp_path, searches):
+    """On 60 training rows an epoch of batch 16 would be 4 batches; the trial's fit goes over
+    them 5 times an epoch (16 full batches), counted by a metric of the samples seen, and its
+    info says so. A promotion trains its epochs the same way."""
+    import keras
+
+    from automl_nb.data.layers import MIN_STEPS, epoch_passes
+
+    class Seen(keras.metrics.Metric):
+        def __init__(self, name="seen", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.total.assign_add(keras.ops.cast(keras.ops.shape(y_true)[0], "float32"))
+
+        def result(self):
+            return self.total + 0.0  # a value, not the variable evaluate resets
+
+    def build(hp):
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(hp.Int("units", 2, 4, step=2)),
+                                  keras.layers.Dense(2, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=[Seen()])
+        return model
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(80, 3)).astype("float32"), np.arange(80) % 2
+    passes = epoch_passes(60, 16)
+    assert passes == 5 and 60 * passes >= MIN_STEPS * 16
+    s = automl_nb.search((x[:60], y[:60]), validation=(x[60:], y[60:]), space=build, oracle="random",
+                         trials=1, epochs=2, batch_size=16, seed=0, warm_start=False,
+                         objective="val_loss", directory=tmp_path / "s")
+    searches.append(s)
+    assert s.wait(240) is SearchState.DONE, s.error
+    epochs = [e for e in s.events() if e.kind == "epoch_ended"]
+    assert [e.metrics["seen"] for e in epochs] == [60.0 * passes] * 2
+    assert [e.metrics["val_seen"] for e in epochs] == [20.0] * 2  # validation: once
+    assert s.record.trials["0000"].info["passes"] == passes
+    assert s.promote("0000", epochs=1)
+    assert s.wait(240) is SearchState.DONE, s.error
+    more = [e for e in s.events() if e.kind == "epoch_ended" and e.trial_id != "0000"]
+    assert [e.metrics["seen"] for e in more] == [60.0 * passes]
+
+
 def test_nan_loss_fails_the_trial_with_advice(tmp_path, searches):
     import keras
 

@@ -19,6 +19,7 @@ import pytest
 import automl_nb
 from automl_nb import SearchState
 from automl_nb._entry import open_search
+from automl_nb.data.layers import epoch_passes
 from automl_nb.errors import SearchError
 from automl_nb.ui.text import trial_line
 
@@ -168,6 +169,8 @@ def test_two_workers_finish_a_search(tmp_path, pooled, tiny_space):
     assert set(r.status) == {"completed"} and r.score.notna().all()
     started = [e for e in s.events() if e.kind == "trial_started"]
     assert len(started) == 4 and all(e.info.get("worker") in ("w0", "w1") for e in started)
+    passes = epoch_passes(len(s.dataset.y_train), None)  # 120 iris rows, batch 32: 5 passes
+    assert passes > 1 and all(e.info.get("passes") == passes for e in started)
     assert [e.kind for e in s.events()].count("epoch_ended") == 8
     assert next(e for e in s.events() if e.kind == "search_started").workers == 2
     ended = next(e for e in s.events() if e.kind == "trial_ended")

@@ -86,7 +86,7 @@ class LocalTrainer(Trainer):
         return self.tuner().load_trial_model(trial_id)
 
     def final_fit(self, trial_id: str, epochs: int) -> Any:
-        from ..data.layers import fit_data
+        from ..data.layers import fit_data, repeat_rows
 
         tuner = self.tuner()
         hp = tuner.oracle.get_trial(trial_id).hyperparameters
@@ -94,6 +94,8 @@ class LocalTrainer(Trainer):
         settings = self.job.settings
         batch_size = settings.get("batch_size") or hp.values.get("batch_size")
         args, kwargs = fit_data(self.job.dataset, batch_size, settings["seed"], final=True)
+        if len(args) == 2:  # an epoch as long as the trials' (a small split passed over again)
+            args = repeat_rows(args[0], args[1], batch_size)[:2]
         model.fit(*args, epochs=epochs, verbose=0, **kwargs)
         return model
 
@@ -132,6 +134,7 @@ class LocalTrainer(Trainer):
         """A new AutoMLTuner for this search; a space that cannot be built is a SpaceFailure."""
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
         from .. import spaces
+        from ..data.layers import train_rows
         from .tuner import AutoMLTuner
 
         job = self.job
@@ -154,6 +157,8 @@ class LocalTrainer(Trainer):
                 seed=settings["seed"],
                 preprocessing=job.dataset.preprocessing,
                 checked_space=job.checked_space,
+                train_rows=train_rows(job.dataset),
+                batch_size=settings.get("batch_size"),
             )
         except (SearchError, OracleError):
             raise

@@ -34,7 +34,7 @@ import keras_tuner
 import numpy as np
 
 from .. import _kt_compat as compat
-from ..data.layers import compose, first_samples
+from ..data.layers import compose, epoch_passes, first_samples, repeat_rows
 from ..errors import SpaceError, TrialFailure
 from ..oracles import steer
 from .engine import Engine, Stop, TrialPlan
@@ -80,6 +80,13 @@ class _SeededHyperModel(keras_tuner.HyperModel):
         self.inner.declare_hyperparameters(hp)
 
     def fit(self, hp, model, *args, **kwargs):
+        """The inner hypermodel's fit, with the optimizer's and metrics' state made first and
+        a small training split repeated to :data:`~automl_nb.data.layers.MIN_STEPS` batches
+        an epoch (``repeat_rows``; ``AutoMLTuner.epoch_info`` says it in the trial's info)."""
+        if len(args) >= 2:
+            batch_size = kwargs.get("batch_size") or hp.values.get("batch_size")
+            x, y, _ = repeat_rows(args[0], args[1], batch_size)
+            args = (x, y, *args[2:])
         _build_state(model, args[0] if args else kwargs.get("x"), args[1] if len(args) > 1 else kwargs.get("y"))
         return self.inner.fit(hp, model, *args, **kwargs)
 
@@ -255,12 +262,16 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.Check
         seed: int | None,
         preprocessing: dict[str, Any] | None = None,
         checked_space: keras_tuner.HyperParameters | None = None,
+        train_rows: int | None = None,
+        batch_size: int | None = None,
         project_name: str = "kt",
         overwrite: bool = False,
     ):
         self.engine = engine
         self.preprocessing = preprocessing
         self.checked_space = checked_space
+        self.train_rows = train_rows  # rows fit gets as arrays (None: a stream, never repeated)
+        self.batch_size = batch_size  # the search's fixed batch size, if it has one
         self.seed = seed
         self.trial_seed: int | None = seed
         self.stop_reason: str | None = None
@@ -374,7 +385,13 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.Check
         if self.seed is not None:
             index = int(trial.trial_id) if trial.trial_id.isdigit() else len(self.oracle.trials)
             self.trial_seed = (self.seed * 7919 + index) % (2**31 - 1)
-        self.engine.begin_trial(plan, values)
+        self.engine.begin_trial(plan, values, info=self.epoch_info(values) or None)
+
+    def epoch_info(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``TrialStarted.info`` about a trial's epoch: ``{"passes": n}`` when its epoch goes
+        over a small training split n times (``repeat_rows``), else nothing."""
+        passes = epoch_passes(self.train_rows, self.batch_size or values.get("batch_size"))
+        return {"passes": passes} if passes > 1 else {}
 
     def run_trial(self, trial, *args, **kwargs):
         plan = self.engine.plan_for(trial.trial_id, dict(trial.hyperparameters.values))

@@ -125,6 +125,8 @@ def details_html(record: SearchRecord, trial_id: str) -> str:
         facts.append(f"ran on worker <code>{escape(str(info['worker']))}</code>")
     if "bracket" in info:
         facts.append(f"Hyperband bracket {info['bracket']}, round {info.get('round')}")
+    if info.get("passes"):
+        facts.append(f"an epoch goes over the training rows {info['passes']} times")
     reason = f"<br><span style='{MUTED}'>{escape(trial.reason)}</span>" if trial.reason else ""
     return (
         f"<b>Trial <code>{escape(trial_id)}</code></b> · "

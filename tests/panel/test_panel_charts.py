@@ -248,7 +248,9 @@ def test_status_line_names_every_running_trial_and_its_worker():
     text = charts.status_text(info)
     assert "trial 0001 on w1 at epoch 2/5, trial 0002 on w0 at epoch 1/5" in text
     html = _html.details_html(record, "0001")
-    assert "ran on worker <code>w1</code>" in html
+    assert "ran on worker <code>w1</code>" in html and "training rows" not in html
+    small = fold([started(), *trial_events("0000", {}, 2, info={"passes": 6})])
+    assert "an epoch goes over the training rows 6 times" in _html.details_html(small, "0000")
     assert charts.header_info(record).oracle == "random (seed 0), trials in 2 worker processes"
     assert charts.header_info(fold([started()])).oracle == "random (seed 0)"
 

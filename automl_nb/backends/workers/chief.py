@@ -410,7 +410,7 @@ class WorkerPool(LocalTrainer):
                 values = dict(trial.hyperparameters.values)
                 plan = self._engine.plan_for(trial.trial_id, values)
                 self._running[tuner_id] = trial.trial_id
-                self._engine.begin_trial(plan, values, info={"worker": tuner_id})
+                self._engine.begin_trial(plan, values, info={"worker": tuner_id, **self._tuner.epoch_info(values)})
             elif trial.status == "STOPPED":
                 worker.told_stop = True
                 self._oracle_stopped = True

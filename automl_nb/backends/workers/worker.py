@@ -127,8 +127,9 @@ class _Link:
             plan = self._plans[trial_id] = TrialPlan(**data)
         return plan
 
-    def begin_trial(self, plan: TrialPlan, values: dict[str, Any]) -> None:
-        self.current = plan.trial_id  # the chief published TrialStarted when it handed it out
+    def begin_trial(self, plan: TrialPlan, values: dict[str, Any], info: dict[str, Any] | None = None) -> None:
+        # the chief published TrialStarted (with the trial's info) when it handed it out
+        self.current = plan.trial_id
 
     def batch_end(self, trial_id: str, loss: float | None = None) -> Action | None:
         if not self._attention:

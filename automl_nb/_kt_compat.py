@@ -357,6 +357,81 @@ class AtomicOracleFiles:
         write_json_atomically(os.path.join(trial_dir(trial.trial_id), "trial.json"), trial.get_state())
 
 
+class FastAcquisition:
+    """Mixed into KerasTuner's ``BayesianOptimizationOracle`` (before it): its
+    ``populate_space``, with the same Gaussian process, bound and box, maximised in batches.
+
+    KerasTuner minimises the bound ``mu - beta * sigma`` (the score's sign flipped when higher
+    is better) with L-BFGS-B from 50 random starts, every gradient by finite differences of
+    one point a ``predict``: about 9,000 calls, 3-6 s on a 2-core CPU between two trials once
+    the random start is over (penguins' sex, 21 trials). Here the bound is screened at
+    :attr:`SCREEN` random points in one ``predict``, and L-BFGS-B refines the best
+    :attr:`REFINE` of them with the value and a forward-difference gradient from one
+    ``predict`` of ``d + 1`` points each step: a few hundredths of a second, and a bound at
+    least as good (``tests/test_kt_compat.py`` compares the two). The random start, the fit and
+    the values it returns are KerasTuner's; the draws come from the oracle's own seeded
+    random state.
+    """
+
+    SCREEN = 2000
+    REFINE = 5
+
+    def populate_space(self, trial_id):
+        import numpy as np
+
+        def fetch():
+            return self._vectorize_trials, self._get_hp_bounds, self._vector_to_values, self._random_populate_space
+
+        vectorize, hp_bounds, vector_to_values, random_populate = _need(
+            "keras-tuner", "BayesianOptimizationOracle._vectorize_trials/_get_hp_bounds/"
+            "_vector_to_values/_random_populate_space", fetch)
+        completed = [t for t in self.trials.values() if t.status == "COMPLETED"]
+        initial = self.num_initial_points or max(3 * len(self.hyperparameters.space), 3)
+        if len(completed) < initial:
+            return random_populate()
+        x, y = vectorize()
+        self.gpr.fit(np.nan_to_num(x, posinf=0, neginf=0), np.nan_to_num(y, posinf=0, neginf=0))
+        bounds = np.asarray(hp_bounds(), dtype=float)
+        best_x, _ = maximise_bound(self.gpr, self.beta, bounds, self._random_state,
+                                   screen=self.SCREEN, refine=self.REFINE)
+        return {"status": "RUNNING", "values": vector_to_values(best_x)}
+
+
+def maximise_bound(gpr: Any, beta: float, bounds: Any, random_state: Any, *, screen: int, refine: int) -> tuple[Any, float]:
+    """The point in ``bounds`` (``d x 2``) where ``mu - beta * sigma`` of ``gpr`` is lowest,
+    and that value: ``screen`` uniform draws, then L-BFGS-B from the best ``refine``."""
+    import numpy as np
+    import scipy.optimize
+
+    low, high = bounds[:, 0], bounds[:, 1]
+    d = bounds.shape[0]
+
+    def bound(points):
+        mu, sigma = gpr.predict(points, return_std=True)
+        return np.ravel(mu) - beta * np.ravel(sigma)
+
+    step = 1e-6 * np.maximum(high - low, 1e-12)
+
+    def value_and_gradient(point):
+        point = np.clip(point, low, high)
+        # Step up, or down where the point sits on its upper bound.
+        steps = np.where(point + step <= high, step, -step)
+        values = bound(np.vstack([point, point + np.diag(steps)]))
+        return values[0], (values[1:] - values[0]) / steps
+
+    draws = random_state.uniform(low, high, size=(screen, d))
+    screened = bound(draws)
+    best_x, best_value = draws[int(np.argmin(screened))], float(np.min(screened))
+    for start in draws[np.argsort(screened)[:refine]]:
+        result = scipy.optimize.minimize(
+            value_and_gradient, x0=start, jac=True, bounds=list(zip(low, high)), method="L-BFGS-B"
+        )
+        value = float(np.ravel(result.fun)[0])
+        if value < best_value:
+            best_x, best_value = np.clip(result.x, low, high), value
+    return best_x, best_value
+
+
 class AtomicTunerFiles:
     """Mixed into a tuner's class (before ``keras_tuner.Tuner``): its save writes the oracle's
     files and ``tuner0.json`` whole, as :class:`AtomicOracleFiles` does."""

@@ -348,3 +348,17 @@ def test_a_hyperband_trial_is_labelled_with_its_own_bracket_when_brackets_overla
     for values in labels.values():  # every promotion is in its parent's bracket
         if "tuner/trial_id" in values:
             assert values["tuner/bracket"] == labels[values["tuner/trial_id"]]["tuner/bracket"]
+
+
+def test_a_bayesian_subclass_keeps_its_own_choice():
+    from automl_nb._kt_compat import FastAcquisition
+    from automl_nb.oracles import steer
+
+    class Mine(kt.oracles.BayesianOptimizationOracle):
+        def populate_space(self, trial_id):
+            return {"status": "RUNNING", "values": {"mine": trial_id}}
+
+    assert isinstance(make("bayesian"), FastAcquisition)
+    steered = steer(Mine(objective=kt.Objective("val_loss", "min"), max_trials=None), None)
+    assert not isinstance(steered, FastAcquisition)
+    assert steered.populate_space("t1") == {"status": "RUNNING", "values": {"mine": "t1"}}

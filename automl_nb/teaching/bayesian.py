@@ -41,8 +41,9 @@ class BayesianState:
     - ``until=trial_id``: the same for any trial (a recording's snapshots);
     - no trial is running: a preview. The oracle's own ``populate_space`` runs on a copy
       of its state (random state included) and returns the trial it will propose next.
-      This costs what the oracle's own choice costs (seconds: 50 optimiser restarts);
-      ``preview=False`` shows the decision that chose the last trial instead.
+      This costs what the oracle's own choice costs (about a tenth of a second, see
+      ``_kt_compat.FastAcquisition``; an oracle subclass with its own choice may take
+      longer); ``preview=False`` shows the decision that chose the last trial instead.
     """
 
     def __init__(

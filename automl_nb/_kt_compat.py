@@ -37,6 +37,8 @@ The touches, and why:
     :class:`AtomicOracleFiles` and :class:`AtomicTunerFiles` replace each file whole, and
     :func:`reload_project` rebuilds the oracle's state from its trials when an older crash
     left ``oracle.json`` torn.
+  - ``BayesianOptimizationOracle``'s parts in :func:`bayesian_parts`: its choice takes seconds
+    (its bound maximised a point at a time); ``acquisition.FastAcquisition`` batches it.
   - ``keras_tuner.src.engine.oracle.LOCKS``/``THREADS``, ``Oracle._random_state``,
     ``_tried_so_far``, ``_id_to_hash``, ``_nonfixed_space``, ``_vectorize_trials``: a private
     copy of a Bayesian oracle's state for the teaching views, never mutating the oracle.
@@ -68,6 +70,8 @@ import random
 import threading
 from collections.abc import Iterator
 from typing import Any
+
+from ._util import write_json_atomically
 
 log = logging.getLogger("automl_nb")
 
@@ -335,18 +339,9 @@ def drop_ended_retries(oracle: Any, ended: tuple[str, ...]) -> None:
     oracle._retry_queue = [t for t in queue if getattr(oracle.trials.get(t), "status", None) not in ended]
 
 
-def write_json_atomically(path: str, obj: Any) -> None:
-    """Write JSON to a temporary file beside ``path``, then rename it over ``path``: a reader,
-    or a process killed meanwhile, sees the old file or the new one, never half of one."""
-    tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
-    with open(tmp, "w") as fh:
-        json.dump(obj, fh)
-    os.replace(tmp, path)
-
-
 class AtomicOracleFiles:
     """Mixed into an oracle's class (before it): ``oracle.json`` and each ``trial.json`` are
-    replaced whole (see :func:`write_json_atomically`) instead of rewritten in place."""
+    replaced whole (see :func:`automl_nb._util.write_json_atomically`) instead of rewritten in place."""
 
     def save(self):
         fname = _need("keras-tuner", "Oracle._get_oracle_fname", lambda: self._get_oracle_fname)()
@@ -357,79 +352,12 @@ class AtomicOracleFiles:
         write_json_atomically(os.path.join(trial_dir(trial.trial_id), "trial.json"), trial.get_state())
 
 
-class FastAcquisition:
-    """Mixed into KerasTuner's ``BayesianOptimizationOracle`` (before it): its
-    ``populate_space``, with the same Gaussian process, bound and box, maximised in batches.
-
-    KerasTuner minimises the bound ``mu - beta * sigma`` (the score's sign flipped when higher
-    is better) with L-BFGS-B from 50 random starts, every gradient by finite differences of
-    one point a ``predict``: about 9,000 calls, 3-6 s on a 2-core CPU between two trials once
-    the random start is over (penguins' sex, 21 trials). Here the bound is screened at
-    :attr:`SCREEN` random points in one ``predict``, and L-BFGS-B refines the best
-    :attr:`REFINE` of them with the value and a forward-difference gradient from one
-    ``predict`` of ``d + 1`` points each step: a few hundredths of a second, and a bound at
-    least as good (``tests/test_kt_compat.py`` compares the two). The random start, the fit and
-    the values it returns are KerasTuner's; the draws come from the oracle's own seeded
-    random state.
-    """
-
-    SCREEN = 2000
-    REFINE = 5
-
-    def populate_space(self, trial_id):
-        import numpy as np
-
-        def fetch():
-            return self._vectorize_trials, self._get_hp_bounds, self._vector_to_values, self._random_populate_space
-
-        vectorize, hp_bounds, vector_to_values, random_populate = _need(
-            "keras-tuner", "BayesianOptimizationOracle._vectorize_trials/_get_hp_bounds/"
-            "_vector_to_values/_random_populate_space", fetch)
-        completed = [t for t in self.trials.values() if t.status == "COMPLETED"]
-        initial = self.num_initial_points or max(3 * len(self.hyperparameters.space), 3)
-        if len(completed) < initial:
-            return random_populate()
-        x, y = vectorize()
-        self.gpr.fit(np.nan_to_num(x, posinf=0, neginf=0), np.nan_to_num(y, posinf=0, neginf=0))
-        bounds = np.asarray(hp_bounds(), dtype=float)
-        best_x, _ = maximise_bound(self.gpr, self.beta, bounds, self._random_state,
-                                   screen=self.SCREEN, refine=self.REFINE)
-        return {"status": "RUNNING", "values": vector_to_values(best_x)}
-
-
-def maximise_bound(gpr: Any, beta: float, bounds: Any, random_state: Any, *, screen: int, refine: int) -> tuple[Any, float]:
-    """The point in ``bounds`` (``d x 2``) where ``mu - beta * sigma`` of ``gpr`` is lowest,
-    and that value: ``screen`` uniform draws, then L-BFGS-B from the best ``refine``."""
-    import numpy as np
-    import scipy.optimize
-
-    low, high = bounds[:, 0], bounds[:, 1]
-    d = bounds.shape[0]
-
-    def bound(points):
-        mu, sigma = gpr.predict(points, return_std=True)
-        return np.ravel(mu) - beta * np.ravel(sigma)
-
-    step = 1e-6 * np.maximum(high - low, 1e-12)
-
-    def value_and_gradient(point):
-        point = np.clip(point, low, high)
-        # Step up, or down where the point sits on its upper bound.
-        steps = np.where(point + step <= high, step, -step)
-        values = bound(np.vstack([point, point + np.diag(steps)]))
-        return values[0], (values[1:] - values[0]) / steps
-
-    draws = random_state.uniform(low, high, size=(screen, d))
-    screened = bound(draws)
-    best_x, best_value = draws[int(np.argmin(screened))], float(np.min(screened))
-    for start in draws[np.argsort(screened)[:refine]]:
-        result = scipy.optimize.minimize(
-            value_and_gradient, x0=start, jac=True, bounds=list(zip(low, high)), method="L-BFGS-B"
-        )
-        value = float(np.ravel(result.fun)[0])
-        if value < best_value:
-            best_x, best_value = np.clip(result.x, low, high), value
-    return best_x, best_value
+def bayesian_parts(oracle: Any) -> tuple[Any, ...]:
+    """A Bayesian oracle's private methods and random state (in the order fetched)."""
+    return _need("keras-tuner", "BayesianOptimizationOracle._vectorize_trials/_get_hp_bounds/"
+                 "_vector_to_values/_random_populate_space/_random_state",
+                 lambda: (oracle._vectorize_trials, oracle._get_hp_bounds, oracle._vector_to_values,
+                          oracle._random_populate_space, oracle._random_state))
 
 
 class AtomicTunerFiles:

@@ -12,8 +12,11 @@ Nothing here imports anything beyond the standard library.
 from __future__ import annotations
 
 import difflib
+import json
 import math
+import os
 import re
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -146,3 +149,12 @@ def slug(text: str, fallback: str = "data") -> str:
     """A name safe for a folder: letters, digits, ``_``, ``.`` and ``-`` only."""
     out = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text)).strip("-._")
     return out or fallback
+
+
+def write_json_atomically(path: str, obj: Any) -> None:
+    """Write JSON to a temporary file beside ``path``, then rename it over ``path``: a reader,
+    or a process killed meanwhile, sees the old file or the new one, never half of one."""
+    tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
+    with open(tmp, "w") as fh:
+        json.dump(obj, fh)
+    os.replace(tmp, path)

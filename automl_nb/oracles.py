@@ -25,8 +25,9 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._kt_compat import AtomicOracleFiles, FastAcquisition
+from ._kt_compat import AtomicOracleFiles
 from ._util import did_you_mean
+from .acquisition import FastAcquisition
 from .errors import OracleError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -212,7 +213,7 @@ def _steerable_class(cls: type) -> type:
     (And its files are written whole, never truncated then rewritten: ``_kt_compat``'s
     :class:`~automl_nb._kt_compat.AtomicOracleFiles`; and KerasTuner's own Bayesian oracle
     maximises its bound in batches, the same choice in a hundredth of the time:
-    :class:`~automl_nb._kt_compat.FastAcquisition`.)
+    :class:`~automl_nb.acquisition.FastAcquisition`.)
 
     Every trial KerasTuner creates goes through ``populate_space``; a scheduler (the tuner's:
     the user's promotions and queued trials first, then the budgets; the workers' chief adds

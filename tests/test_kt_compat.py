@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from automl_nb import _kt_compat as compat
+from automl_nb.acquisition import FastAcquisition
 from automl_nb.store import Store
 
 
@@ -315,7 +316,7 @@ def _bound(oracle, values):
 
 def test_the_bayesian_choice_is_kerastuners_in_a_few_batched_predictions(tmp_path, monkeypatch):
     ours, theirs = _bayesian_pair(tmp_path, completed=10)
-    assert isinstance(ours, compat.FastAcquisition)
+    assert isinstance(ours, FastAcquisition)
     calls = {"ours": 0, "theirs": 0}
 
     def counting(name, predict):
@@ -333,6 +334,18 @@ def test_the_bayesian_choice_is_kerastuners_in_a_few_batched_predictions(tmp_pat
     assert _bound(ours, mine["values"]) <= _bound(ours, kerastuners["values"]) + 1e-6
     assert _bound(ours, kerastuners["values"]) == pytest.approx(_bound(theirs, kerastuners["values"]))
     assert calls["ours"] * 10 < calls["theirs"]
+
+
+def test_a_bayesian_space_with_nothing_to_tune_stops_instead_of_failing(tmp_path):
+    from automl_nb import oracles
+
+    hp = kt.HyperParameters()
+    hp.Fixed("units", 8)
+    oracle = oracles.get_oracle("bayesian", objective="val_loss", direction="min", max_trials=None,
+                                epochs=1, seed=0, hyperparameters=hp, num_initial_points=1)
+    oracle._set_project_dir(str(tmp_path), "kt")
+    _finish(oracle, 1)
+    assert oracle.populate_space("next")["status"] == "STOPPED"
 
 
 def test_the_bayesian_random_start_is_kerastuners(tmp_path):

@@ -351,7 +351,7 @@ def test_a_hyperband_trial_is_labelled_with_its_own_bracket_when_brackets_overla
 
 
 def test_a_bayesian_subclass_keeps_its_own_choice():
-    from automl_nb._kt_compat import FastAcquisition
+    from automl_nb.acquisition import FastAcquisition
     from automl_nb.oracles import steer
 
     class Mine(kt.oracles.BayesianOptimizationOracle):

@@ -42,7 +42,7 @@ class BayesianState:
     - no trial is running: a preview. The oracle's own ``populate_space`` runs on a copy
       of its state (random state included) and returns the trial it will propose next.
       This costs what the oracle's own choice costs (about a tenth of a second, see
-      ``_kt_compat.FastAcquisition``; an oracle subclass with its own choice may take
+      ``acquisition.FastAcquisition``; an oracle subclass with its own choice may take
       longer); ``preview=False`` shows the decision that chose the last trial instead.
     """
 

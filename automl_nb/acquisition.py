@@ -47,7 +47,9 @@ class FastAcquisition:
         return {"status": "RUNNING", "values": to_values(best)}
 
 
-def maximise_bound(gpr: Any, beta: float, bounds: Any, random_state: Any, *, screen: int, refine: int) -> tuple[Any, float]:
+def maximise_bound(
+    gpr: Any, beta: float, bounds: Any, random_state: Any, *, screen: int, refine: int
+) -> tuple[Any, float]:
     """The point in ``bounds`` (``d x 2``) where ``mu - beta * sigma`` of ``gpr`` is lowest,
     and that value: ``screen`` uniform draws, then L-BFGS-B from the best ``refine``."""
     import numpy as np

@@ -212,7 +212,7 @@ def _steerable_class(cls: type) -> type:
 
     (And its files are written whole, never truncated then rewritten: ``_kt_compat``'s
     :class:`~automl_nb._kt_compat.AtomicOracleFiles`; and KerasTuner's own Bayesian oracle
-    maximises its bound in batches, the same choice in a hundredth of the time:
+    maximises its bound in batches, the same choice in about a fortieth of the time:
     :class:`~automl_nb.acquisition.FastAcquisition`.)
 
     Every trial KerasTuner creates goes through ``populate_space``; a scheduler (the tuner's:

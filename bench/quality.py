@@ -109,6 +109,7 @@ class Task:
     frames: tuple[Any, Any, Any] | None = None  # raw feature frames (HGB)
     classes: list[Any] | None = None  # the labels of the peers' class indices (tables)
     family: str = "tabular"
+    target_column: str | None = None  # the target's column in the frames (tables)
     notes: str = ""
 
 
@@ -230,7 +231,7 @@ def _tabular(name: str, frame, target: str, kind: str, budget: float, goal: str,
         name=name, kind=kind, budget_s=budget, target=goal,
         ours_train=train, ours_val=val, ours_test=test.drop(columns=[target]),
         y_val=y_val, y_test=y_test, x_train=x_train, x_val=x_val, x_test=x_test,
-        frames=(train[features], val[features], test[features]),
+        frames=(train[features], val[features], test[features]), target_column=target,
         notes=f"{len(tr)} train / {len(va)} val / {len(te)} test; text columns "
         f"{', '.join(text)}; {int(frame[features].isna().sum().sum())} missing values",
     )
@@ -343,7 +344,7 @@ def run_automl_nb(task: Task, budget: float, workdir: Path, seed: int) -> Run:
     if isinstance(train, tuple):
         data = train
     else:
-        data, kwargs["target"] = train, _target_column(task)
+        data, kwargs["target"] = train, task.target_column
         if task.kind == "regression" and "task" not in inspect.signature(automl_nb.search).parameters:
             # before the search infers the task, an integer target is classification: cast it
             column = kwargs["target"]
@@ -380,10 +381,6 @@ def run_automl_nb(task: Task, budget: float, workdir: Path, seed: int) -> Run:
     except Exception as exc:  # noqa: BLE001 - a bench reports, it does not stop
         run.note = f"no test score: {type(exc).__name__}: {exc}"
     return run
-
-
-def _target_column(task: Task) -> str:
-    return {"diamonds": "price", "penguins": "species", "penguins_sex": "sex"}[task.name]
 
 
 def mlp_space(hp, task: Task):
@@ -587,7 +584,7 @@ def run_hgb(task: Task, budget: float, workdir: Path, seed: int) -> Run:
         for c in frame.columns:
             if isinstance(train[c].dtype, pd.CategoricalDtype):
                 frame[c] = pd.Categorical(frame[c], categories=train[c].cat.categories)
-    y_train = task.ours_train[_target_column(task)].to_numpy()
+    y_train = task.ours_train[task.target_column].to_numpy()
     cls = HistGradientBoostingClassifier if task.kind == "classification" else HistGradientBoostingRegressor
     model = cls(categorical_features="from_dtype", random_state=seed).fit(train, y_train)
     run.log(score(task, task.y_val, model.predict(val)))

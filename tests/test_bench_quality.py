@@ -100,3 +100,15 @@ def test_a_tie_is_level_not_ahead(quality):
                                                  (None, 0.5), (None, None)]] == [1, 0, -1, 1, -1, 0]
     assert quality._tally([(1.0, 1.0), (0.99, 0.98), (1.0, 1.0)]) == "ahead at 1/3 marks (level at 2)"
     assert quality._tally([(0.99, 0.98), (0.9, 0.95)]) == "ahead at 1/2 marks"
+
+
+@pytest.mark.parametrize("name", ["fair", "mpg", "midwest"])
+def test_held_out_tables_run_by_name_only(quality, name):
+    pytest.importorskip("plotnine")
+    pytest.importorskip("statsmodels")
+    assert name in quality.HELD_OUT and name not in quality.TASKS  # not in the default run
+    (run,) = quality.main(["--smoke", "--task", name, "--system", "hgb"])
+    assert run["task"] == name and run["systems"]["hgb"]["test"] is not None
+    task = quality.HELD_OUT[name](smoke=False)
+    assert task.target_column in task.ours_train.columns
+    assert task.target_column not in task.ours_test.columns

@@ -300,6 +300,7 @@ TASKS = {"digits": task_digits, "mnist1d": task_mnist1d, "diamonds": task_diamon
          "penguins": task_penguins, "penguins_sex": task_penguins_sex}
 #: Tables no default was chosen on: run by name (``--task fair,mpg,midwest``), not by default.
 HELD_OUT = {"fair": task_fair, "mpg": task_mpg, "midwest": task_midwest}
+ALL_TASKS = {**TASKS, **HELD_OUT}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -747,7 +748,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     args = parser.parse_args(argv)
     tasks = [t.strip() for t in args.task.split(",") if t.strip()]
     systems = [s.strip() for s in args.system.split(",") if s.strip()]
-    for name, known in ((tasks, {**TASKS, **HELD_OUT}), (systems, SYSTEMS)):
+    for name, known in ((tasks, ALL_TASKS), (systems, SYSTEMS)):
         unknown = [n for n in name if n not in known]
         if unknown:
             parser.error(f"unknown {unknown[0]!r}; choose from {', '.join(known)}")
@@ -765,7 +766,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     with contextlib.ExitStack() as stack:
         tmp = args.keep or stack.enter_context(tempfile.TemporaryDirectory(prefix="automl_nb_quality_"))
         for name in tasks:
-            task = {**TASKS, **HELD_OUT}[name](args.smoke)
+            task = ALL_TASKS[name](args.smoke)
             if budget is not None:
                 task.budget_s = budget
             print(f"\n{task.name}: {task.kind}, {task.notes}; {task.budget_s:.0f}s a system; {load_note()}")

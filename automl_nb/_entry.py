@@ -55,6 +55,7 @@ def search(
     warm_start: bool = True,
     patience: int | None = 3,
     task: str | None = None,
+    ensemble: bool = True,
 ) -> Search:
     """Start a KerasTuner search in the background and return it at once.
 
@@ -84,7 +85,10 @@ def search(
     ``time`` budget the search also plans each trial's epochs to fit it, halts trials that
     fall behind (successive halving) and trains the best on while it still improves. An
     epoch trains at least 16 batches: training rows that fill fewer are passed over several
-    times an epoch (``data.layers.MIN_STEPS``).
+    times an epoch (``data.layers.MIN_STEPS``). When a built-in space's search ends, it weighs
+    an average of its best trials on the validation data, and ``best_model()`` and ``export()``
+    hand that ensemble back when it predicts better than the best trial alone
+    (``ensemble=False``: the best trial's model; :mod:`automl_nb.ensemble`).
     """
     if isinstance(trials, str) and trials.strip().lower() == "auto":
         trials = None if time is not None else DEFAULT_TRIALS
@@ -94,7 +98,8 @@ def search(
     time_budget = check_time(time)
     seed = check_seed(seed)
     patience = positive_int("patience", patience, allow_none=True) if patience != 0 else None
-    for flag, value in (("deterministic", deterministic), ("warm_start", warm_start)):
+    for flag, value in (("deterministic", deterministic), ("warm_start", warm_start),
+                        ("ensemble", ensemble)):
         if not isinstance(value, bool):
             raise SearchError(f"must be True or False; got {value!r}", argument=flag, value=value)
     oracle_checked = _oracles.check_oracle(oracle)
@@ -126,6 +131,7 @@ def search(
         "step": step,
         "warm_start": warm_start,
         "patience": patience,
+        "ensemble": ensemble,
         "created": datetime.now().isoformat(timespec="seconds"),
     }
     if pool is not None:

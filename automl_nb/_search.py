@@ -17,10 +17,10 @@ import os
 import threading
 import time as _time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._checks import check_time, positive_int
+from ._handback import HandBack, normalise_trial_id
 from ._util import format_duration
 from .backends.base import SearchJob, Trainer, explain_failure
 from .backends.engine import Engine, planning
@@ -56,7 +56,7 @@ PROMOTABLE = SCORED  # a trial with a score can be promoted or exported
 # --------------------------------------------------------------------------------------
 # the Search
 # --------------------------------------------------------------------------------------
-class Search:
+class Search(HandBack):
     """A search running (or run) in the background. Create it with :func:`automl_nb.search`."""
 
     def __init__(
@@ -311,7 +311,7 @@ class Search:
             return self._answer("stop", False, f"the search is {state.value}; there is nothing to stop")
 
     def _trial_or_answer(self, command: str, trial_id: Any) -> tuple[str | None, CommandResult | None]:
-        tid = _normalise_trial_id(trial_id)
+        tid = normalise_trial_id(trial_id)
         with self.lock:
             trials = self._record.trials
             if tid not in trials:
@@ -469,6 +469,7 @@ class Search:
             reason = self._trainer.run(self._engine)
             if self._control.stop_requested:
                 reason = "stopped by the user"
+            self._weigh_ensemble()
         except (JournalError, SpaceFailure) as exc:
             final, reason = SearchState.FAILED, str(exc)
         except Exception as exc:
@@ -501,61 +502,6 @@ class Search:
         except SpaceError as exc:
             raise SearchError.like(exc) from None
 
-    def _resolve_trial(self, trial_id: Any) -> str:
-        with self.lock:
-            if trial_id is None:
-                best = self._record.best()
-                if best is None:
-                    raise RuntimeError("no trial has finished with a score yet; wait for one first")
-                return best.trial_id
-            tid = _normalise_trial_id(trial_id)
-            trial = self._record.trials.get(tid)
-            if trial is None:
-                raise SearchError(f"trial_id {tid!r} is not a trial of this search")
-            if trial.status not in PROMOTABLE:
-                raise SearchError(f"trial {tid} is {trial.status}; choose a finished trial with a score")
-            return tid
-
-    def best_model(self, trial_id: str | None = None):
-        """The best trial's model (or ``trial_id``'s) at its best epoch, as a Keras model."""
-        tid = self._resolve_trial(trial_id)
-        if trial_id is None and self._final_model is not None:
-            return self._final_model
-        return self._trainer.load_model(tid)
-
-    def final_fit(self, trial_id: str | None = None, epochs: int | None = None):
-        """Retrain a trial (the best by default) on training + validation data; export() then writes it."""
-        if self.state in (SearchState.RUNNING, SearchState.PAUSED, SearchState.STOPPING):
-            raise RuntimeError(
-                f"the search is {self.state.value}; final fit runs once it is done (stop() or wait() first)"
-            )
-        tid = self._resolve_trial(trial_id)
-        with self.lock:
-            trial = self._record.trials[tid]
-            n_epochs = epochs or trial.best_epoch or trial.epochs or self.settings["epochs"]
-        n_epochs = positive_int("epochs", n_epochs)
-        model = self._trainer.final_fit(tid, n_epochs)
-        self._final_model, self._final_trial = model, tid
-        self._answer("final_fit", True, f"trial {tid} retrained on all data for {n_epochs} epochs",
-                     trial_id=tid, epochs=n_epochs)
-        return model
-
-    def export(self, path: str | os.PathLike[str] | None = None, trial_id: str | None = None,
-               format: str = "keras") -> Path:
-        """Write the best trial's model (or ``trial_id``'s, or the final fit's) for use without
-        automl-nb: format "keras" (default), "savedmodel" or "tflite" (:mod:`automl_nb.export`)."""
-        from . import export as exporting
-
-        fmt, target = exporting.check(format, path, self.directory)
-        tid = self._resolve_trial(trial_id)
-        final = trial_id is None and self._final_model is not None
-        with self.lock:
-            trial = self._record.trials[tid]
-        exporting.write(self._final_model if final else self.best_model(tid), target, fmt,
-                        exporting.metadata(trial, self.dataset, self.settings, fmt, final, self.directory))
-        self._answer("export", True, f"exported trial {tid} to {target}", trial_id=tid, path=str(target))
-        return target
-
     def _save_settings(self) -> None:
         self.store.write_settings(self.settings)
 
@@ -584,13 +530,6 @@ def _not_now(command: str, state: SearchState) -> str:
     if state.is_finished():
         return f"the search is {state.value}; there is nothing to {command}"
     return f"the search is {state.value}; {command} does not apply now"
-
-
-def _normalise_trial_id(trial_id: Any) -> str:
-    if isinstance(trial_id, int) and not isinstance(trial_id, bool):
-        return f"{trial_id:04d}"
-    text = str(trial_id).strip()
-    return f"{int(text):04d}" if text.isdigit() and len(text) < 4 else text
 
 
 def _print_progress(event: Event) -> None:

@@ -160,7 +160,9 @@ class PlanMade(Event):
     portfolio), ``"epochs"`` (a trial plans fewer epochs to fit the time budget),
     ``"promote"`` (a trial still improving trains on), ``"slower"`` (a trial on its first
     plateau trains on at a lower learning rate), ``"stop"`` (no trial can fit in the
-    time left); ``trial_id`` names the trial it is about, if any.
+    time left), ``"ensemble"`` (when the search ends: the model handed back averages its
+    best trials with ``detail["weights"]``, or is the best trial alone when they are empty;
+    :mod:`automl_nb.ensemble`); ``trial_id`` names the trial it is about, if any.
     """
 
     kind: ClassVar[str] = "plan"

@@ -97,6 +97,9 @@ class SearchRecord:
         self.end_reason: str | None = None
         self.last_command: CommandIssued | None = None
         self.last_plan: PlanMade | None = None  # the search's latest decision about its budget
+        #: The decision on the model handed back (an ensemble of the best trials, or the best
+        #: alone) made when the search last ended; None once a trial starts after it.
+        self.ensemble: PlanMade | None = None
         self.running_time_s: float = 0.0  # time spent running in earlier sessions
         self._session_start: float | None = None
         self.last_seq = -1
@@ -127,6 +130,7 @@ class SearchRecord:
         elif isinstance(event, SpaceDefined):
             self.space = list(event.space)
         elif isinstance(event, TrialStarted):
+            self.ensemble = None  # weighed without this trial
             self.trials[event.trial_id] = TrialRecord(
                 trial_id=event.trial_id,
                 hyperparameters=dict(event.hyperparameters),
@@ -160,6 +164,8 @@ class SearchRecord:
             self.last_command = event
         elif isinstance(event, PlanMade):
             self.last_plan = event
+            if event.decision == "ensemble":
+                self.ensemble = event
         elif isinstance(event, SearchEnded):
             self.state = event.state
             self.end_reason = event.reason

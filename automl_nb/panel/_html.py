@@ -69,10 +69,15 @@ def best_html(best: BestInfo | None) -> str:
     if best is None:
         return f"<b>Best model</b> <span style='{MUTED}'>· no finished trial yet</span>"
     epoch = f" at epoch {best.best_epoch}" if best.best_epoch else ""
+    mix = ""
+    if best.ensemble:
+        members = ", ".join(f"<code>{escape(tid)}</code> {weight:.0%}" for tid, weight in best.ensemble)
+        note = f" <span style='{MUTED}'>· {escape(best.ensemble_note)}</span>" if best.ensemble_note else ""
+        mix = f"<br>Export writes an <b>ensemble</b> of trials {members}{note}<br>"
     return (
         f"<span style='color:{BEST['color']}'>★</span> "
         f"<b>Best model</b>: trial <code>{escape(best.trial_id)}</code> · "
-        f"{escape(best.objective)} <b>{best.score:.4f}</b>{epoch} "
+        f"{escape(best.objective)} <b>{best.score:.4f}</b>{epoch} {mix}"
         f"<details style='display:inline-block;vertical-align:top'><summary style='{MUTED};"
         f"cursor:pointer'>hyperparameters</summary>{hp_table(best.hyperparameters)}</details>"
     )

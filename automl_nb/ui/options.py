@@ -268,6 +268,17 @@ OPTIONS: tuple[Option, ...] = (
         to_search=True,
     ),
     _opt(
+        "--no-ensemble",
+        help=(
+            "hand back the best trial's model alone (default: when the search ends, an average "
+            "of its best trials when that predicts the validation data better)"
+        ),
+        action="store_false",
+        dest="ensemble",
+        default=True,
+        to_search=True,
+    ),
+    _opt(
         "--dir",
         help="where the search keeps its journal and checkpoints (default: automl_runs/NAME)",
         dest="directory",

@@ -250,6 +250,10 @@ class BestInfo(NamedTuple):
     epochs: int
     best_epoch: int | None
     hyperparameters: dict[str, Any]
+    #: The trials the handed-back model averages, with their weights, heaviest first (empty:
+    #: the best trial alone), and why: its validation loss against the best trial's.
+    ensemble: tuple[tuple[str, float], ...] = ()
+    ensemble_note: str | None = None
 
 
 def best_info(record: SearchRecord) -> BestInfo | None:
@@ -257,6 +261,12 @@ def best_info(record: SearchRecord) -> BestInfo | None:
     best = record.best()
     if best is None or finite(best.score) is None:
         return None
+    detail = record.ensemble.detail if record.ensemble is not None else {}
+    weights = {str(k): float(v) for k, v in (detail.get("weights") or {}).items()}
+    note = None
+    if weights and finite(detail.get("ensemble_loss")) is not None and finite(detail.get("best_loss")) is not None:
+        note = (f"validation {detail.get('loss', 'loss')} {detail['ensemble_loss']:.4g} against "
+                f"{detail['best_loss']:.4g} for trial {detail.get('best_trial', best.trial_id)} alone")
     return BestInfo(
         best.trial_id,
         float(best.score),  # type: ignore[arg-type]
@@ -264,4 +274,6 @@ def best_info(record: SearchRecord) -> BestInfo | None:
         best.epochs,
         best.best_epoch,
         {k: plain(v) for k, v in best.hyperparameters.items()},
+        tuple(sorted(weights.items(), key=lambda kv: -kv[1])),
+        note,
     )

@@ -1,0 +1,144 @@
+"""What a search hands back: the best model, a trial's model, the final fit and the export.
+
+:class:`HandBack` is the part of :class:`~automl_nb.Search` that turns trials into Keras
+models. With no ``trial_id`` the model handed back is, in order: the final fit's (when one
+was made), the search's ensemble of its best trials (when the search found one that predicts
+the validation data better than its best trial alone; :mod:`automl_nb.ensemble`), or the
+best trial's, at its best epoch. A ``trial_id`` always means that trial's own model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from ._checks import positive_int
+from .backends.base import explain_failure
+from .control import SearchState
+from .errors import SearchError
+from .events import PlanMade
+from .record import SCORED
+
+log = logging.getLogger("automl_nb")
+
+
+class HandBack:
+    """The models of a Search (a mix-in: the Search sets the attributes it reads)."""
+
+    _final_model: Any
+    _final_trial: str | None
+
+    # -- the ensemble ---------------------------------------------------------------------------
+    def _weigh_ensemble(self) -> None:
+        """At the end of a search: weigh its best trials on the validation data and journal the
+        decision (:func:`automl_nb.ensemble.weigh`). A failure here is said, not raised: the
+        best trial is handed back as before."""
+        from . import ensemble
+
+        settings = self.settings
+        if not settings.get("ensemble", True) or settings.get("space") != "builtin" or self.dataset is None:
+            return
+        try:
+            x_val, y_val = self._validation_inputs()
+            plan = ensemble.weigh(self._record, lambda tid: self._trainer.load_model(tid).predict(
+                x_val, verbose=0), y_val, self.dataset.task)
+        except Exception as exc:  # the search has its trials: say why, go on
+            log.debug("ensemble failed", exc_info=True)
+            plan = PlanMade(decision="ensemble", message=(
+                f"the best model is the best trial alone: its ensemble could not be weighed "
+                f"({explain_failure(exc)})"), detail={"weights": {}})
+        if plan is not None:
+            self._publish(plan)
+
+    def _validation_inputs(self) -> tuple[Any, Any]:
+        from .data.layers import fit_data
+
+        validation = fit_data(self.dataset, None, self.settings.get("seed"))[1]["validation_data"]
+        x = validation[0] if isinstance(validation, tuple) else validation
+        return x, self.dataset.y_val
+
+    def ensemble_weights(self) -> dict[str, float]:
+        """The trials the best model averages and their weights ({} when it is one trial's)."""
+        from .ensemble import weights_of
+
+        with self.lock:
+            return weights_of(self._record.ensemble)
+
+    # -- models ---------------------------------------------------------------------------------
+    def _resolve_trial(self, trial_id: Any) -> str:
+        with self.lock:
+            if trial_id is None:
+                best = self._record.best()
+                if best is None:
+                    raise RuntimeError("no trial has finished with a score yet; wait for one first")
+                return best.trial_id
+            tid = normalise_trial_id(trial_id)
+            trial = self._record.trials.get(tid)
+            if trial is None:
+                raise SearchError(f"trial_id {tid!r} is not a trial of this search")
+            if trial.status not in SCORED:
+                raise SearchError(f"trial {tid} is {trial.status}; choose a finished trial with a score")
+            return tid
+
+    def best_model(self, trial_id: str | None = None):
+        """The best model as a Keras model: the final fit's, else the search's ensemble of its
+        best trials (:meth:`ensemble_weights`), else the best trial's at its best epoch; or
+        ``trial_id``'s own model at its best epoch."""
+        tid = self._resolve_trial(trial_id)
+        if trial_id is not None:
+            return self._trainer.load_model(tid)
+        if self._final_model is not None:
+            return self._final_model
+        weights = self.ensemble_weights()
+        if not weights:
+            return self._trainer.load_model(tid)
+        from .ensemble import build
+
+        return build({member: self._trainer.load_model(member) for member in weights}, weights)
+
+    def final_fit(self, trial_id: str | None = None, epochs: int | None = None):
+        """Retrain a trial (the best by default) on training + validation data; export() then writes it."""
+        if self.state in (SearchState.RUNNING, SearchState.PAUSED, SearchState.STOPPING):
+            raise RuntimeError(
+                f"the search is {self.state.value}; final fit runs once it is done (stop() or wait() first)"
+            )
+        tid = self._resolve_trial(trial_id)
+        with self.lock:
+            trial = self._record.trials[tid]
+            n_epochs = epochs or trial.best_epoch or trial.epochs or self.settings["epochs"]
+        n_epochs = positive_int("epochs", n_epochs)
+        model = self._trainer.final_fit(tid, n_epochs)
+        self._final_model, self._final_trial = model, tid
+        self._answer("final_fit", True, f"trial {tid} retrained on all data for {n_epochs} epochs",
+                     trial_id=tid, epochs=n_epochs)
+        return model
+
+    def export(self, path: str | os.PathLike[str] | None = None, trial_id: str | None = None,
+               format: str = "keras") -> Path:
+        """Write the best model (:meth:`best_model`: the final fit's, the ensemble's or the best
+        trial's) or ``trial_id``'s for use without automl-nb: format "keras" (default),
+        "savedmodel" or "tflite" (:mod:`automl_nb.export`)."""
+        from . import export as exporting
+
+        fmt, target = exporting.check(format, path, self.directory)
+        tid = self._resolve_trial(trial_id)
+        final = trial_id is None and self._final_model is not None
+        weights = {} if final or trial_id is not None else self.ensemble_weights()
+        with self.lock:
+            trial = self._record.trials[tid]
+        meta = exporting.metadata(trial, self.dataset, self.settings, fmt, final, self.directory)
+        meta["ensemble"] = weights or None
+        exporting.write(self.best_model(trial_id), target, fmt, meta)
+        what = (f"the ensemble of trials {', '.join(weights)}" if weights else f"trial {tid}")
+        self._answer("export", True, f"exported {what} to {target}", trial_id=tid, path=str(target))
+        return target
+
+
+def normalise_trial_id(trial_id: Any) -> str:
+    """A trial id as the search writes it: 7 and "7" are "0007"."""
+    if isinstance(trial_id, int) and not isinstance(trial_id, bool):
+        return f"{trial_id:04d}"
+    text = str(trial_id).strip()
+    return f"{int(text):04d}" if text.isdigit() and len(text) < 4 else text

@@ -42,8 +42,8 @@ class HandBack:
             return
         try:
             x_val, y_val = self._validation_inputs()
-            plan = ensemble.weigh(self._record, lambda tid: self._trainer.load_model(tid).predict(
-                x_val, verbose=0), y_val, self.dataset.task)
+            plan = ensemble.weigh(self._record, lambda tid: ensemble.predict(self._trainer.load_model(tid), x_val),
+                                  y_val, self.dataset.task, usable=self._trainer.has_checkpoint)
         except Exception as exc:  # the search has its trials: say why, go on
             log.debug("ensemble failed", exc_info=True)
             plan = PlanMade(decision="ensemble", message=(

@@ -1,7 +1,7 @@
 """The model a search hands back: its best trials averaged, when that predicts better.
 
-Several trials of a search often tie on the objective (digits: five trials at 0.992 of 359
-validation images) and each gets different examples wrong, so which one is handed back moves
+Several trials of a search often tie on the objective (digits: within one of 359 validation
+images) and each gets different examples wrong, so which one is handed back moves
 the test score by more than the search's own progress does. When a search ends, it weighs its
 best trials (at most :data:`CANDIDATES`, by score) on the validation data by greedy ensemble
 selection with replacement (Caruana et al., 2004, as AutoGluon and auto-sklearn do): start
@@ -91,10 +91,13 @@ def select(predictions: Sequence[np.ndarray], y: np.ndarray, task: str,
     return counts, current
 
 
-def candidates(record: SearchRecord, limit: int = CANDIDATES) -> list[str]:
-    """The best finished trials with a score, best first (ties in start order), at most ``limit``."""
+def candidates(record: SearchRecord, limit: int = CANDIDATES,
+               usable: Callable[[str], bool] | None = None) -> list[str]:
+    """The best finished trials with a score (and, with ``usable``, that it accepts: a trial
+    whose checkpoint is gone has no model), best first, ties in start order, at most ``limit``."""
     scored = [t for t in record.trials.values()
-              if t.status in SCORED and t.score is not None and math.isfinite(t.score)]
+              if t.status in SCORED and t.score is not None and math.isfinite(t.score)
+              and (usable is None or usable(t.trial_id))]
     ordered: list[Any] = []
     for trial in scored:  # a stable insertion sort by score keeps start order among ties
         at = len(ordered)
@@ -105,11 +108,11 @@ def candidates(record: SearchRecord, limit: int = CANDIDATES) -> list[str]:
 
 
 def weigh(record: SearchRecord, predict: Callable[[str], np.ndarray], y: np.ndarray,
-          task: str) -> PlanMade | None:
+          task: str, usable: Callable[[str], bool] | None = None) -> PlanMade | None:
     """The search's ensemble decision as a ``PlanMade`` event: the weights of the trials it
     mixes (``detail["weights"]``), or none and why (one trial is best alone). ``predict(trial_id)``
     gives a trial's validation predictions. None when fewer than two trials have a score."""
-    ids = candidates(record)
+    ids = candidates(record, usable=usable)
     if len(ids) < 2:
         return None
     best_id = ids[0]
@@ -153,6 +156,27 @@ def weights_of(plan: PlanMade | None) -> dict[str, float]:
         return {}
     weights = (plan.detail or {}).get("weights") or {}
     return {str(k): float(v) for k, v in weights.items()}
+
+
+def predict(model: Any, x: Any, batch: int = 512) -> np.ndarray:
+    """``model``'s outputs for ``x`` (an array, a dict of columns, or a ``PyDataset`` of
+    ``(x, y)`` batches), called batch by batch: ``model.predict`` would trace a new function
+    for each of the models weighed, and TensorFlow warns of the retracing in the user's cell."""
+    import keras
+
+    convert = keras.ops.convert_to_tensor
+    if hasattr(x, "on_epoch_end") and hasattr(x, "__getitem__"):  # a PyDataset (an image folder)
+        batches = (x[i][0] for i in range(len(x)))
+    elif isinstance(x, dict):
+        rows = len(next(iter(x.values())))
+        batches = ({k: v[i:i + batch] for k, v in x.items()} for i in range(0, rows, batch))
+    else:
+        batches = (x[i:i + batch] for i in range(0, len(x), batch))
+    parts = []
+    for part in batches:
+        inputs = {k: convert(v) for k, v in part.items()} if isinstance(part, dict) else convert(part)
+        parts.append(keras.ops.convert_to_numpy(model(inputs, training=False)))
+    return np.concatenate(parts)
 
 
 def build(models: dict[str, Any], weights: dict[str, float]) -> Any:

@@ -78,6 +78,7 @@ def test_candidates_are_the_best_scored_trials_ties_in_start_order():
     record = _record([0.9, None, 0.95, 0.9, float("nan"), 0.8])
     assert ensemble.candidates(record) == ["0002", "0000", "0003", "0005"]
     assert ensemble.candidates(record, limit=2) == ["0002", "0000"]
+    assert ensemble.candidates(record, usable=lambda tid: tid != "0000") == ["0002", "0003", "0005"]
     assert ensemble.candidates(_record([0.3, 0.1, 0.2], direction="min")) == ["0001", "0002", "0000"]
 
 
@@ -120,11 +121,23 @@ FRESH = textwrap.dedent("""
     import json, sys
     sys.modules["automl_nb"] = None  # a machine without automl-nb
     import numpy as np, keras, tensorflow as tf
-    path, rows, out = sys.argv[1:]
-    frame = json.load(open(rows))
-    model = keras.saving.load_model(path, safe_mode=True)
-    feed = {"x": tf.constant(np.array(frame["x"], "float32")), "colour": tf.constant(frame["colour"])}
-    np.save(out, model.predict(feed, verbose=0))
+    folder, out = sys.argv[1:]
+    frame = json.load(open(folder + "/rows.json"))
+    x, colour = np.array(frame["x"], "float32"), np.array(frame["colour"])
+    model = keras.saving.load_model(folder + "/best.keras", safe_mode=True)
+    got = {"keras": model.predict({"x": tf.constant(x), "colour": tf.constant(colour)}, verbose=0)}
+    names = {c["name"]: c["input"] for c in json.load(open(folder + "/best_savedmodel.json"))["inputs"]["columns"]}
+    serve = tf.saved_model.load(folder + "/best_savedmodel").signatures["serving_default"]
+    specs = serve.structured_input_signature[1]
+    feed = {names["x"]: tf.constant(x.reshape(-1, 1), dtype=specs[names["x"]].dtype),
+            names["colour"]: tf.constant(colour.reshape(-1, 1))}
+    got["savedmodel"] = next(iter(serve(**feed).values())).numpy()
+    runner = tf.lite.Interpreter(model_path=folder + "/best.tflite").get_signature_runner()
+    details = runner.get_input_details()
+    got["tflite"] = next(iter(runner(**{names["x"]: x.reshape(-1, 1).astype(details[names["x"]]["dtype"]),
+                                       names["colour"]: colour.reshape(-1, 1).astype(details[names["colour"]]["dtype"])}
+                                    ).values()))
+    np.savez(out, **got)
 """)
 
 
@@ -156,12 +169,20 @@ def test_a_searchs_ensemble_is_one_model_that_exports_and_reopens(tmp_path):
     assert meta["ensemble"] == weights and meta["trial_id"] == s.record.best().trial_id
     assert json.loads(s.export(tmp_path / "one.keras", trial_id="0001").with_suffix(".keras.json")
                       .read_text())["ensemble"] is None
+    s.export(tmp_path / "best_savedmodel", format="savedmodel")
+    s.export(tmp_path / "best.tflite", format="tflite")
     rows = {"x": s.dataset.x_val["x"].ravel().tolist(), "colour": s.dataset.x_val["colour"].ravel().tolist()}
     (tmp_path / "rows.json").write_text(json.dumps(rows))
-    result = subprocess.run([sys.executable, "-c", FRESH, str(path), str(tmp_path / "rows.json"),
-                             str(tmp_path / "got.npy")], capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run([sys.executable, "-c", FRESH, str(tmp_path), str(tmp_path / "got.npz")],
+                            capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
-    np.testing.assert_allclose(np.load(tmp_path / "got.npy"), expected, rtol=1e-5, atol=1e-6)
+    with np.load(tmp_path / "got.npz") as got:
+        np.testing.assert_allclose(got["keras"], expected, rtol=1e-5, atol=1e-6)
+        for fmt in ("savedmodel", "tflite"):
+            np.testing.assert_allclose(got[fmt], expected, rtol=1e-4, atol=1e-4, err_msg=fmt)
+    labels = automl_nb.load(path).predict(pd.DataFrame(rows))  # and automl-nb's loader, in labels
+    picked = (expected[:, 0] >= 0.5).astype(int) if expected.shape[1] == 1 else expected.argmax(axis=1)
+    assert list(labels) == [s.dataset.class_names[i] for i in picked]
     again = automl_nb.open(tmp_path / "s")
     assert again.ensemble_weights() == weights
     np.testing.assert_allclose(again.best_model().predict(x_val, verbose=0), expected, rtol=1e-5, atol=1e-6)
@@ -177,3 +198,27 @@ def test_ensemble_false_hands_back_the_best_trial(tmp_path):
     assert s.wait(300) is SearchState.DONE, s.error
     assert not [e for e in s.events() if e.kind == "plan" and e.decision == "ensemble"]
     assert s.ensemble_weights() == {} and s.best_model().name != "ensemble"
+
+
+@pytest.mark.slow
+def test_predictions_batch_by_batch_equal_predict_for_arrays_columns_and_streams():
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1100, 3)).astype("float32")
+    plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="softmax")])
+    np.testing.assert_allclose(ensemble.predict(plain, x, batch=500), plain.predict(x, verbose=0), atol=1e-6)
+    a, b = keras.Input((1,), name="a"), keras.Input((1,), name="b")
+    columns = keras.Model({"a": a, "b": b}, keras.layers.Dense(1)(keras.layers.Concatenate()([a, b])))
+    feed = {"a": x[:, :1], "b": x[:, 1:2]}
+    np.testing.assert_allclose(ensemble.predict(columns, feed, batch=300), columns.predict(feed, verbose=0),
+                               atol=1e-5)
+
+    class Stream(keras.utils.PyDataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return x[i * 400:(i + 1) * 400], np.zeros(len(x[i * 400:(i + 1) * 400]))
+
+    np.testing.assert_allclose(ensemble.predict(plain, Stream()), plain.predict(x, verbose=0), atol=1e-6)

@@ -313,7 +313,8 @@ def test_05_export_loads_in_plain_keras(lab):
     )
     # the panel's own sentence or the search's answer to the export command, whichever came last
     assert re.search(
-        rf"exported (the best model|trial \d+) to {re.escape(EXPORT)}$", snap.message
+        rf"exported (the best model|trial \d+|the ensemble of trials [\d, ]+) to {re.escape(EXPORT)}$",
+        snap.message
     ), snap.message
     assert target.exists(), f"Export said {snap.message!r} but {target} is missing"
     meta = json.loads((target.parent / (target.name + ".json")).read_text())

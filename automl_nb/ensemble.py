@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from .events import PlanMade
-from .record import SCORED, SearchRecord, better
+from .record import SCORED, SearchRecord
 
 #: The best trials (by the search's objective) that an ensemble may draw from.
 CANDIDATES = 8
@@ -98,12 +98,8 @@ def candidates(record: SearchRecord, limit: int = CANDIDATES,
     scored = [t for t in record.trials.values()
               if t.status in SCORED and t.score is not None and math.isfinite(t.score)
               and (usable is None or usable(t.trial_id))]
-    ordered: list[Any] = []
-    for trial in scored:  # a stable insertion sort by score keeps start order among ties
-        at = len(ordered)
-        while at > 0 and better(trial.score, ordered[at - 1].score, record.direction):
-            at -= 1
-        ordered.insert(at, trial)
+    sign = -1.0 if record.direction == "max" else 1.0
+    ordered = sorted(scored, key=lambda t: sign * t.score)  # a stable sort: ties in start order
     return [t.trial_id for t in ordered[:limit]]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ..._util import format_duration
+from ...ensemble import weights_of
 from ...record import OWN_SOURCES, SearchRecord, TrialRecord, better, finite
 from .space import plain, searchable_names
 
@@ -262,7 +263,7 @@ def best_info(record: SearchRecord) -> BestInfo | None:
     if best is None or finite(best.score) is None:
         return None
     detail = record.ensemble.detail if record.ensemble is not None else {}
-    weights = {str(k): float(v) for k, v in (detail.get("weights") or {}).items()}
+    weights = weights_of(record.ensemble)
     note = None
     if weights and finite(detail.get("ensemble_loss")) is not None and finite(detail.get("best_loss")) is not None:
         note = (f"validation {detail.get('loss', 'loss')} {detail['ensemble_loss']:.4g} against "

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .events import PlanMade
+from .predictor import class_indices
 from .record import SCORED, SearchRecord
 
 #: The best trials (by the search's objective) that an ensemble may draw from.
@@ -140,10 +141,8 @@ def weigh(record: SearchRecord, predict: Callable[[str], np.ndarray], y: np.ndar
 
 
 def _accuracy(prediction: np.ndarray, y: np.ndarray) -> float:
-    p = np.asarray(prediction)
     labels = np.asarray(y).astype(np.int64).reshape(-1)
-    guess = (p.reshape(-1) >= 0.5).astype(np.int64) if p.ndim == 1 or p.shape[-1] == 1 else p.argmax(-1)
-    return float(np.mean(guess == labels))
+    return float(np.mean(class_indices(prediction) == labels))
 
 
 def weights_of(plan: PlanMade | None) -> dict[str, float]:

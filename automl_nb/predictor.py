@@ -125,7 +125,7 @@ class Predictor:
         out = self.predict_proba(data)
         if self.task == "regression":
             return [float(v) for v in out.reshape(len(out), -1)[:, 0]]
-        indices = _indices(out)
+        indices = class_indices(out)
         names = self.class_names
         if not names:
             return [int(i) for i in indices]
@@ -139,8 +139,10 @@ class Predictor:
         return f"<Predictor {self.path.name}: {what}, predicts from {kind}>"
 
 
-def _indices(out: np.ndarray) -> np.ndarray:
-    out = out.reshape(len(out), -1)
+def class_indices(out: np.ndarray) -> np.ndarray:
+    """The predicted class of each row of a classifier's output: the argmax of its class
+    probabilities, or of one sigmoid column, the probability of class 1, at 0.5."""
+    out = np.asarray(out).reshape(len(out), -1)
     if out.shape[1] == 1:  # one sigmoid unit: the probability of class 1
         return (out[:, 0] >= 0.5).astype(int)
     return out.argmax(axis=1)

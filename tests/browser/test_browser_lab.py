@@ -434,10 +434,13 @@ def test_06_promote_a_completed_trial(lab):
     )
     lab.shot("promoted-curve")
     lab.shot("promoted-row", panel.table, "center")
+    # the table and the learning curves redraw apart: the row can say completed while the
+    # chart has yet to draw the last epoch, so wait for both
     snap = panel.wait(
-        lambda s: (s.row(child) or {}).get("status") == "completed",
+        lambda s: (s.row(child) or {}).get("status") == "completed"
+        and len((s.curves.get(child) or {}).get("x", ())) >= 4,
         timeout=90,
-        what=f"the promoted trial {child} to complete",
+        what=f"the promoted trial {child} to complete, on the table and the learning curves",
     )
     assert snap.curves[child]["x"] == list(range(last_x, last_x + 4)), snap.curves[child]
     assert snap.row(child)["epochs"] == str(last_x + 3), snap.row(child)

@@ -38,12 +38,22 @@ class HandBack:
         from . import ensemble
 
         settings = self.settings
-        if not settings.get("ensemble", True) or settings.get("space") != "builtin" or self.dataset is None:
+        if not ensemble.applies(settings, self.dataset):
             return
         try:
-            x_val, y_val = self._validation_inputs()
-            plan = ensemble.weigh(self._record, lambda tid: ensemble.predict(self._trainer.load_model(tid), x_val),
-                                  y_val, self.dataset.task, usable=self._trainer.has_checkpoint)
+            x_val, y_val = None, self.dataset.y_val
+
+            def predict(trial_id: str) -> Any:  # kept when its fit ended, else from its model
+                nonlocal x_val
+                kept = self._trainer.kept_predictions(trial_id)
+                if kept is not None and len(kept) == len(y_val):
+                    return kept
+                if x_val is None:
+                    x_val = ensemble.validation_inputs(self.dataset, settings.get("seed"))
+                return ensemble.predict(self._trainer.load_model(trial_id), x_val)
+
+            plan = ensemble.weigh(self._record, predict, y_val, self.dataset.task,
+                                  usable=self._trainer.has_checkpoint)
         except Exception as exc:  # the search has its trials: say why, go on
             log.debug("ensemble failed", exc_info=True)
             plan = PlanMade(decision="ensemble", message=(
@@ -51,13 +61,6 @@ class HandBack:
                 f"({explain_failure(exc)})"), detail={"weights": {}})
         if plan is not None:
             self._publish(plan)
-
-    def _validation_inputs(self) -> tuple[Any, Any]:
-        from .data.layers import fit_data
-
-        validation = fit_data(self.dataset, None, self.settings.get("seed"))[1]["validation_data"]
-        x = validation[0] if isinstance(validation, tuple) else validation
-        return x, self.dataset.y_val
 
     def ensemble_weights(self) -> dict[str, float]:
         """The trials the best model averages and their weights ({} when it is one trial's)."""

@@ -104,6 +104,33 @@ def candidates(record: SearchRecord, limit: int = CANDIDATES,
     return [t.trial_id for t in ordered[:limit]]
 
 
+def could_join(record: SearchRecord, score: float, limit: int = CANDIDATES,
+               usable: Callable[[str], bool] | None = None) -> bool:
+    """Whether a trial ending now with ``score`` is among the :func:`candidates`: fewer than
+    ``limit`` scored trials are as good. Finished trials keep their scores, so a trial that is
+    not among them when it ends never will be."""
+    if score is None or not math.isfinite(score):
+        return False
+    sign = -1.0 if record.direction == "max" else 1.0
+    ahead = [tid for tid in candidates(record, limit, usable)
+             if sign * record.trials[tid].score <= sign * score]
+    return len(ahead) < limit
+
+
+def applies(settings: dict[str, Any], dataset: Any) -> bool:
+    """Whether a search weighs an ensemble when it ends: ``ensemble`` on, the built-in space
+    (a custom space's outputs may not be probabilities) and data to weigh it on."""
+    return bool(settings.get("ensemble", True)) and settings.get("space") == "builtin" and dataset is not None
+
+
+def validation_inputs(dataset: Any, seed: int | None) -> Any:
+    """The validation inputs as the trials' fit gets them (arrays, columns or a stream)."""
+    from .data.layers import fit_data
+
+    validation = fit_data(dataset, None, seed)[1]["validation_data"]
+    return validation[0] if isinstance(validation, tuple) else validation
+
+
 def weigh(record: SearchRecord, predict: Callable[[str], np.ndarray], y: np.ndarray,
           task: str, usable: Callable[[str], bool] | None = None) -> PlanMade | None:
     """The search's ensemble decision as a ``PlanMade`` event: the weights of the trials it

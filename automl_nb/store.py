@@ -11,6 +11,8 @@
                              keep their path and fingerprint
       kt/                    KerasTuner's project: oracle.json, tuner0.json, trial_<id>/...
         trial_<id>/checkpoint.weights.h5    a trial's best-epoch weights (HDF5)
+        trial_<id>/validation_predictions.npy   its predictions of the validation inputs at
+                                                that epoch, when it may join the ensemble
       workers/<id>.log       each worker process's output, with workers
 
 :class:`Store` hands out these paths and reads and writes the settings and the data; the
@@ -41,6 +43,8 @@ DATA_NAME = "data.npz"
 KT_PROJECT = "kt"
 #: The file KerasTuner saves a trial's best epoch to (``_kt_compat`` checks it is still so).
 CHECKPOINT_NAME = "checkpoint.weights.h5"
+#: A trial's validation predictions at its best epoch (the ensemble weighs them).
+PREDICTIONS_NAME = "validation_predictions.npy"
 WORKERS_DIR = "workers"
 FORMAT = "automl-nb/1"
 
@@ -76,6 +80,27 @@ class Store:
 
     def has_checkpoint(self, trial_id: str) -> bool:
         return self.checkpoint_path(trial_id).exists()
+
+    def predictions_path(self, trial_id: str) -> Path:
+        return self.trial_directory(trial_id) / PREDICTIONS_NAME
+
+    def write_predictions(self, trial_id: str, predictions: Any) -> None:
+        """Save a trial's validation predictions whole (a temporary file, then renamed)."""
+        import numpy as np
+
+        path = self.predictions_path(trial_id)
+        temporary = path.with_name(f"{path.stem}.partial.npy")
+        np.save(temporary, np.asarray(predictions), allow_pickle=False)
+        os.replace(temporary, path)
+
+    def read_predictions(self, trial_id: str) -> Any:
+        """A trial's saved validation predictions, or None when there are none to read."""
+        import numpy as np
+
+        try:
+            return np.load(self.predictions_path(trial_id), allow_pickle=False)
+        except (OSError, ValueError):
+            return None
 
     def worker_log(self, worker_id: str) -> Path:
         return self.directory / WORKERS_DIR / f"{worker_id}.log"

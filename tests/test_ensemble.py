@@ -82,6 +82,17 @@ def test_candidates_are_the_best_scored_trials_ties_in_start_order():
     assert ensemble.candidates(_record([0.3, 0.1, 0.2], direction="min")) == ["0001", "0002", "0000"]
 
 
+def test_a_trial_could_join_while_fewer_than_the_limit_are_as_good():
+    record = _record([0.9, None, 0.95, 0.9, float("nan"), 0.8])  # candidates 0.95, 0.9, 0.9, 0.8
+    assert ensemble.could_join(record, 0.5)  # four candidates, the limit is eight
+    assert ensemble.could_join(record, 0.91, limit=2)  # ahead of a 0.9
+    assert not ensemble.could_join(record, 0.9, limit=2)  # a tie goes after the earlier trials
+    assert ensemble.could_join(record, 0.9, limit=3, usable=lambda tid: tid != "0000")
+    assert not ensemble.could_join(record, float("nan")) and not ensemble.could_join(record, None)
+    low = _record([0.3, 0.1, 0.2], direction="min")
+    assert ensemble.could_join(low, 0.15, limit=2) and not ensemble.could_join(low, 0.25, limit=2)
+
+
 def test_the_decision_names_its_trials_and_weights_and_the_record_forgets_it_when_a_trial_starts():
     y = np.tile([0, 1, 2], 20)
     left, right = _onehot(y), _onehot(y)
@@ -158,6 +169,24 @@ def test_a_searchs_ensemble_is_one_model_that_exports_and_reopens(tmp_path):
     own = {tid: s.best_model(tid).predict(x_val, verbose=0) for tid in detail["candidates"]}
     assert detail["best_loss"] == pytest.approx(
         ensemble.loss(own[detail["best_trial"]], s.dataset.y_val, "classification"), rel=1e-4)
+    # each trial kept its validation predictions when its fit ended, its best epoch's: the
+    # weighing reads them and loads no model
+    for tid, prediction in own.items():
+        np.testing.assert_allclose(s._trainer.kept_predictions(tid), prediction, rtol=1e-5, atol=1e-6)
+
+    def no_loading(trial_id):
+        raise AssertionError(f"trial {trial_id}'s model was loaded")
+
+    s._trainer.load_model, loaded = no_loading, s._trainer.load_model
+    s._weigh_ensemble()
+    s._trainer.load_model = loaded
+    again = [e for e in s.events() if e.kind == "plan" and e.decision == "ensemble"][-1]
+    assert again.detail == detail and again.message == plans[0].message
+    s.store.predictions_path(detail["best_trial"]).unlink()  # a search of an older version
+    s._weigh_ensemble()
+    again = [e for e in s.events() if e.kind == "plan" and e.decision == "ensemble"][-1]
+    assert again.detail["weights"] == detail["weights"] and again.message == plans[0].message
+    assert again.detail["best_loss"] == pytest.approx(detail["best_loss"], rel=1e-5)
     # whatever the search decided, an ensemble is one model: the weighted sum of its members
     weights = {"0000": 0.75, "0002": 0.25}
     s._publish(PlanMade(decision="ensemble", message="two trials", detail={"weights": weights}))

@@ -112,6 +112,11 @@ class Trainer:
         """A trial's Keras model at its best epoch."""
         raise RuntimeError("this search's trials have no Keras models")
 
+    def kept_predictions(self, trial_id: str) -> Any:
+        """A trial's validation predictions at its best epoch, kept when its fit ended (so the
+        ensemble need not load its model again), or None."""
+        return None
+
     def final_fit(self, trial_id: str, epochs: int) -> Any:
         """A trial's model retrained on training and validation data for ``epochs`` epochs."""
         raise RuntimeError("this search's trials have no Keras models")

@@ -32,6 +32,7 @@ class LocalTrainer(Trainer):
         self._tuner: Any = None
         self._lock = threading.RLock()
         self._building = False
+        self._validation_x: Any = None  # the validation inputs, made once for the predictions
 
     # -- what the Search asks -------------------------------------------------------------
     @property
@@ -56,11 +57,13 @@ class LocalTrainer(Trainer):
         return None
 
     def run(self, engine: Engine) -> str | None:
+        from .. import ensemble
         from ..data.layers import fit_data
 
         tuner = self.tuner(engine)
         self.publish_space(tuner)
         settings = self.job.settings
+        tuner.after_fit = self._keep_predictions if ensemble.applies(settings, self.job.dataset) else None
         args, kwargs = fit_data(self.job.dataset, settings.get("batch_size"), settings["seed"])
         with self._determinism():
             tuner.search(*args, verbose=0, **kwargs)
@@ -84,6 +87,23 @@ class LocalTrainer(Trainer):
 
     def load_model(self, trial_id: str) -> Any:
         return self.tuner().load_trial_model(trial_id)
+
+    def kept_predictions(self, trial_id: str) -> Any:
+        return self.job.store.read_predictions(trial_id)
+
+    def _keep_predictions(self, trial_id: str, model: Any, score: float) -> None:
+        """The tuner's ``after_fit``: a trial that may join the ensemble keeps its validation
+        predictions (one pass of the model in memory, a few hundredths of a second, within the
+        budget), so weighing at the end loads no model (a tenth of a second or more each)."""
+        from .. import ensemble
+
+        job = self.job
+        with job.lock:
+            if not ensemble.could_join(job.record, score, usable=self.has_checkpoint):
+                return
+        if self._validation_x is None:
+            self._validation_x = ensemble.validation_inputs(job.dataset, job.settings["seed"])
+        job.store.write_predictions(trial_id, ensemble.predict(model, self._validation_x))
 
     def final_fit(self, trial_id: str, epochs: int) -> Any:
         from ..data.layers import fit_data, repeat_rows

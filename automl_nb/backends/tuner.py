@@ -12,7 +12,9 @@ KerasTuner's own search loop, oracles, trial store and checkpoints:
   and at the start of a trial that trains on from another (a promotion, a Hyperband round)
   restores that trial's best checkpoint with its optimizer state (``restore_checkpoint``);
 - a trial's best epoch is kept in memory (:class:`_BestEpoch`) and written to KerasTuner's
-  checkpoint file once, when the trial's fit ends, not at every epoch that improves;
+  checkpoint file once, when the trial's fit ends, not at every epoch that improves; then
+  ``after_fit``, when the trainer set one, sees the model at that best epoch (the search keeps
+  the validation predictions its ensemble will weigh, without loading the model again);
 - ``on_trial_end`` lets the oracle score the trial (a pruned or stopped trial reaches it as
   COMPLETED with its best score so far) and publishes the outcome.
 
@@ -27,6 +29,7 @@ import logging
 import math
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -195,6 +198,10 @@ class _BestEpoch(keras.callbacks.Callback):
         self.path = path
         self.best_value = -math.inf if objective.direction == "max" else math.inf
         self.best: list[np.ndarray] | None = None
+        self.saved = False  # this fit's best epoch is in the model and in the file
+
+    def on_train_begin(self, logs=None):
+        self.saved = False
 
     def on_epoch_end(self, epoch, logs=None):
         if self.objective.has_value(logs):
@@ -228,6 +235,7 @@ class _BestEpoch(keras.callbacks.Callback):
         temporary = f"{stem}.partial.weights.h5"  # Keras saves weights to *.weights.h5 only
         self.model.save_weights(temporary)
         os.replace(temporary, self.path)
+        self.saved = True
 
 
 def _label_hyperband_bracket(oracle: Any, trial_id: str, response: dict[str, Any]) -> None:
@@ -275,6 +283,9 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.Check
         self.seed = seed
         self.trial_seed: int | None = seed
         self.stop_reason: str | None = None
+        #: ``after_fit(trial_id, model, score)``: called when a trial's fit has ended with its
+        #: best epoch saved and in ``model`` (the trainer keeps the ensemble's predictions)
+        self.after_fit: Callable[[str, Any, float], None] | None = None
         super().__init__(
             oracle=oracle,
             hypermodel=_SeededHyperModel(compat.get_hypermodel(hypermodel), self),
@@ -400,7 +411,7 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.Check
         kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [_StreamCallback(self, plan)]
         best = _BestEpoch(self.oracle.objective, self.checkpoint_path(trial.trial_id))
         try:
-            return compat.run_trial_executions(self, trial, args, kwargs, best)
+            histories = compat.run_trial_executions(self, trial, args, kwargs, best)
         except Exception as exc:
             try:  # its best epoch before the failure, as KerasTuner would have left on disk
                 best.write()
@@ -409,6 +420,12 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.Check
             reason = describe_failure(exc)
             self.engine.fail(trial.trial_id, reason)
             raise keras_tuner.errors.FailedTrialError(reason) from exc
+        if self.after_fit is not None and best.saved:
+            try:
+                self.after_fit(trial.trial_id, best.model, best.best_value)
+            except Exception:  # only a saving of time is lost: the ensemble loads the model
+                log.debug("after_fit failed for trial %s", trial.trial_id, exc_info=True)
+        return histories
 
     def on_trial_end(self, trial):
         try:

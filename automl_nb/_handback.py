@@ -29,6 +29,7 @@ class HandBack:
 
     _final_model: Any
     _final_trial: str | None
+    _final_weights: dict[str, float]
 
     # -- the ensemble ---------------------------------------------------------------------------
     def _weigh_ensemble(self) -> None:
@@ -102,20 +103,38 @@ class HandBack:
         return build({member: self._trainer.load_model(member) for member in weights}, weights)
 
     def final_fit(self, trial_id: str | None = None, epochs: int | None = None):
-        """Retrain a trial (the best by default) on training + validation data; export() then writes it."""
+        """Retrain the best model on training + validation data; export() then writes it.
+
+        With no ``trial_id``: each trial of the search's ensemble (the same weights), else the
+        best trial; with one, that trial alone. Each trains for as many epochs as it took to
+        its best epoch (``epochs``, when given, for every one)."""
         if self.state in (SearchState.RUNNING, SearchState.PAUSED, SearchState.STOPPING):
             raise RuntimeError(
                 f"the search is {self.state.value}; final fit runs once it is done (stop() or wait() first)"
             )
         tid = self._resolve_trial(trial_id)
+        weights = self.ensemble_weights() if trial_id is None else {}
+        if epochs is not None:
+            epochs = positive_int("epochs", epochs)
+        counts: dict[str, int] = {}
         with self.lock:
-            trial = self._record.trials[tid]
-            n_epochs = epochs or trial.best_epoch or trial.epochs or self.settings["epochs"]
-        n_epochs = positive_int("epochs", n_epochs)
-        model = self._trainer.final_fit(tid, n_epochs)
-        self._final_model, self._final_trial = model, tid
-        self._answer("final_fit", True, f"trial {tid} retrained on all data for {n_epochs} epochs",
-                     trial_id=tid, epochs=n_epochs)
+            for member in weights or [tid]:
+                trial = self._record.trials[member]
+                counts[member] = positive_int(
+                    "epochs", epochs or trial.best_epoch or trial.epochs or self.settings["epochs"])
+        models = {member: self._trainer.final_fit(member, n) for member, n in counts.items()}
+        if weights:
+            from .ensemble import build
+
+            model = build(models, weights)
+            message = (f"trials {', '.join(counts)} of the ensemble retrained on all data for "
+                       f"{', '.join(str(n) for n in counts.values())} epochs, with the same weights")
+        else:
+            model = models[tid]
+            message = f"trial {tid} retrained on all data for {counts[tid]} epochs"
+        self._final_model, self._final_trial, self._final_weights = model, tid, weights
+        self._answer("final_fit", True, message, trial_id=tid, epochs=counts.get(tid),
+                     members=counts)
         return model
 
     def export(self, path: str | os.PathLike[str] | None = None, trial_id: str | None = None,
@@ -128,13 +147,17 @@ class HandBack:
         fmt, target = exporting.check(format, path, self.directory)
         tid = self._resolve_trial(trial_id)
         final = trial_id is None and self._final_model is not None
-        weights = {} if final or trial_id is not None else self.ensemble_weights()
+        if final:
+            weights = self._final_weights
+        else:
+            weights = {} if trial_id is not None else self.ensemble_weights()
         with self.lock:
             trial = self._record.trials[tid]
         meta = exporting.metadata(trial, self.dataset, self.settings, fmt, final, self.directory)
         meta["ensemble"] = weights or None
         exporting.write(self.best_model(trial_id), target, fmt, meta)
         what = (f"the ensemble of trials {', '.join(weights)}" if weights else f"trial {tid}")
+        what = f"the final fit of {what}" if final else what
         self._answer("export", True, f"exported {what} to {target}", trial_id=tid, path=str(target))
         return target
 

@@ -103,6 +103,7 @@ class Search(HandBack):
         self._panel: Any = None
         self._final_model: Any = None
         self._final_trial: str | None = None
+        self._final_weights: dict[str, float] = {}  # the ensemble the final fit retrained
         self.error: str | None = None
         self._step = bool(settings.get("step", False))
         self._verbose_unsub: Callable[[], None] | None = None

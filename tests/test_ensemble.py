@@ -215,6 +215,20 @@ def test_a_searchs_ensemble_is_one_model_that_exports_and_reopens(tmp_path):
     again = automl_nb.open(tmp_path / "s")
     assert again.ensemble_weights() == weights
     np.testing.assert_allclose(again.best_model().predict(x_val, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    # a final fit retrains each trial of the ensemble on all the data, with the same weights
+    final = s.final_fit(epochs=1)
+    assert s.record.last_command.message == (
+        "trials 0000, 0002 of the ensemble retrained on all data for 1, 1 epochs, with the same weights")
+    assert final is s.best_model() and final.name == "ensemble"
+    members = {tid: ensemble.predict(final.get_layer(f"trial_{tid}"), x_val) for tid in weights}
+    np.testing.assert_allclose(final.predict(x_val, verbose=0), 0.75 * members["0000"] + 0.25 * members["0002"],
+                               rtol=1e-5, atol=1e-6)
+    assert not np.allclose(members["0000"], own["0000"])  # retrained, not the search's model
+    s.export(tmp_path / "final.keras")
+    meta = json.loads((tmp_path / "final.keras.json").read_text())
+    assert meta["final_fit"] is True and meta["ensemble"] == weights
+    assert s.record.last_command.message.startswith("exported the final fit of the ensemble of trials 0000, 0002")
+    assert len(automl_nb.load(tmp_path / "final.keras").predict(pd.DataFrame(rows))) == len(rows["x"])
 
 
 @pytest.mark.slow

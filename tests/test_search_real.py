@@ -46,9 +46,14 @@ def test_bayesian_search_on_digits_exports_a_plain_keras_file(tmp_path, searches
     rows = np.asarray(s.dataset.x_val[:6])
     np.save(tmp_path / "rows.npy", rows)
     searched = s.best_model().predict(rows, verbose=0)
-    # final fit: the best trial retrained on training + validation data, then exported
+    # final fit: the best trial (or each of the ensemble's) retrained on training + validation
+    # data, then exported
     final = s.final_fit(epochs=2)
-    assert s.record.last_command.message == f"trial {best.trial_id} retrained on all data for 2 epochs"
+    weights = s.ensemble_weights()
+    assert s.record.last_command.message == (
+        f"trials {', '.join(weights)} of the ensemble retrained on all data for "
+        f"{', '.join('2' for _ in weights)} epochs, with the same weights" if weights
+        else f"trial {best.trial_id} retrained on all data for 2 epochs")
     final_path = s.export(tmp_path / "out" / "final.keras")
     final_meta = json.loads((tmp_path / "out" / "final.keras.json").read_text())
     assert final_meta["final_fit"] is True and final_meta["trial_id"] == best.trial_id

@@ -121,12 +121,16 @@ class BestBox(widgets.HBox):
         return result
 
     def final_fit(self) -> threading.Thread | None:
-        """Retrain the best trial on training + validation data, on a thread."""
+        """Retrain the best model (the best trial, or each trial of the ensemble) on training +
+        validation data, on a thread."""
         if self.final_fit_thread is not None and self.final_fit_thread.is_alive():
             self._say("a final fit is already running")
             return None
         best = best_info(self._record())
-        which = f"trial {best.trial_id}" if best else "the best trial"
+        if best and best.ensemble:
+            which = f"the ensemble of trials {', '.join(tid for tid, _ in best.ensemble)}"
+        else:
+            which = f"trial {best.trial_id}" if best else "the best trial"
         self.final_fit_button.disabled = True
         self.final_fit_status.value = f"final fit of {which} on training + validation data…"
         thread = threading.Thread(

@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .spaces import DataSpec
 
-__all__ = ["BUILTIN_SPACES", "FAMILIES", "PORTFOLIOS", "build_cnn", "build_mlp", "build_sequence"]
+__all__ = ["BAYESIAN_RANDOM_START", "BUILTIN_SPACES", "FAMILIES", "PORTFOLIOS", "build_cnn", "build_mlp",
+           "build_sequence"]
 
 FAMILIES = ("tabular", "sequence", "image")
 
@@ -263,3 +264,11 @@ PORTFOLIOS: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
         ("large-batch", {"batch_size": 128, "learning_rate": 3e-3}),
     ),
 }
+
+#: The Bayesian oracle's random start with a built-in space: its Gaussian process proposes every
+#: trial once this many have completed (the warm start's and the promotions among them).
+#: KerasTuner's default, 3 a hyperparameter (27 for the sequence space), is for long searches:
+#: a 150 s MNIST-1D search ran 22-36 trials, so the process proposed none or the last few. Its
+#: first proposals there scored 0.96-0.97 after 10 epochs against 0.1-0.8 after 2 for most
+#: random ones (bench/quality.py; bench/README.md has the runs).
+BAYESIAN_RANDOM_START = 10

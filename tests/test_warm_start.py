@@ -7,7 +7,13 @@ import pytest
 
 from automl_nb import SearchState
 from automl_nb._search import Search
-from automl_nb.builtin_spaces import PORTFOLIOS, build_cnn, build_mlp, build_sequence
+from automl_nb.builtin_spaces import (
+    BAYESIAN_RANDOM_START,
+    PORTFOLIOS,
+    build_cnn,
+    build_mlp,
+    build_sequence,
+)
 from automl_nb.events import PlanMade, TrialStarted, read_journal
 from automl_nb.store import Store
 from automl_nb.testing import DEFAULT_SPACE, ScriptedTrainer
@@ -130,3 +136,26 @@ def test_hyperband_places_the_warm_start_in_a_first_round(tmp_path, searches):
         assert trial.epochs == 1
     # they took Hyperband's own places: the brackets hold as many trials as without them
     assert len(trials) == 6 and {t.source for t in trials} == {"portfolio", "oracle"}
+
+
+@pytest.mark.slow
+def test_the_bayesian_oracle_starts_modelling_sooner_with_a_builtin_space(tmp_path, searches):
+    import keras
+
+    import automl_nb
+
+    def own_space(hp):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Int("units", 4, 8, step=4)),
+                                  keras.layers.Dense(3, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    builtin = automl_nb.search("iris", oracle="bayesian", trials=2, seed=0, start=False,
+                               directory=tmp_path / "builtin")
+    own = automl_nb.search("iris", space=own_space, oracle="bayesian", trials=2, seed=0, start=False,
+                           directory=tmp_path / "own")
+    for s in (builtin, own):
+        searches.append(s)
+        s._trainer.tuner()  # what a start builds first
+    assert builtin.oracle.num_initial_points == BAYESIAN_RANDOM_START == 10
+    assert own.oracle.num_initial_points is None  # KerasTuner's own: 3 a hyperparameter

@@ -154,6 +154,7 @@ class LocalTrainer(Trainer):
         """A new AutoMLTuner for this search; a space that cannot be built is a SpaceFailure."""
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
         from .. import spaces
+        from ..builtin_spaces import BAYESIAN_RANDOM_START
         from ..data.layers import train_rows
         from .tuner import AutoMLTuner
 
@@ -161,6 +162,9 @@ class LocalTrainer(Trainer):
         settings = job.settings
         try:
             hypermodel = spaces.get_space(job.space, job.dataset)
+            extra = {}
+            if job.space is None and oracles.check_oracle(job.oracle) == "bayesian":
+                extra["num_initial_points"] = BAYESIAN_RANDOM_START
             oracle = oracles.get_oracle(
                 job.oracle,
                 objective=settings["objective"],
@@ -168,6 +172,7 @@ class LocalTrainer(Trainer):
                 max_trials=None,
                 epochs=settings["epochs"],
                 seed=settings["seed"],
+                **extra,
             )
             return AutoMLTuner(
                 oracle=oracle,

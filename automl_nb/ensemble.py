@@ -19,8 +19,11 @@ feeds the raw inputs to each member (whole, with its own preprocessing) and sums
 outputs times their weights (``Rescaling`` and ``Add`` layers), so it loads without
 automl-nb like a single trial's. The decision is journaled as a ``PlanMade`` event
 (``decision="ensemble"``, its weights in ``detail``), so a reopened search rebuilds the same
-model from its trials' checkpoints. Measured with bench/quality.py's kept runs (22 searches,
-each scored alone and as its ensemble; the README has the numbers).
+model from its trials' checkpoints. A trial that is among the candidates when it ends keeps
+its validation predictions then (:func:`could_join`; the trainer saves them beside its
+checkpoint), so the weighing loads no model and fits in the search's time budget. Measured
+with bench/quality.py's kept runs (22 searches, each scored alone and as its ensemble; the
+README has the numbers).
 
 Only NumPy here at import; Keras is imported to build the model.
 """
@@ -203,7 +206,8 @@ def predict(model: Any, x: Any, batch: int = 512) -> np.ndarray:
 
 def build(models: dict[str, Any], weights: dict[str, float]) -> Any:
     """One Keras model: the raw inputs go to each member, whose outputs are summed times their
-    weights. Members are renamed ``trial_<id>`` (each is a fresh model from its checkpoint)."""
+    weights. Members are renamed ``trial_<id>`` (each a fresh model: from its checkpoint, or a
+    final fit's)."""
     import keras
 
     first = next(iter(models.values()))

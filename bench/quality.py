@@ -7,7 +7,7 @@ budget, one after the other in this process (TensorFlow imported and warmed once
   set (the defaults); its best model (the best trial, or the ensemble of its best trials
   that the search weighs when it ends) is exported and loaded with ``automl_nb.load`` to
   predict the test rows, raw (DataFrame rows or arrays, as the user has them). Its time
-  includes that weighing, a few seconds past the budget.
+  includes that weighing (hundredths of a second: the trials kept their predictions).
 - ``kt_bayesian``: KerasTuner's BayesianOptimization over a generic MLP space (1-3 Dense
   layers of 32-512 units, dropout 0-0.5, Adam with a log-uniform learning rate 1e-4..1e-2),
   15 epochs a trial, batch 32, on standardised features (and, for regression, a standardised

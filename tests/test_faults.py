@@ -546,13 +546,15 @@ def test_a_search_writes_only_json_npz_and_hdf5(faulty, tmp_path):
         elif path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as arrays:
                 assert all(arrays[k].dtype != object for k in arrays.files)
+        elif path.suffix == ".npy":  # a built-in space's validation predictions
+            assert np.load(path, allow_pickle=False).dtype != object
         elif path.suffix == ".h5":
             assert head == b"\x89HDF\r\n\x1a\n"
         elif path.suffix == ".keras":  # a zip of JSON and HDF5 weights
             with zipfile.ZipFile(path) as z:
                 assert sorted(z.namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
         else:
-            pytest.fail(f"a search wrote {path.name}, which is not JSON, .npz or HDF5")
+            pytest.fail(f"a search wrote {path.name}, which is not JSON, .npz, .npy or HDF5")
         kinds.add(path.suffix)
     assert kinds == {".json", ".jsonl", ".h5", ".keras"}  # a bundled set's data is not copied
 

@@ -22,6 +22,7 @@ import pytest
 import automl_nb
 from automl_nb import SearchState
 from automl_nb.data.layers import model_inputs
+from automl_nb.store import PREDICTIONS_NAME
 
 pytestmark = pytest.mark.slow
 
@@ -225,8 +226,14 @@ def test_a_folder_search_writes_no_copy_of_its_images(exported):
     assert not (s.directory / "data.npz").exists()
     source = s.settings["dataset"]["source"]
     assert source["kind"] == "images" and source["fingerprint"]["files"] == 30
-    images = [p for p in s.directory.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".npy", ".npz")]
+    images = [p for p in s.directory.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".npy", ".npz")
+              and p.name != PREDICTIONS_NAME]
     assert images == []
+    kept = list(s.directory.rglob(PREDICTIONS_NAME))  # the ensemble's: class probabilities, no pixels
+    assert kept
+    for path in kept:
+        rows, columns = np.load(path, allow_pickle=False).shape
+        assert rows == len(s.dataset.y_val) and columns in (1, len(s.dataset.class_names))
 
 
 def test_export_checks_its_format_and_path(exported, tmp_path):

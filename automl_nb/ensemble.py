@@ -38,7 +38,7 @@ import numpy as np
 
 from .events import PlanMade
 from .predictor import class_indices
-from .record import SCORED, SearchRecord
+from .record import SCORED, SearchRecord, better
 
 #: The best trials (by the search's objective) that an ensemble may draw from.
 CANDIDATES = 8
@@ -114,9 +114,8 @@ def could_join(record: SearchRecord, score: float, limit: int = CANDIDATES,
     not among them when it ends never will be."""
     if score is None or not math.isfinite(score):
         return False
-    sign = -1.0 if record.direction == "max" else 1.0
     ahead = [tid for tid in candidates(record, limit, usable)
-             if sign * record.trials[tid].score <= sign * score]
+             if not better(score, record.trials[tid].score, record.direction)]
     return len(ahead) < limit
 
 

@@ -11,9 +11,9 @@ from the directory runs) and continues it with as many workers as it had.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
-from datetime import datetime
 from typing import Any
 
 from . import oracles as _oracles
@@ -23,7 +23,8 @@ from .backends.base import Trainer
 from .data import describe_input, load_data
 from .errors import DataError, SearchError, SpaceError
 from .events import read_journal
-from .store import FORMAT, Store, dataset_meta, default_directory, open_directory, prepare_directory
+from .settings import Budget, Settings
+from .store import Store, dataset_meta, default_directory, open_directory, prepare_directory
 
 log = logging.getLogger("automl_nb")
 
@@ -113,29 +114,25 @@ def search(
     path = prepare_directory(directory, overwrite) if directory is not None else default_directory(
         name, oracle_name
     )
-    settings = {
-        "format": FORMAT,
-        "name": path.name if directory is not None else f"{name}-{oracle_name}",
-        "data": dataset.summary(),
-        "dataset": dataset_meta(dataset),
-        "oracle": oracle_name,
-        "objective": objective,
-        "direction": direction,
-        "trials": trials,
-        "time_budget_s": time_budget,
-        "epochs": epochs,
-        "seed": seed,
-        "deterministic": deterministic,
-        "batch_size": batch_size,
-        "space": "builtin" if space is None else "custom",
-        "step": step,
-        "warm_start": warm_start,
-        "patience": patience,
-        "ensemble": ensemble,
-        "created": datetime.now().isoformat(timespec="seconds"),
-    }
-    if pool is not None:
-        settings.update(workers=workers, space_ref=space_ref)
+    settings = Settings(
+        name=path.name if directory is not None else f"{name}-{oracle_name}",
+        data=dataset.summary(),
+        dataset=dataset_meta(dataset),
+        oracle=oracle_name,
+        objective=objective,
+        direction=direction,
+        budget=Budget(trials=trials, time_budget_s=time_budget, epochs=epochs),
+        seed=seed,
+        deterministic=deterministic,
+        batch_size=batch_size,
+        space="builtin" if space is None else "custom",
+        step=step,
+        warm_start=warm_start,
+        patience=patience,
+        ensemble=ensemble,
+        workers=workers if pool is not None else 1,
+        space_ref=space_ref if pool is not None else None,
+    )
     store = Store(path)
     store.create(settings, dataset)
     result = Search(
@@ -171,7 +168,7 @@ def open_search(
         workers = positive_int("workers", workers)
     store = open_directory(directory)
     settings = store.read_settings()
-    if settings.get("space") == "custom" and space is None:
+    if settings.space == "custom" and space is None:
         log.info("search %s used a custom space: pass space= to continue it", store.directory)
     history = read_journal(store.journal_path)
     data_problem = None
@@ -181,13 +178,13 @@ def open_search(
         dataset, data_problem = None, str(exc)
         log.warning("%s", exc)
     if workers is None:
-        saved = settings.get("workers", 1)
+        saved = settings.workers
         workers = saved if isinstance(saved, int) and not isinstance(saved, bool) and saved >= 1 else 1
     pool, space_ref, space = _trainer(workers, listen, space)
     if pool is not None:
-        settings = {**settings, "workers": workers, "space_ref": space_ref}
-    elif "workers" in settings:
-        settings = {**settings, "workers": 1}  # continued in this process
+        settings = dataclasses.replace(settings, workers=workers, space_ref=space_ref)
+    else:
+        settings = dataclasses.replace(settings, workers=1)  # continued in this process
     return Search(
         directory=store.directory,
         settings=settings,

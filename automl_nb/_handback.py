@@ -50,7 +50,7 @@ class HandBack:
                 if kept is not None and len(kept) == len(y_val):
                     return kept
                 if x_val is None:
-                    x_val = ensemble.validation_inputs(self.dataset, settings.get("seed"))
+                    x_val = ensemble.validation_inputs(self.dataset, settings.seed)
                 return ensemble.predict(self._trainer.load_model(trial_id), x_val)
 
             plan = ensemble.weigh(self._record, predict, y_val, self.dataset.task,
@@ -121,7 +121,7 @@ class HandBack:
             for member in weights or [tid]:
                 trial = self._record.trials[member]
                 counts[member] = positive_int(
-                    "epochs", epochs or trial.best_epoch or trial.epochs or self.settings["epochs"])
+                    "epochs", epochs or trial.best_epoch or trial.epochs or self.settings.budget.epochs)
         models = {member: self._trainer.final_fit(member, n) for member, n in counts.items()}
         if weights:
             from .ensemble import build

@@ -12,6 +12,7 @@ and make a Search; nothing here imports TensorFlow.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -41,6 +42,7 @@ from .events import (
 )
 from .oracles import ORACLES
 from .record import SCORED, SearchRecord
+from .settings import Budget, Settings
 from .store import Store
 
 if TYPE_CHECKING:
@@ -63,7 +65,7 @@ class Search(HandBack):
         self,
         *,
         directory: str | os.PathLike[str],
-        settings: dict[str, Any],
+        settings: Settings,
         dataset: Dataset | None,
         space: Any = None,
         oracle: Any = None,
@@ -75,11 +77,11 @@ class Search(HandBack):
     ):
         self.store = Store(directory)
         self.directory = self.store.directory
-        self.settings = settings
-        self.name: str = settings["name"]
+        self.settings = settings  #: what it was asked for (frozen; the budget now: ``budget``)
+        self.name: str = settings.name
         self.dataset = dataset
-        if oracle is None and settings["oracle"] in ORACLES:
-            oracle = settings["oracle"]
+        if oracle is None and settings.oracle in ORACLES:
+            oracle = settings.oracle
         self._lock = threading.RLock()
         self._record = SearchRecord(list(history or ()))
         self._bus = EventBus(Journal(self.store.journal_path), history=history)
@@ -91,7 +93,7 @@ class Search(HandBack):
                       data_problem=data_problem, checked_space=checked_space)
         )
         spent = self._record.elapsed(self._record.ended_at or _time.time()) if history else 0.0
-        self._control = Control(settings.get("time_budget_s"), spent_s=spent, clock=self._trainer.clock)
+        self._control = Control(lambda: self.budget, spent_s=spent, clock=self._trainer.clock)
         if history:
             self._record.mark_interrupted()
         if self._record.state not in ("done", "failed"):
@@ -105,7 +107,7 @@ class Search(HandBack):
         self._final_trial: str | None = None
         self._final_weights: dict[str, float] = {}  # the ensemble the final fit retrained
         self.error: str | None = None
-        self._step = bool(settings.get("step", False))
+        self._step = settings.step
         self._verbose_unsub: Callable[[], None] | None = None
         if verbose:
             self._verbose_unsub = self.subscribe(_print_progress)
@@ -126,11 +128,17 @@ class Search(HandBack):
 
     @property
     def objective(self) -> str:
-        return self.settings["objective"]
+        return self.settings.objective
 
     @property
     def direction(self) -> str:
-        return self.settings["direction"]
+        return self.settings.direction
+
+    @property
+    def budget(self) -> Budget:
+        """The budget now: the record's (as asked for, raised by every ``extend()``, each a
+        journaled ``BudgetChanged``), or the settings' before anything was journaled."""
+        return self._record.budget or self.settings.budget
 
     @property
     def space(self) -> list[dict[str, Any]]:
@@ -232,19 +240,20 @@ class Search(HandBack):
             self._control.stop_requested = False
             self.error = None
             resumed = bool(self._record.trials) or self._record.config is not None
+            budget = self.budget
             try:
                 self._bus.publish(
                     SearchStarted(
                         name=self.name,
                         directory=str(self.directory),
-                        data=self.settings["data"],
-                        oracle=self.settings["oracle"],
+                        data=self.settings.data,
+                        oracle=self.settings.oracle,
                         objective=self.objective,
                         direction=self.direction,
-                        trials=self.settings["trials"],
-                        time_budget_s=self.settings["time_budget_s"],
-                        epochs=self.settings["epochs"],
-                        seed=self.settings["seed"],
+                        trials=budget.trials,
+                        time_budget_s=budget.time_budget_s,
+                        epochs=budget.epochs,
+                        seed=self.settings.seed,
                         space=self._record.space,
                         resumed=resumed,
                         workers=getattr(self.workers, "n", 1),
@@ -400,22 +409,14 @@ class Search(HandBack):
         with self._lock:
             parts = []
             if add_trials:
-                if self.settings["trials"] is not None:
-                    self.settings["trials"] += add_trials
-                    if self._engine is not None:
-                        self._engine.trials_budget = self.settings["trials"]
                 parts.append(f"{add_trials} more trials")
             if add_time:
-                spent = self._control.running_time()
-                budget = self._control.time_budget_s
-                new_budget = (max(budget, spent) if budget is not None else spent) + add_time
-                self._control.set_time_budget(new_budget)
-                self.settings["time_budget_s"] = new_budget
                 parts.append(f"{format_duration(add_time)} more time")
-            self._save_settings()
-            self._publish(
-                BudgetChanged(trials=self.settings["trials"], time_budget_s=self.settings["time_budget_s"])
-            )
+            budget = self.budget.extended(trials=add_trials, time_s=add_time,
+                                          spent_s=self._control.running_time())
+            # the record folds it: the one change, which the engine and the Control read
+            self._publish(BudgetChanged(**dataclasses.asdict(budget)))
+            self._control.budget_changed()
             return self._continue_if_ended("extend", "budget raised: " + " and ".join(parts),
                                            trials=add_trials, time_s=add_time)
 
@@ -461,11 +462,10 @@ class Search(HandBack):
                 record=self._record,
                 objective=self.objective,
                 direction=self.direction,
-                epochs=self.settings["epochs"],
-                trials_budget=self.settings["trials"],
+                epochs=self.budget.epochs,
                 after_trial=self._after_trial,
                 requests_only=self._requests_only,
-                **planning(self.settings, self._control.time_budget_s, self._trainer),
+                **planning(self.settings, self.budget, self._trainer),
             )
             reason = self._trainer.run(self._engine)
             if self._control.stop_requested:
@@ -502,9 +502,6 @@ class Search(HandBack):
             return self._trainer.check_values(values)
         except SpaceError as exc:
             raise SearchError.like(exc) from None
-
-    def _save_settings(self) -> None:
-        self.store.write_settings(self.settings)
 
 
 # --------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 Commands (pause, resume, stop, prune, promote, enqueue) are requests: any thread
 sets a flag under a lock, and the search thread reads it at the next safe point
 (a batch end for pause, prune, stop and the time budget; a trial boundary for
-the rest). Nothing here knows of Keras.
+the rest). The Control reads the search's budget through a function it is given (the
+budget's one home is the search's record, which folds the journaled changes); it keeps no
+copy. Nothing here knows of Keras.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .settings import Budget
 
 
 class SearchState(str, enum.Enum):
@@ -98,7 +102,7 @@ class Control:
 
     def __init__(
         self,
-        time_budget_s: float | None = None,
+        budget: Callable[[], Budget] | None = None,
         spent_s: float = 0.0,
         clock: Callable[[], float] | None = None,
     ):
@@ -108,7 +112,7 @@ class Control:
         self.stop_requested = False
         self.prune_target: str | None = None
         self.requests: deque[Request] = deque()
-        self.time_budget_s = time_budget_s
+        self._budget = budget or Budget  # None: no limits
         self._spent_s = spent_s  # running time before the current run segment
         self._segment_start: float | None = None
         # Set whenever the worker must look closer at a batch end: a cheap check on the hot path.
@@ -132,19 +136,30 @@ class Control:
             self._spent_s += self._now() - self._segment_start
             self._segment_start = None
 
+    @property
+    def budget(self) -> Budget:
+        """The search's budget now (read from its owner each time)."""
+        return self._budget()
+
+    @property
+    def time_budget_s(self) -> float | None:
+        return self._budget().time_budget_s
+
     def time_left(self) -> float | None:
-        if self.time_budget_s is None:
+        budget = self.time_budget_s
+        if budget is None:
             return None
-        return self.time_budget_s - self.running_time()
+        return budget - self.running_time()
 
     def out_of_time(self) -> bool:
         left = self.time_left()
         return left is not None and left <= 0
 
-    def set_time_budget(self, seconds: float | None) -> None:
+    def budget_changed(self) -> None:
+        """The budget it reads changed (``extend()``): a time limit is checked at batch ends."""
         with self._cond:
-            self.time_budget_s = seconds
             self._update_attention()
+            self._cond.notify_all()
 
     # -- state transitions (called by Search, under its own checks) ------
     def set_state(self, state: SearchState) -> SearchState:

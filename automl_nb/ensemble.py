@@ -39,6 +39,7 @@ import numpy as np
 from .events import PlanMade
 from .predictor import class_indices
 from .record import SCORED, SearchRecord, better
+from .settings import Settings
 
 #: The best trials (by the search's objective) that an ensemble may draw from.
 CANDIDATES = 8
@@ -119,10 +120,10 @@ def could_join(record: SearchRecord, score: float, limit: int = CANDIDATES,
     return len(ahead) < limit
 
 
-def applies(settings: dict[str, Any], dataset: Any) -> bool:
+def applies(settings: Settings, dataset: Any) -> bool:
     """Whether a search weighs an ensemble when it ends: ``ensemble`` on, the built-in space
     (a custom space's outputs may not be probabilities) and data to weigh it on."""
-    return bool(settings.get("ensemble", True)) and settings.get("space") == "builtin" and dataset is not None
+    return settings.ensemble and settings.space == "builtin" and dataset is not None
 
 
 def validation_inputs(dataset: Any, seed: int | None) -> Any:

@@ -145,11 +145,14 @@ class CommandIssued(Event):
 
 @dataclass(frozen=True)
 class BudgetChanged(Event):
-    """The trial or time budget changed (``extend``)."""
+    """The budget changed (``extend``): the whole :class:`~automl_nb.settings.Budget` after
+    the change. ``epochs`` is None in journals written before it was part of the event (the
+    epochs a trial then stay what ``SearchStarted`` said)."""
 
     kind: ClassVar[str] = "budget_changed"
     trials: int | None
     time_budget_s: float | None
+    epochs: int | None = None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Keyword, SearchError
-from .store import FORMAT, write_json
+from .settings import FORMAT, Settings
+from .store import write_json
 
 #: Export formats and the suffix each path must have ("" for the SavedModel folder).
 FORMATS = {"keras": ".keras", "savedmodel": "", "tflite": ".tflite"}
@@ -66,7 +67,7 @@ def target_path(path: Any, fmt: str, directory: Path) -> Path:
     return target
 
 
-def metadata(trial: Any, dataset: Any, settings: dict[str, Any], fmt: str, final: bool,
+def metadata(trial: Any, dataset: Any, settings: Settings, fmt: str, final: bool,
              directory: Path) -> dict[str, Any]:
     """The ``.json`` beside an export: labels and provenance, no preprocessing recipe."""
     spec = dataset.preprocessing if dataset is not None else {}
@@ -83,8 +84,8 @@ def metadata(trial: Any, dataset: Any, settings: dict[str, Any], fmt: str, final
         "trial_id": trial.trial_id,
         "final_fit": final,
         "hyperparameters": dict(trial.hyperparameters),
-        "objective": settings["objective"],
-        "direction": settings["direction"],
+        "objective": settings.objective,
+        "direction": settings.direction,
         "score": trial.score,
         "task": dataset.task if dataset is not None else None,
         "family": dataset.family if dataset is not None else None,

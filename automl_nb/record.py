@@ -3,6 +3,9 @@
 :class:`SearchRecord` is what every view reads: ``Search.results``, the panel,
 the command line's leaderboard and ``automl_nb.open()``. It is rebuilt by
 replaying the journal, so a live search and a reopened one show the same truth.
+It is also the one home of the search's :class:`~automl_nb.settings.Budget`: the one each
+``SearchStarted`` says, changed by ``BudgetChanged`` (``extend()``); the Control, the engine
+and its planner read it from here.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from .events import (
     TrialEnded,
     TrialStarted,
 )
+from .settings import Budget
 
 RESULT_COLUMNS = ("trial_id", "status", "score", "epochs", "duration_s", "parent_id")
 #: Where a trial came from when it is the search's own (what the trials budget counts): the
@@ -90,8 +94,9 @@ class SearchRecord:
         self.trials: dict[str, TrialRecord] = {}
         self.state: str = "idle"
         self.state_reason: str | None = None
-        self.trials_budget: int | None = None
-        self.time_budget_s: float | None = None
+        #: The budget now (None until an event says it): a ``SearchStarted``'s, as raised
+        #: by the ``BudgetChanged`` events after it.
+        self.budget: Budget | None = None
         self.started_at: float | None = None
         self.ended_at: float | None = None
         self.end_reason: str | None = None
@@ -120,8 +125,7 @@ class SearchRecord:
             self.config = event
             if event.space:
                 self.space = list(event.space)
-            self.trials_budget = event.trials
-            self.time_budget_s = event.time_budget_s
+            self.budget = Budget(event.trials, event.time_budget_s, event.epochs)
             self.started_at = self.started_at or event.time
             self._session_start = event.time
             self.ended_at = None
@@ -157,9 +161,10 @@ class SearchRecord:
         elif isinstance(event, StateChanged):
             self.state = event.state
             self.state_reason = event.reason
-        elif isinstance(event, BudgetChanged):
-            self.trials_budget = event.trials
-            self.time_budget_s = event.time_budget_s
+        elif isinstance(event, BudgetChanged):  # an older journal's has no epochs
+            epochs = event.epochs if event.epochs is not None else (
+                self.budget.epochs if self.budget else None)
+            self.budget = Budget(event.trials, event.time_budget_s, epochs)
         elif isinstance(event, CommandIssued):
             self.last_command = event
         elif isinstance(event, PlanMade):

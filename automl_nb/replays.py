@@ -36,15 +36,17 @@ from typing import TYPE_CHECKING, Any
 
 from ._search import panel_mimebundle
 from .control import CommandResult, SearchState
+from .errors import SearchError
 from .events import JOURNAL_NAME, Event, EventBus, read_journal
 from .record import SearchRecord
+from .settings import Settings
+from .store import Store
 
 if TYPE_CHECKING:
     import pandas
 
 log = logging.getLogger("automl_nb")
 
-SETTINGS_NAME = "search.json"
 TEACHING_NAME = "teaching.json"
 TEACHING_FORMAT = "automl-nb-teaching/1"
 #: Gaps between two events longer than this (seconds, before the speed) are shortened to it.
@@ -81,12 +83,13 @@ class Replay:
             )
         self.speed = _check_speed(speed)
         self.directory = path
-        self.settings: dict[str, Any] = _read_json(path / SETTINGS_NAME) or {}
+        self.settings: Settings | None = _settings(path)
         self._all = read_journal(path / JOURNAL_NAME)
         if not self._all:
             raise ValueError(f"the recording in '{path}' has no events")
         first = self._all[0]
-        self.name: str = self.settings.get("name") or getattr(first, "name", None) or path.name
+        named = self.settings.name if self.settings else None
+        self.name: str = named or getattr(first, "name", None) or path.name
         teaching = _read_json(path / TEACHING_NAME) or {}
         self._snapshots: list[dict[str, Any]] = [
             s for s in teaching.get("bayesian", []) if isinstance(s, dict)
@@ -121,11 +124,11 @@ class Replay:
 
     @property
     def objective(self) -> str:
-        return self.settings.get("objective") or self._record.objective or "score"
+        return (self.settings.objective if self.settings else None) or self._record.objective or "score"
 
     @property
     def direction(self) -> str:
-        return self.settings.get("direction") or self._record.direction
+        return self.settings.direction if self.settings else self._record.direction
 
     @property
     def space(self) -> list[dict[str, Any]]:
@@ -335,6 +338,15 @@ def _check_speed(speed: Any) -> float:
     return float(speed)
 
 
+def _settings(directory: Path) -> Settings | None:
+    """A recording's settings, or None when it has none that can be read (it plays from its
+    journal alone)."""
+    try:
+        return Store(directory).read_settings()
+    except SearchError:
+        return None
+
+
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -409,9 +421,9 @@ def save_recording(
         raise ValueError(f"source '{src}' holds no search journal ({JOURNAL_NAME})")
     dst.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src / JOURNAL_NAME, dst / JOURNAL_NAME)
-    settings = _read_json(src / SETTINGS_NAME)
+    settings = _settings(src)
     if settings is not None:
-        (dst / SETTINGS_NAME).write_text(json.dumps(settings, indent=1) + "\n", encoding="utf-8")
+        Store(dst).write_settings(settings)
     if snapshots is not None:
         payload = {"format": TEACHING_FORMAT, "bayesian": snapshots}
         (dst / TEACHING_NAME).write_text(

@@ -3,7 +3,9 @@
 ::
 
     <directory>/
-      search.json            settings (JSON): what was asked for, and the data's description
+      search.json            the settings (JSON, versioned: automl_nb.settings.Settings): what
+                             was asked for, and the data's description; only this module
+                             reads and writes it
       events.jsonl           the journal (events.py writes it, line by line)
       data.npz               data held in memory (arrays, a DataFrame's columns), raw dtype,
                              integers and text compressed, read back without pickle; file-backed data (a CSV
@@ -34,6 +36,7 @@ from typing import Any
 from ._util import slug
 from .errors import Keyword, Reopen, SearchError
 from .events import JOURNAL_NAME
+from .settings import Settings
 
 log = logging.getLogger("automl_nb")
 
@@ -46,7 +49,6 @@ CHECKPOINT_NAME = "checkpoint.weights.h5"
 #: A trial's validation predictions at its best epoch (the ensemble weighs them).
 PREDICTIONS_NAME = "validation_predictions.npy"
 WORKERS_DIR = "workers"
-FORMAT = "automl-nb/1"
 
 
 class Store:
@@ -110,13 +112,16 @@ class Store:
         return self.settings_path.exists() or self.journal_path.exists()
 
     # -- settings ------------------------------------------------------------------------
-    def write_settings(self, settings: dict[str, Any]) -> None:
-        write_json(self.settings_path, settings)
+    def write_settings(self, settings: Settings) -> None:
+        """Write the settings as JSON (with their version), atomically."""
+        write_json(self.settings_path, settings.to_dict())
 
-    def read_settings(self) -> dict[str, Any]:
+    def read_settings(self) -> Settings:
+        """The settings, from a file of this version, an older one (no ``version``: written
+        before settings were typed) or a newer one (keys unknown here are left out)."""
         try:
-            return json.loads(self.settings_path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+            return Settings.from_dict(json.loads(self.settings_path.read_text()))
+        except (OSError, ValueError, TypeError) as exc:
             raise SearchError(
                 f"'{self.directory}': its {SETTINGS_NAME} cannot be read ({exc})",
                 argument="directory",
@@ -147,7 +152,7 @@ class Store:
                 arrays[part] = x
         _write_npz(self.data_path, arrays)
 
-    def read_data(self, settings: dict[str, Any]) -> Any:
+    def read_data(self, settings: Settings) -> Any:
         """The search's data, or None (logged) when ``data.npz`` is missing or cannot be read
         safely (one that holds pickled objects is refused: the search is shown, it cannot
         train). File-backed data is read again from its files: a
@@ -157,7 +162,7 @@ class Store:
 
         from .data import Dataset, reload_data
 
-        meta = settings.get("dataset", {})
+        meta = settings.dataset
         if meta.get("source"):
             return reload_data(meta["source"])
         if not self.data_path.exists():
@@ -172,7 +177,7 @@ class Store:
                 else:
                     x_train, x_val = arrays["x_train"], arrays["x_val"]
                 return Dataset(
-                    name=meta.get("name", settings.get("name", "data")),
+                    name=meta.get("name", settings.name),
                     family=meta["family"],
                     task=meta["task"],
                     x_train=x_train,
@@ -192,7 +197,7 @@ class Store:
             return None
 
     # -- the directory as a whole ------------------------------------------------------------
-    def create(self, settings: dict[str, Any], dataset: Any | None) -> None:
+    def create(self, settings: Settings, dataset: Any | None) -> None:
         """Write a new search's settings and data; on failure leave nothing behind."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -128,8 +129,9 @@ def test_the_task_reaches_the_library_and_the_header_says_why(monkeypatch, capsy
     def fake_search(data, **kwargs):
         calls.append(kwargs)
         search = scripted_search(directory=tmp_path / "s", trials=1, epochs=1, start=False)
-        search.settings["data"].update(task="regression", task_reason="target 'price' holds 812 "
-                                       "distinct whole numbers for 900 rows, too many to be classes")
+        search.settings = dataclasses.replace(search.settings, data={
+            **search.settings.data, "task": "regression", "task_reason": "target 'price' holds 812 "
+            "distinct whole numbers for 900 rows, too many to be classes"})
         return search
 
     monkeypatch.setattr(entry, "search", fake_search)

@@ -113,3 +113,73 @@ def test_a_bundled_set_is_not_copied(tmp_path, name):
     assert not (s.directory / "data.npz").exists()
     again = automl_nb.open(s.directory).dataset
     np.testing.assert_array_equal(again.y_val, s.dataset.y_val)
+
+
+# -- the settings file ---------------------------------------------------------------------------
+RECORDINGS = Path(automl_nb.__file__).parent / "recordings"
+
+
+def test_settings_go_to_the_directory_and_come_back_the_same(tmp_path):
+    import dataclasses
+    import json
+
+    from automl_nb.settings import SETTINGS_VERSION, Budget
+    from automl_nb.store import Store
+
+    s = automl_nb.search("iris", time="2m", trials=7, seed=3, directory=tmp_path / "s", start=False)
+    again = Store(s.directory).read_settings()
+    assert again == s.settings and again.version == SETTINGS_VERSION
+    assert again.budget == Budget(trials=7, time_budget_s=120.0, epochs=10)
+    saved = json.loads((s.directory / "search.json").read_text())
+    # the file keeps today's keys: the budget's at the top level, and the version
+    assert (saved["version"], saved["trials"], saved["time_budget_s"], saved["epochs"]) == (
+        SETTINGS_VERSION, 7, 120.0, 10)
+    assert "budget" not in saved
+    changed = dataclasses.replace(again, workers=2, space_ref="m:build")
+    Store(s.directory).write_settings(changed)
+    assert Store(s.directory).read_settings() == changed
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        again.seed = 4  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in RECORDINGS.iterdir() if p.is_dir()))
+def test_a_settings_file_without_a_version_still_reads(tmp_path, name):
+    """The recordings' settings were written before settings had a version: the same keys,
+    some missing, which take the defaults the code used for a missing key."""
+    import json
+    import shutil
+
+    from automl_nb.settings import SETTINGS_VERSION
+    from automl_nb.store import Store
+
+    old = json.loads((RECORDINGS / name / "search.json").read_text())
+    assert "version" not in old and "warm_start" not in old  # what makes it an old file
+    shutil.copytree(RECORDINGS / name, tmp_path / name)
+    settings = Store(tmp_path / name).read_settings()
+    assert (settings.name, settings.oracle, settings.objective) == (
+        old["name"], old["oracle"], old["objective"])
+    assert (settings.budget.trials, settings.budget.time_budget_s, settings.budget.epochs) == (
+        old["trials"], old["time_budget_s"], old["epochs"])
+    assert settings.dataset == old["dataset"] and settings.data == old["data"]
+    assert (settings.warm_start, settings.patience, settings.ensemble, settings.workers) == (
+        False, None, True, 1)
+    assert settings.version == SETTINGS_VERSION  # read into this version's object
+    reopened = automl_nb.open(tmp_path / name)
+    assert reopened.settings == settings and reopened.budget.epochs == old["epochs"]
+
+
+def test_a_settings_file_from_a_newer_version_reads_and_a_broken_one_says_so(tmp_path):
+    import json
+
+    from automl_nb.errors import SearchError
+    from automl_nb.store import Store
+
+    s = automl_nb.search("iris", directory=tmp_path / "s", start=False)
+    path = s.directory / "search.json"
+    newer = {**json.loads(path.read_text()), "version": 99, "quantize": "int8"}
+    path.write_text(json.dumps(newer))
+    assert Store(s.directory).read_settings() == s.settings  # what it does not know is left out
+    for broken in ("[1, 2]", '{"name": "x"}', "{not json"):
+        path.write_text(broken)
+        with pytest.raises(SearchError, match="search.json cannot be read"):
+            Store(s.directory).read_settings()

@@ -124,3 +124,23 @@ def test_unwritable_journal_raises_a_clear_error(tmp_path):
     bus = EventBus(Journal(blocker / "events.jsonl"))  # parent is a file: cannot be created
     with pytest.raises(JournalError, match="could not write the journal"):
         bus.publish(TrialStarted(trial_id="0000", hyperparameters={}))
+
+
+def test_the_record_folds_the_budget_from_old_and_new_journals():
+    """The budget is the ``SearchStarted``'s, as changed by each ``BudgetChanged``; a
+    journal written before the event carried ``epochs`` keeps the epochs it started with."""
+    from automl_nb.record import SearchRecord
+    from automl_nb.settings import Budget
+    from automl_nb.testing.panel import started
+
+    assert SearchRecord().budget is None  # nothing said yet
+    lines = [
+        {**started(trials=5, time_budget_s=None, epochs=3).to_dict(), "seq": 0, "time": 1.0},
+        {"kind": "budget_changed", "trials": 8, "time_budget_s": 60.0, "seq": 1, "time": 2.0},
+    ]
+    record = SearchRecord([event_from_dict(line) for line in lines])
+    assert record.budget == Budget(trials=8, time_budget_s=60.0, epochs=3)
+    record.apply(event_from_dict({"kind": "budget_changed", "trials": 9, "time_budget_s": 60.0,
+                                  "epochs": 4, "seq": 2, "time": 3.0}))
+    assert record.budget == Budget(trials=9, time_budget_s=60.0, epochs=4)
+

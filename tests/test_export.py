@@ -224,7 +224,7 @@ def test_load_predicts_from_what_the_search_took_in_original_labels_and_units(ex
 def test_a_folder_search_writes_no_copy_of_its_images(exported):
     s = exported["folder"]["search"]
     assert not (s.directory / "data.npz").exists()
-    source = s.settings["dataset"]["source"]
+    source = s.settings.dataset["source"]
     assert source["kind"] == "images" and source["fingerprint"]["files"] == 30
     images = [p for p in s.directory.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".npy", ".npz")
               and p.name != PREDICTIONS_NAME]

@@ -10,7 +10,8 @@ import pytest
 from automl_nb import SearchState
 from automl_nb._entry import open_search
 from automl_nb.errors import SearchError
-from automl_nb.events import CommandIssued, StateChanged
+from automl_nb.events import BudgetChanged, CommandIssued, StateChanged
+from automl_nb.settings import Budget
 from automl_nb.testing import ScriptedTrainer
 
 from .conftest import held_by_pause, wait_for
@@ -266,6 +267,36 @@ def test_extend_raises_the_budget_while_running_and_after_the_end(scripted):
         s.extend()
     with pytest.raises(SearchError, match="trials must be at least 1"):
         s.extend(trials=-1)
+
+
+def test_extend_raises_the_trials_of_a_running_search_in_one_journaled_change(scripted):
+    trainer = slow()
+    s = scripted(trainer, trials=2, epochs=20)
+    wait_for(lambda: trainer.batches_run >= 3, what="training to start")
+    assert s.extend(trials=1)
+    assert s.budget == Budget(trials=3, time_budget_s=None, epochs=20)
+    assert s.wait(30) is SearchState.DONE
+    assert len(s.results) == 3  # the engine read the raised budget
+    changes = [e for e in s.events() if isinstance(e, BudgetChanged)]
+    assert [(e.trials, e.time_budget_s, e.epochs) for e in changes] == [(3, None, 20)]
+
+
+def test_extend_time_limits_a_running_search_and_a_reopened_one_keeps_it(scripted, clock):
+    trainer = slow()
+    s = scripted(trainer, trials=100, epochs=1000, plan=False)  # no time budget
+    wait_for(lambda: trainer.batches_run >= 3, what="training to start")
+    clock.advance(5)
+    assert s.extend(time=10)  # 5 s spent: it may run until 15 s
+    assert s.budget.time_budget_s == 15
+    clock.advance(9)
+    at = trainer.batches_run
+    wait_for(lambda: trainer.batches_run >= at + 3, what="training to go on within the budget")
+    clock.advance(1.5)  # the new limit is checked at the running trial's batch ends
+    assert s.wait(10) is SearchState.DONE
+    assert s.record.end_reason == "the time budget is spent"
+    again = open_search(s.directory)
+    assert again.budget == Budget(trials=100, time_budget_s=15, epochs=1000)
+    assert again.settings.budget == Budget(trials=100, time_budget_s=None, epochs=1000)  # as asked
 
 
 def test_commands_on_a_finished_search_say_so(scripted):

@@ -7,6 +7,7 @@ teardown, even when the test fails.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import signal
@@ -285,7 +286,7 @@ def test_a_killed_chief_loses_only_running_trials_and_reopens_with_its_workers(t
     assert not any(_alive(p) for p in again.workers.pids)
 
     in_process = open_search(directory, workers=1)
-    assert in_process.workers is None and in_process.settings["workers"] == 1
+    assert in_process.workers is None and in_process.settings.workers == 1
     with pytest.raises(SearchError, match="workers must be at least 1; got 0"):
         open_search(directory, workers=0)
 
@@ -367,7 +368,7 @@ def test_the_time_budget_stops_the_trials_running_in_workers(tmp_path, pooled, c
     however long their start-up took on a loaded machine."""
     # trials that train until the budget cuts them: no early stopping, no planned epochs
     s = _search(pooled, tmp_path, "time", trials=None, epochs=5000, time=60, patience=0, start=False)
-    s.settings["plan"] = False
+    s.settings = dataclasses.replace(s.settings, plan=False)
     s.start()
     wait_for(lambda: len(s.record.trials) == 2 and all(t.curve for t in s.record.trials.values()),
              timeout=180, what="both workers training")

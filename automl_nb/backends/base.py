@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..events import EventBus
     from ..record import SearchRecord
+    from ..settings import Settings
     from ..store import Store
     from .engine import Engine
 
@@ -36,7 +37,8 @@ class SearchJob:
 
     Attributes:
         store: the search's directory.
-        settings: its settings (``search.json``), kept current by the Search.
+        settings: what the search was asked for (:class:`~automl_nb.settings.Settings`); the
+            budget it runs on now is ``record.budget``.
         dataset: its data, or None when a reopened search's data cannot be read.
         space: the user's ``build(hp)`` or HyperModel, or None for the built-in space.
         oracle: an oracle name or a KerasTuner Oracle; None when a reopened search used an
@@ -51,7 +53,7 @@ class SearchJob:
     """
 
     store: Store
-    settings: dict[str, Any]
+    settings: Settings
     dataset: Any
     space: Any
     oracle: Any

@@ -21,6 +21,7 @@ from .._util import to_float
 from ..control import Action, Control, Request
 from ..events import EpochEnded, EventBus, PlanMade, TrialEnded, TrialStarted
 from ..record import OWN_SOURCES, SCORED, SearchRecord, better
+from ..settings import Budget, Settings
 from .planner import PlanConfig, Planner
 
 
@@ -50,24 +51,23 @@ class TrialPlan:
     info: dict[str, Any] | None = None  # adds to TrialStarted.info (the portfolio entry's name)
 
 
-def plan_config(settings: dict[str, Any], time_budget_s: float | None) -> PlanConfig:
+def plan_config(settings: Settings, budget: Budget) -> PlanConfig:
     """A search's :class:`PlanConfig` from its settings: early stopping after ``patience``
     epochs (None: off); with a time budget, planned epochs, successive halving and promotions
     (not with Hyperband, which halves by its own brackets, nor with ``plan`` False)."""
     return PlanConfig(
-        epochs=settings["epochs"],
-        patience=settings.get("patience"),
-        halving=time_budget_s is not None and settings.get("oracle") != "hyperband"
-        and settings.get("plan", True),
+        epochs=budget.epochs,
+        patience=settings.patience,
+        halving=budget.time_budget_s is not None and settings.oracle != "hyperband" and settings.plan,
     )
 
 
-def planning(settings: dict[str, Any], time_budget_s: float | None, trainer: Any) -> dict[str, Any]:
+def planning(settings: Settings, budget: Budget, trainer: Any) -> dict[str, Any]:
     """The Engine's planning arguments for a search: its :func:`plan_config`, the warm start's
     portfolio (the trainer's, when ``warm_start`` is on) and the trainer's checkpoint test."""
     return {
-        "plan": plan_config(settings, time_budget_s),
-        "portfolio": trainer.portfolio() if settings.get("warm_start") else None,
+        "plan": plan_config(settings, budget),
+        "portfolio": trainer.portfolio() if settings.warm_start else None,
         "has_checkpoint": trainer.has_checkpoint,
     }
 
@@ -88,7 +88,6 @@ class Engine:
         objective: str,
         direction: str,
         epochs: int,
-        trials_budget: int | None,
         after_trial: Callable[[str, str], None] | None = None,
         requests_only: bool = False,
         plan: PlanConfig | None = None,
@@ -101,7 +100,6 @@ class Engine:
         self.objective = objective
         self.direction = direction
         self.epochs = epochs
-        self.trials_budget = trials_budget
         self.after_trial = after_trial
         self.requests_only = requests_only
         self.plans: dict[str, TrialPlan] = {}
@@ -148,8 +146,15 @@ class Engine:
             return "the time budget is spent"
         return None
 
+    @property
+    def trials_budget(self) -> int | None:
+        """The search's own trials it may run: the budget's, read from the Control each time
+        (``extend()`` raises it while the search runs)."""
+        return self.control.budget.trials
+
     def trials_spent(self) -> bool:
-        return self.trials_budget is not None and self.oracle_trials >= self.trials_budget
+        budget = self.trials_budget
+        return budget is not None and self.oracle_trials >= budget
 
     def next_request(self) -> Request | None:
         """The next trial to run as a request, or None to ask the oracle.

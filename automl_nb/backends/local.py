@@ -44,7 +44,7 @@ class LocalTrainer(Trainer):
         job = self.job
         if job.dataset is None:
             return job.data_problem or "this search's data could not be read back, so it cannot train"
-        if job.settings.get("space") == "custom" and job.space is None:
+        if job.settings.space == "custom" and job.space is None:
             return (
                 "this search used its own build(hp); reopen it with "
                 "automl_nb.open(directory, space=build) to train"
@@ -64,7 +64,7 @@ class LocalTrainer(Trainer):
         self.publish_space(tuner)
         settings = self.job.settings
         tuner.after_fit = self._keep_predictions if ensemble.applies(settings, self.job.dataset) else None
-        args, kwargs = fit_data(self.job.dataset, settings.get("batch_size"), settings["seed"])
+        args, kwargs = fit_data(self.job.dataset, settings.batch_size, settings.seed)
         with self._determinism():
             tuner.search(*args, verbose=0, **kwargs)
         return tuner.stop_reason
@@ -102,7 +102,7 @@ class LocalTrainer(Trainer):
             if not ensemble.could_join(job.record, score, usable=self.has_checkpoint):
                 return
         if self._validation_x is None:
-            self._validation_x = ensemble.validation_inputs(job.dataset, job.settings["seed"])
+            self._validation_x = ensemble.validation_inputs(job.dataset, job.settings.seed)
         job.store.write_predictions(trial_id, ensemble.predict(model, self._validation_x))
 
     def final_fit(self, trial_id: str, epochs: int) -> Any:
@@ -112,8 +112,8 @@ class LocalTrainer(Trainer):
         hp = tuner.oracle.get_trial(trial_id).hyperparameters
         model = tuner.hypermodel.build(hp)
         settings = self.job.settings
-        batch_size = settings.get("batch_size") or hp.values.get("batch_size")
-        args, kwargs = fit_data(self.job.dataset, batch_size, settings["seed"], final=True)
+        batch_size = settings.batch_size or hp.values.get("batch_size")
+        args, kwargs = fit_data(self.job.dataset, batch_size, settings.seed, final=True)
         if len(args) == 2:  # an epoch as long as the trials' (a small split passed over again)
             args = repeat_rows(args[0], args[1], batch_size)[:2]
         model.fit(*args, epochs=epochs, verbose=0, **kwargs)
@@ -167,11 +167,11 @@ class LocalTrainer(Trainer):
                 extra["num_initial_points"] = BAYESIAN_RANDOM_START
             oracle = oracles.get_oracle(
                 job.oracle,
-                objective=settings["objective"],
-                direction=settings["direction"],
+                objective=settings.objective,
+                direction=settings.direction,
                 max_trials=None,
-                epochs=settings["epochs"],
-                seed=settings["seed"],
+                epochs=settings.budget.epochs,
+                seed=settings.seed,
                 **extra,
             )
             return AutoMLTuner(
@@ -179,11 +179,11 @@ class LocalTrainer(Trainer):
                 hypermodel=hypermodel,
                 engine=engine,
                 directory=str(job.store.directory),
-                seed=settings["seed"],
+                seed=settings.seed,
                 preprocessing=job.dataset.preprocessing,
                 checked_space=job.checked_space,
                 train_rows=train_rows(job.dataset),
-                batch_size=settings.get("batch_size"),
+                batch_size=settings.batch_size,
             )
         except (SearchError, OracleError):
             raise
@@ -206,8 +206,8 @@ class LocalTrainer(Trainer):
     def _determinism(self) -> contextlib.AbstractContextManager[None]:
         """TensorFlow's op determinism for this run, when the search asked for it."""
         settings = self.job.settings
-        if not settings.get("deterministic"):
+        if not settings.deterministic:
             return contextlib.nullcontext()
         from .. import _kt_compat
 
-        return _kt_compat.deterministic_ops(settings["seed"] or 0)
+        return _kt_compat.deterministic_ops(settings.seed or 0)

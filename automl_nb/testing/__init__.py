@@ -7,12 +7,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from .._search import Search
 from ..backends.scripted import DEFAULT_SPACE, ScriptedTrainer, default_curve, sample
-from ..store import FORMAT, Store, prepare_directory
+from ..settings import Budget, Settings
+from ..store import Store, prepare_directory
 
 __all__ = ["DEFAULT_SPACE", "ScriptedTrainer", "default_curve", "sample", "scripted_search"]
 
@@ -42,26 +42,22 @@ def scripted_search(
     """
     trainer = trainer or ScriptedTrainer()
     path = prepare_directory(directory, overwrite)
-    settings = {
-        "format": FORMAT,
-        "name": name,
-        "data": {"name": name, "family": "tabular", "task": "classification", "n_train": 100,
-                 "n_val": 25, "input_shape": [4], "n_classes": 3, "class_names": ["a", "b", "c"]},
-        "oracle": "scripted",
-        "objective": objective,
-        "direction": direction,
-        "trials": trials,
-        "time_budget_s": time,
-        "epochs": epochs,
-        "seed": trainer.seed,
-        "batch_size": 32,
-        "space": "scripted",
-        "step": step,
-        "warm_start": warm_start,
-        "patience": patience,
-        "plan": plan,
-        "created": datetime.now().isoformat(timespec="seconds"),
-    }
+    settings = Settings(
+        name=name,
+        data={"name": name, "family": "tabular", "task": "classification", "n_train": 100,
+              "n_val": 25, "input_shape": [4], "n_classes": 3, "class_names": ["a", "b", "c"]},
+        oracle="scripted",
+        objective=objective,
+        direction=direction,
+        budget=Budget(trials=trials, time_budget_s=time, epochs=epochs),
+        seed=trainer.seed,
+        batch_size=32,
+        space="scripted",
+        step=step,
+        warm_start=warm_start,
+        patience=patience,
+        plan=plan,
+    )
     Store(path).create(settings, None)
     search = Search(directory=path, settings=settings, dataset=None, trainer=trainer)
     if start:

@@ -78,12 +78,11 @@ def _search(argv: list[str]) -> int:
 
 
 def _run(search: Search) -> int:
-    settings = search.settings
+    data = search.settings.data
     print(
-        f"searching {settings['data'].get('name', search.name)} with the {settings['oracle']} "
+        f"searching {data.get('name', search.name)} with the {search.settings.oracle} "
         f"oracle: {budget_text(search)}; objective {search.objective} ({search.direction})"
     )
-    data = settings["data"]
     if data.get("task_reason"):  # which task was inferred from the target, and why
         print(f"task: {data.get('task')}, as {data['task_reason']}")
     print(f"directory: {search.directory}", flush=True)

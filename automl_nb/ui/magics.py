@@ -490,7 +490,7 @@ class _TextProgress:
 
     def _header(self) -> str:
         return (
-            f"search '{self.search.name}' with the {self.search.settings['oracle']} oracle: "
+            f"search '{self.search.name}' with the {self.search.settings.oracle} oracle: "
             f"{budget_text(self.search)}; objective {self.search.objective}"
         )
 

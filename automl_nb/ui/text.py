@@ -66,13 +66,12 @@ def trial_line(event: TrialEnded, search: Search) -> str:
 
 
 def budget_text(search: Search) -> str:
-    """``"6 trials, 5 epochs a trial, at most 10m"``."""
-    settings = search.settings
-    trials = settings.get("trials")
-    parts = [plural(trials, "trial") if trials else "no trial limit"]
-    parts.append(plural(settings["epochs"], "epoch") + " a trial")
-    if settings.get("time_budget_s"):
-        parts.append(f"at most {format_duration(settings['time_budget_s'])}")
+    """``"6 trials, 5 epochs a trial, at most 10m"``: the budget now (extend() raises it)."""
+    budget = search.budget
+    parts = [plural(budget.trials, "trial") if budget.trials else "no trial limit"]
+    parts.append(plural(budget.epochs, "epoch") + " a trial")
+    if budget.time_budget_s:
+        parts.append(f"at most {format_duration(budget.time_budget_s)}")
     return ", ".join(parts)
 
 
@@ -92,7 +91,7 @@ def status_text(search: Search) -> str:
     text = f"search '{search.name}' {verb}: {plural(len(trials), 'trial')}"
     if shown:
         text += f" ({shown})"
-    budget = record.trials_budget
+    budget = record.budget.trials if record.budget else None
     if budget is not None:
         text += f" of {budget}"
     if best is not None:

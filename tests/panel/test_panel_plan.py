@@ -75,4 +75,4 @@ def test_trials_default_to_twenty_or_no_limit_with_a_time_budget(tmp_path):
     plain = automl_nb.search("iris", directory=tmp_path / "a", start=False)
     timed = automl_nb.search("iris", time="2m", directory=tmp_path / "b", start=False)
     capped = automl_nb.search("iris", time="2m", trials=5, directory=tmp_path / "c", start=False)
-    assert (plain.settings["trials"], timed.settings["trials"], capped.settings["trials"]) == (20, None, 5)
+    assert (plain.budget.trials, timed.budget.trials, capped.budget.trials) == (20, None, 5)

@@ -455,7 +455,7 @@ class WorkerPool(LocalTrainer):
         return {
             "worker": worker.id,
             "directory": str(self.job.store.directory.resolve()),
-            "space": self.job.settings.get("space_ref"),
+            "space": self.job.settings.space_ref,
         }
 
     def _rpc_plan(self, request: dict, context) -> dict:

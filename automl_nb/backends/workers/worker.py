@@ -315,21 +315,21 @@ def _train(link: _Link, hello: dict, threads: int) -> None:
         raise WorkerError(f"the search's data cannot be read from {hello['directory']}")
     hypermodel = spaces.get_space(space, dataset)
     stand_in = oracles.get_oracle(  # required by KerasTuner; every call goes to the chief's oracle
-        "random", objective=settings["objective"], direction=settings["direction"], max_trials=None,
-        epochs=settings["epochs"], seed=settings.get("seed"),
+        "random", objective=settings.objective, direction=settings.direction, max_trials=None,
+        epochs=settings.budget.epochs, seed=settings.seed,
     )
     tuner = _worker_tuner_class()(
         oracle=stand_in, hypermodel=hypermodel, engine=link, directory=str(store.directory),
-        seed=settings.get("seed"), preprocessing=dataset.preprocessing,
+        seed=settings.seed, preprocessing=dataset.preprocessing,
     )
     tuner.oracle.stub = link.oracle_stub()  # KerasTuner's OracleClient: its calls carry the token
     print(f"automl-nb worker {link.worker_id}: ready after {time.monotonic() - _T0:.1f}s",
           file=sys.stderr, flush=True)
     deterministic = (
-        deterministic_ops(settings.get("seed") or 0) if settings.get("deterministic")
+        deterministic_ops(settings.seed or 0) if settings.deterministic
         else contextlib.nullcontext()
     )
-    args, kwargs = fit_data(dataset, settings.get("batch_size"), settings.get("seed"))
+    args, kwargs = fit_data(dataset, settings.batch_size, settings.seed)
     with deterministic:
         tuner.search(*args, verbose=0, **kwargs)
 

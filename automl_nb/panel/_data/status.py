@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from ..._util import format_duration
 from ...ensemble import weights_of
 from ...record import OWN_SOURCES, SearchRecord, TrialRecord, better, finite
+from ...settings import Budget
 from .space import plain, searchable_names
 
 
@@ -43,7 +44,9 @@ def status_info(record: SearchRecord, now: float) -> StatusInfo:
     finished = [t for t in record.trials.values() if t.finished]
     done = sum(1 for t in finished if t.source in OWN_SOURCES)
     extra = len(finished) - done
-    total = record.trials_budget
+    budget = record.budget
+    total = budget.trials if budget else None
+    time_budget = budget.time_budget_s if budget else None
     now_running = [t for t in record.trials.values() if t.status == "running"]
     running = now_running[-1] if now_running else None  # the latest, as record.running
     elapsed = record.elapsed(now)
@@ -67,9 +70,9 @@ def status_info(record: SearchRecord, now: float) -> StatusInfo:
             # trials that run side by side (workers) share what is left
             spent = sum(min(max(0.0, now - t.started_at), per_trial) for t in now_running)
             etas.append(max(0.0, remaining * per_trial - spent) / max(1, len(now_running)))
-    if record.time_budget_s:
-        fractions.append(min(1.0, elapsed / record.time_budget_s))
-        etas.append(max(0.0, record.time_budget_s - elapsed))
+    if time_budget:
+        fractions.append(min(1.0, elapsed / time_budget))
+        etas.append(max(0.0, time_budget - elapsed))
     if not fractions and running is not None:  # no budget: the running trial's own progress
         fractions.append(epoch_fraction(running))
     eta = min(etas) if etas else None
@@ -194,6 +197,7 @@ def header_info(record: SearchRecord) -> HeaderInfo:
     config = record.config
     if config is None:
         return HeaderInfo("", "waiting for the search to start", "—", "—", "—")
+    budget = record.budget or Budget(config.trials, config.time_budget_s, config.epochs)
     seed = f" (seed {config.seed})" if config.seed is not None else ""
     workers = getattr(config, "workers", 1)
     where = f", trials in {workers} worker processes" if workers > 1 else ""
@@ -202,7 +206,7 @@ def header_info(record: SearchRecord) -> HeaderInfo:
         data=data_text(config.data),
         oracle=f"{config.oracle}{seed}{where}",
         objective=f"{config.objective} ({'higher' if config.direction == 'max' else 'lower'} is better)",
-        budget=budget_text(record.trials_budget, record.time_budget_s, config.epochs),
+        budget=budget_text(budget.trials, budget.time_budget_s, budget.epochs),
     )
 
 

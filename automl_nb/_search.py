@@ -83,7 +83,8 @@ class Search(HandBack):
         if oracle is None and settings.oracle in ORACLES:
             oracle = settings.oracle
         self._lock = threading.RLock()
-        self._record = SearchRecord(list(history or ()))
+        # a journal read back belongs to sessions that ended (the record says what that means)
+        self._record = SearchRecord.reopened(list(history)) if history else SearchRecord()
         self._bus = EventBus(Journal(self.store.journal_path), history=history)
         self._bus.subscribe(self._record.apply)
         self._trainer: Trainer = trainer if trainer is not None else LocalTrainer()
@@ -94,10 +95,6 @@ class Search(HandBack):
         )
         spent = self._record.elapsed(self._record.ended_at or _time.time()) if history else 0.0
         self._control = Control(lambda: self.budget, spent_s=spent, clock=self._trainer.clock)
-        if history:
-            self._record.mark_interrupted()
-        if self._record.state not in ("done", "failed"):
-            self._record.state = "idle"  # a session that crashed left it "running": it is not now
         self._control.state = SearchState(self._record.state)
         self._thread: threading.Thread | None = None
         self._engine: Engine | None = None

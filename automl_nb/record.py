@@ -179,6 +179,17 @@ class SearchRecord:
                 self.running_time_s += max(0.0, event.time - self._session_start)
             self._session_start = None
 
+    @classmethod
+    def reopened(cls, events: list[Event]) -> SearchRecord:
+        """The fold of a journal read back from its file: its sessions have ended, so a
+        trial it left running was interrupted, and a search it left running (or paused,
+        stopping) is idle now, until it is started again."""
+        record = cls(events)
+        record.mark_interrupted()
+        if record.state not in ("done", "failed"):
+            record.state = "idle"
+        return record
+
     def mark_interrupted(self) -> None:
         """Trials left running by a session that died (a crash, a killed kernel) are lost."""
         for trial in self.trials.values():

@@ -144,3 +144,17 @@ def test_the_record_folds_the_budget_from_old_and_new_journals():
                                   "epochs": 4, "seq": 2, "time": 3.0}))
     assert record.budget == Budget(trials=9, time_budget_s=60.0, epochs=4)
 
+
+def test_a_reopened_record_has_no_trial_or_search_left_running():
+    from automl_nb.events import StateChanged
+    from automl_nb.record import SearchRecord
+    from automl_nb.testing.panel import started
+
+    events = [started(), StateChanged(state="running", previous="idle"),
+              TrialStarted(trial_id="0000", hyperparameters={})]
+    events = [e.__class__(**{**e.__dict__, "seq": i}) for i, e in enumerate(events)]
+    live = SearchRecord(events)
+    assert (live.state, live.trials["0000"].status) == ("running", "running")
+    reopened = SearchRecord.reopened(events)
+    assert (reopened.state, reopened.trials["0000"].status) == ("idle", "failed")
+    assert reopened.trials["0000"].reason.startswith("interrupted")

@@ -8,6 +8,8 @@
    instance.
 5. Every module starts with a docstring that says what it is for, and none is over
    ``MAX_LINES`` lines unless listed here with its reason.
+6. The settings file (``search.json``) is read and written by ``store.py`` alone, and the
+   settings are read as attributes of ``automl_nb.settings.Settings``, never as a dict.
 """
 
 from __future__ import annotations
@@ -193,3 +195,77 @@ def test_each_module_says_what_it_is_for_and_stays_small(name):
     lines = text.count("\n")
     if name not in LONG_MODULES:
         assert lines <= MAX_LINES, f"{name} has {lines} lines (over {MAX_LINES}); split it"
+
+
+SETTINGS_FILE = "search.json"
+SETTINGS_OWNER = "automl_nb.store"
+#: What reaches the settings file: its name's constant and the Store's path to it.
+SETTINGS_FILE_NAMES = {"SETTINGS_NAME", "settings_path"}
+
+
+def _docstring_nodes(tree: ast.AST) -> set[int]:
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                out.add(id(first.value))
+    return out
+
+
+def _names_settings(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Name) and node.id == "settings") or (
+        isinstance(node, ast.Attribute) and node.attr == "settings")
+
+
+def _settings_file_touches(tree: ast.AST) -> list[str]:
+    """Where code (not a docstring) names the settings file, reaches its path or reads the
+    settings as a dict (``settings[...]``, ``settings.get(...)``), in source order."""
+    docs = _docstring_nodes(tree)
+    found = []
+    for node in ast.walk(tree):
+        where = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if SETTINGS_FILE in node.value and id(node) not in docs:
+                found.append((where, f"the text {node.value!r}"))
+        elif isinstance(node, ast.Name) and node.id in SETTINGS_FILE_NAMES:
+            found.append((where, node.id))
+        elif isinstance(node, ast.Attribute) and node.attr in SETTINGS_FILE_NAMES:
+            found.append((where, f".{node.attr}"))
+        elif isinstance(node, ast.ImportFrom):
+            found += [(where, f"imports {a.name}") for a in node.names if a.name in SETTINGS_FILE_NAMES]
+        elif isinstance(node, ast.Subscript) and _names_settings(node.value):
+            found.append((where, "settings[...]"))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr == "get" and _names_settings(node.func.value)):
+            found.append((where, "settings.get(...)"))
+    return [f"line {where[0]}: {what}" for where, what in sorted(found)]
+
+
+@pytest.mark.parametrize("name", sorted(set(MODULES) - {SETTINGS_OWNER}))
+def test_only_the_store_reads_or_writes_the_settings_file(name):
+    found = _settings_file_touches(ast.parse(MODULES[name].read_text()))
+    assert not found, (f"{name} reaches the settings file or reads settings as a dict ("
+                       + "; ".join(found) + "): go through store.Store.read_settings and "
+                       "write_settings, and read the Settings' attributes")
+
+
+SETTINGS_TOUCHES = '''
+import json
+from .store import SETTINGS_NAME
+def f(store, d, search):
+    """Reads search.json (a docstring may say so)."""
+    json.loads((d / "search.json").read_text())
+    store.settings_path.read_text()
+    return search.settings["oracle"], search.settings.get("seed")
+'''
+
+
+def test_the_settings_check_sees_what_it_looks_for():
+    """The check above finds each way in (so its passing means something), and the store is
+    where the settings file is named."""
+    found = _settings_file_touches(ast.parse(SETTINGS_TOUCHES))
+    assert [f.split(": ", 1)[1] for f in found] == [
+        "imports SETTINGS_NAME", "the text 'search.json'", ".settings_path", "settings[...]",
+        "settings.get(...)"], found
+    assert _settings_file_touches(ast.parse(MODULES[SETTINGS_OWNER].read_text()))

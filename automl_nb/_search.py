@@ -39,7 +39,7 @@ from .events import (
     TrialEnded,
     read_journal,
 )
-from .oracles import ORACLES
+from .oracles import oracle_names
 from .record import SCORED, SearchRecord
 from .store import Store
 
@@ -78,7 +78,7 @@ class Search(HandBack):
         self.settings = settings
         self.name: str = settings["name"]
         self.dataset = dataset
-        if oracle is None and settings["oracle"] in ORACLES:
+        if oracle is None and settings["oracle"] in oracle_names():
             oracle = settings["oracle"]
         self._lock = threading.RLock()
         self._record = SearchRecord(list(history or ()))

@@ -20,6 +20,7 @@ from typing import Any
 from .._util import to_float
 from ..control import Action, Control, Request
 from ..events import EpochEnded, EventBus, PlanMade, TrialEnded, TrialStarted
+from ..oracles import kind_of
 from ..record import OWN_SOURCES, SCORED, SearchRecord, better
 from .planner import PlanConfig, Planner
 
@@ -57,7 +58,7 @@ def plan_config(settings: dict[str, Any], time_budget_s: float | None) -> PlanCo
     return PlanConfig(
         epochs=settings["epochs"],
         patience=settings.get("patience"),
-        halving=time_budget_s is not None and settings.get("oracle") != "hyperband"
+        halving=time_budget_s is not None and not kind_of(settings.get("oracle")).bracketed
         and settings.get("plan", True),
     )
 

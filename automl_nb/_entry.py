@@ -38,7 +38,7 @@ def search(
     target: str | None = None,
     validation: Any = None,
     space: Any = None,
-    oracle: Any = "bayesian",
+    oracle: Any = _oracles.DEFAULT_ORACLE,
     objective: Any = None,
     trials: int | None | str = "auto",
     epochs: int = 10,

@@ -40,7 +40,7 @@ from .events import (
     TrialEnded,
     read_journal,
 )
-from .oracles import ORACLES
+from .oracles import oracle_names
 from .record import SCORED, SearchRecord
 from .settings import Budget, Settings
 from .store import Store
@@ -80,7 +80,7 @@ class Search(HandBack):
         self.settings = settings  #: what it was asked for (frozen; the budget now: ``budget``)
         self.name: str = settings.name
         self.dataset = dataset
-        if oracle is None and settings.oracle in ORACLES:
+        if oracle is None and settings.oracle in oracle_names():
             oracle = settings.oracle
         self._lock = threading.RLock()
         # a journal read back belongs to sessions that ended (the record says what that means)

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .teaching import comparison_data, oracle_kind
+from .oracles import kind_of
+from .teaching import comparison_data
 
 __all__ = ["compare", "comparison_data"]
 
-COLOURS = {"random": "#7f7f7f", "bayesian": "#1f77b4", "hyperband": "#d62728"}
+#: Lines after the first of each oracle's kind (the first takes its kind's ``colour``).
 PALETTE = ("#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22")
 
 
@@ -40,11 +41,11 @@ def compare(searches: Sequence[Any], labels: Sequence[str] | None = None, *, hei
     )
     used: dict[str, int] = {}
     for d in data:
-        kind = oracle_kind(d["oracle"])
-        colour = COLOURS.get(kind) if used.get(kind, 0) == 0 else None
+        kind = kind_of(d["oracle"])
+        colour = kind.colour if used.get(kind.name, 0) == 0 else None
         if colour is None:
             colour = PALETTE[sum(used.values()) % len(PALETTE)]
-        used[kind] = used.get(kind, 0) + 1
+        used[kind.name] = used.get(kind.name, 0) + 1
         pts = d["points"]
         common = {
             "mode": "lines+markers",

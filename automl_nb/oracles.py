@@ -1,4 +1,12 @@
-"""Oracles: "bayesian" | "hyperband" | "random" -> a seeded KerasTuner oracle.
+"""Oracles: the registry of the kinds automl-nb knows, and a seeded KerasTuner oracle from a name.
+
+The registry (:class:`OracleKind`, :func:`register`, :func:`kind_of`, :func:`oracle_names`) is
+the one place that knows what each kind of oracle is: its name, the KerasTuner class it
+builds and that class's budget arguments, and what it can do (``bracketed``: Hyperband's
+brackets and rounds; ``has_surrogate``: a Gaussian process the teaching view draws; ...). The
+options, the tuner's scheduler, the engine's plan, the teaching views and ``compare()`` read
+it, so adding an oracle is one :class:`OracleKind` and one :func:`register` call here. A
+user's own ``keras_tuner.Oracle`` instance is recognised by its class (once a class).
 
 :func:`check_oracle`, :func:`objective_direction` and :func:`check_objective` do not import
 KerasTuner (or TensorFlow), so arguments can be checked before anything heavy loads;
@@ -23,6 +31,7 @@ import inspect
 import numbers
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._kt_compat import AtomicOracleFiles
@@ -34,17 +43,161 @@ if TYPE_CHECKING:  # pragma: no cover
     import keras_tuner
 
 __all__ = [
+    "DEFAULT_ORACLE",
     "ORACLES",
+    "OTHER",
     "OracleError",
+    "OracleKind",
     "check_objective",
     "check_oracle",
     "get_oracle",
+    "kind_of",
     "kt_seed",
     "objective_direction",
+    "oracle_names",
+    "register",
     "steer",
 ]
 
-ORACLES = ("bayesian", "hyperband", "random")
+
+# --------------------------------------------------------------------------------------------
+# The registry
+
+
+@dataclass(frozen=True)
+class OracleKind:
+    """One kind of oracle: its name, how it is built, and what it can do.
+
+    ``factory()`` imports KerasTuner and returns the Oracle class; ``budget(max_trials, epochs)``
+    gives that class's budget arguments (our defaults, which a caller's keywords override).
+    """
+
+    name: str  #: what users type: ``oracle="hyperband"``, ``--oracle hyperband``
+    class_name: str  #: the KerasTuner class it builds (and a recorded user instance's name)
+    summary: str  #: a few words for the help
+    factory: Callable[[], type] | None = None  #: None for :data:`OTHER` (nothing to build)
+    budget: Callable[[int | None, int], dict[str, Any]] | None = None
+    #: trials play in brackets and rounds of its own: it halves by itself (no successive
+    #: halving of ours), queued trials take a first-round place, the teaching tab draws them
+    bracketed: bool = False
+    #: a Gaussian process over the space, which the teaching tab draws
+    has_surrogate: bool = False
+    #: every trial is drawn independently of the others (the teaching tab says so)
+    independent: bool = False
+    #: the keyword of its random start, which a built-in space sets (``BAYESIAN_RANDOM_START``)
+    random_start: str | None = None
+    #: its line's colour in ``automl_nb.compare`` (None: the next of the palette)
+    colour: str | None = None
+
+
+#: What a user's Oracle of no registered kind is (or a recorded name no kind claims): no
+#: capabilities, nothing to build from a name.
+OTHER = OracleKind(name="other", class_name="", summary="an Oracle of your own")
+
+# The registered kinds by name, in registration order (the order of the help and the errors):
+# filled by register() below and by anyone adding a kind; read by every lookup.
+_KINDS: dict[str, OracleKind] = {}
+
+
+def register(kind: OracleKind) -> OracleKind:
+    """Add a kind of oracle (its name must be new); returns it."""
+    if kind.name in _KINDS or kind.name == OTHER.name or kind.name != kind.name.strip().lower():
+        raise ValueError(f"an oracle kind needs a new lower-case name; got {kind.name!r}")
+    if kind.factory is None or kind.budget is None:
+        raise ValueError(f"oracle kind {kind.name!r} needs a factory and a budget")
+    _KINDS[kind.name] = kind
+    _class_kind.cache_clear()
+    return kind
+
+
+def oracle_names() -> tuple[str, ...]:
+    """The names of the registered kinds, in registration order."""
+    return tuple(_KINDS)
+
+
+def kind_of(oracle: Any) -> OracleKind:
+    """The registered kind of an oracle name, a recorded oracle name, or an Oracle instance.
+
+    A name is a kind's name (any case), or the class name a search recorded for a user's
+    Oracle ("HyperbandOracle"; a subclass's name that contains a kind's name, such as
+    "MyHyperbandOracle", counts as that kind, as searches recorded before the registry were
+    read). An instance is the kind whose KerasTuner class it is an instance of. Anything
+    else is :data:`OTHER`.
+    """
+    if isinstance(oracle, str):
+        text = oracle.strip().lower()
+        if text in _KINDS:
+            return _KINDS[text]
+        for kind in _KINDS.values():
+            if text == kind.class_name.lower():
+                return kind
+        return next((k for k in _KINDS.values() if k.name in text), OTHER)
+    if _is_oracle(oracle):
+        return _class_kind(type(oracle))
+    return OTHER
+
+
+@functools.cache
+def _class_kind(cls: type) -> OracleKind:
+    """The kind of an Oracle class: the first registered kind whose class it subclasses."""
+    for kind in _KINDS.values():
+        assert kind.factory is not None
+        if issubclass(cls, kind.factory()):
+            return kind
+    return OTHER
+
+
+def _kt_class(name: str) -> Callable[[], type]:
+    def factory() -> type:
+        from keras_tuner import oracles as kt_oracles
+
+        return getattr(kt_oracles, name)
+
+    factory.__name__ = f"keras_tuner.oracles.{name}"
+    return factory
+
+
+def _trial_budget(max_trials: int | None, epochs: int) -> dict[str, Any]:
+    return {"max_trials": max_trials}
+
+
+def _hyperband_budget(max_trials: int | None, epochs: int) -> dict[str, Any]:
+    return {"max_epochs": epochs, "factor": 3, "hyperband_iterations": 1}
+
+
+register(OracleKind(
+    name="bayesian",
+    class_name="BayesianOptimizationOracle",
+    summary="a Gaussian process proposes where the score may be best",
+    factory=_kt_class("BayesianOptimizationOracle"),
+    budget=_trial_budget,
+    has_surrogate=True,
+    random_start="num_initial_points",
+    colour="#1f77b4",
+))
+register(OracleKind(
+    name="hyperband",
+    class_name="HyperbandOracle",
+    summary="brackets of short trials, the best trained on",
+    factory=_kt_class("HyperbandOracle"),
+    budget=_hyperband_budget,
+    bracketed=True,
+    colour="#d62728",
+))
+register(OracleKind(
+    name="random",
+    class_name="RandomSearchOracle",
+    summary="every trial drawn at random",
+    factory=_kt_class("RandomSearchOracle"),
+    budget=_trial_budget,
+    independent=True,
+    colour="#7f7f7f",
+))
+
+#: The built-in kinds' names (``oracle_names()`` also lists kinds registered later).
+ORACLES = oracle_names()
+#: The kind a search uses when none is named.
+DEFAULT_ORACLE = "bayesian"
 
 # Our seeds map to KerasTuner's as seed + 1 (see the module docstring); the Bayesian oracle
 # seeds numpy's RandomState with it, which takes 0 .. 2**32 - 1.
@@ -76,18 +229,19 @@ def check_oracle(oracle: Any) -> str | keras_tuner.Oracle:
             ``keras_tuner.Oracle`` instance.
 
     Returns:
-        The normalised name ("bayesian", "hyperband" or "random"), or the Oracle unchanged.
+        The normalised name (one of :func:`oracle_names`), or the Oracle unchanged.
 
     Raises:
         OracleError: an unknown name, or something that is neither a name nor an Oracle.
     """
+    names = oracle_names()
     if isinstance(oracle, str):
         name = oracle.strip().lower()
-        if name in ORACLES:
+        if name in names:
             return name
         raise OracleError(
-            f"oracle {oracle!r} is not known; choose one of: {', '.join(ORACLES)}"
-            f"{did_you_mean(name, ORACLES)}"
+            f"oracle {oracle!r} is not known; choose one of: {', '.join(names)}"
+            f"{did_you_mean(name, names)}"
         )
     if _is_oracle(oracle):
         return oracle
@@ -98,7 +252,7 @@ def check_oracle(oracle: Any) -> str | keras_tuner.Oracle:
             f"{oracle.__name__}(objective=..., ...)"
         )
     raise OracleError(
-        f"oracle must be one of the names {', '.join(ORACLES)} or a keras_tuner.Oracle "
+        f"oracle must be one of the names {', '.join(names)} or a keras_tuner.Oracle "
         f"instance; got {_show(oracle)}"
     )
 
@@ -134,12 +288,12 @@ def get_oracle(
     """Build the KerasTuner oracle for a name, or pass an Oracle instance through.
 
     Args:
-        oracle: "bayesian", "hyperband" or "random" (any case), or a ``keras_tuner.Oracle``
-            instance, returned unchanged (its own objective, seed and budget win).
+        oracle: a registered kind's name (any case: "bayesian", "hyperband", "random"), or a
+            ``keras_tuner.Oracle`` instance, returned unchanged (its own objective, seed and budget win).
         objective: the metric to optimise, e.g. "val_accuracy".
         direction: "min" or "max"; None infers it with :func:`objective_direction`.
-        max_trials: the trial budget of the Bayesian and random oracles; None for no limit
-            (and 4-digit trial ids, see the module docstring). Hyperband ignores it: its
+        max_trials: the trial budget (the kind's ``budget`` says where it goes); None for no
+            limit (and 4-digit trial ids, see the module docstring). Hyperband ignores it: its
             budget comes from ``epochs``.
         epochs: the most epochs a trial trains; Hyperband's ``max_epochs``.
         seed: an integer >= 0 for reproducible trials (passed as ``seed + 1``, see the
@@ -156,7 +310,6 @@ def get_oracle(
         return checked
 
     import keras_tuner
-    from keras_tuner import oracles as kt_oracles
 
     if not isinstance(objective, str) or not objective:
         raise OracleError(
@@ -174,15 +327,10 @@ def get_oracle(
         "seed": kt_seed(seed),
         "hyperparameters": hyperparameters,
     }
-    if checked == "bayesian":
-        cls = kt_oracles.BayesianOptimizationOracle
-        args["max_trials"] = max_trials
-    elif checked == "random":
-        cls = kt_oracles.RandomSearchOracle
-        args["max_trials"] = max_trials
-    else:
-        cls = kt_oracles.HyperbandOracle
-        args.update(max_epochs=epochs, factor=3, hyperband_iterations=1)
+    kind = _KINDS[checked]
+    assert kind.factory is not None and kind.budget is not None  # register() checks both
+    cls = kind.factory()
+    args.update(kind.budget(max_trials, epochs))
 
     accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     for key in kwargs:

@@ -20,6 +20,7 @@ from typing import Any
 from .._util import to_float
 from ..control import Action, Control, Request
 from ..events import EpochEnded, EventBus, PlanMade, TrialEnded, TrialStarted
+from ..oracles import kind_of
 from ..record import OWN_SOURCES, SCORED, SearchRecord, better
 from ..settings import Budget, Settings
 from .planner import PlanConfig, Planner
@@ -58,7 +59,8 @@ def plan_config(settings: Settings, budget: Budget) -> PlanConfig:
     return PlanConfig(
         epochs=budget.epochs,
         patience=settings.patience,
-        halving=budget.time_budget_s is not None and settings.oracle != "hyperband" and settings.plan,
+        halving=budget.time_budget_s is not None and not kind_of(settings.oracle).bracketed
+        and settings.plan,
     )
 
 

@@ -163,8 +163,10 @@ class LocalTrainer(Trainer):
         try:
             hypermodel = spaces.get_space(job.space, job.dataset)
             extra = {}
-            if job.space is None and oracles.check_oracle(job.oracle) == "bayesian":
-                extra["num_initial_points"] = BAYESIAN_RANDOM_START
+            named = isinstance(job.oracle, str)  # a user's own Oracle keeps its own settings
+            random_start = oracles.kind_of(oracles.check_oracle(job.oracle)).random_start
+            if job.space is None and named and random_start:
+                extra[random_start] = BAYESIAN_RANDOM_START
             oracle = oracles.get_oracle(
                 job.oracle,
                 objective=settings.objective,

@@ -39,7 +39,7 @@ import numpy as np
 from .. import _kt_compat as compat
 from ..data.layers import compose, epoch_passes, first_samples, repeat_rows
 from ..errors import SpaceError, TrialFailure
-from ..oracles import steer
+from ..oracles import kind_of, steer
 from .engine import Engine, Stop, TrialPlan
 
 log = logging.getLogger("automl_nb")
@@ -318,7 +318,7 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.Check
             except SpaceError as exc:  # a portfolio entry this space cannot take
                 log.info("skipping a queued trial (%s): %s", request.source, exc)
                 return self.schedule(trial_id, propose)
-        bracketed = isinstance(self.oracle, keras_tuner.oracles.HyperbandOracle)
+        bracketed = kind_of(self.oracle).bracketed
         if request is not None and (request.source == "promoted" or not bracketed):
             engine.plan_request(trial_id, request)
             return {"status": "RUNNING", "values": dict(request.values)}

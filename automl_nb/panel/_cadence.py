@@ -1,9 +1,11 @@
 """How often each part of the panel may refresh, and the comm messages it may spend.
 
 Under a flood of events each part refreshes at most at its own cadence and within a
-budget of comm messages (:data:`PARTS`, :data:`MESSAGE_BUDGET`): at most 4 update rounds
-and 24 messages in any second, however fast the search goes. :class:`Cadence` keeps the
-books; the panel asks it before each refresh.
+budget of comm messages (:func:`parts`, :data:`MESSAGE_BUDGET`): at most 4 update rounds
+and 24 messages in any second, however fast the search goes. The panel's own parts are in
+:data:`OWN_PARTS`; each chart brings its cadence from the chart registry
+(:mod:`automl_nb.panel.registry`). :class:`Cadence` keeps the books; the panel asks it
+before each refresh.
 """
 
 from __future__ import annotations
@@ -11,24 +13,35 @@ from __future__ import annotations
 import collections
 import math
 from collections.abc import Callable, Iterable
+from typing import Any
 
 #: A chart's update is at most 3 comm messages: the changed properties, its title, its
 #: empty sentence (panel/chart.py); usually one.
 CHART_MESSAGES = 3
-#: Each part of the panel: least seconds between two refreshes while events keep coming,
+#: The panel's own parts: least seconds between two refreshes while events keep coming,
 #: and the most comm messages one refresh sends. A part with nothing new sends nothing.
-PARTS = {
+OWN_PARTS = {
     "status": (0.25, 2),  # the status line, the progress bar
-    "curves": (0.5, CHART_MESSAGES),
     "table": (0.5, 1),
-    "objective": (1.0, CHART_MESSAGES),
-    "parallel": (1.0, CHART_MESSAGES),
-    "importance": (1.0, CHART_MESSAGES),
     "cards": (1.0, 2),  # the best-model row, an open trial's details
     "teaching": (1.0, 12),  # the teaching tabs (panel/teaching_tab.py): two charts and a diagram
 }
-LIVE = ("status", "curves", "table")
-SUMMARY = ("objective", "parallel", "importance", "cards", "teaching")
+
+
+def parts(charts: Iterable[Any]) -> tuple[dict[str, tuple[float, int]], tuple[str, ...],
+                                          tuple[str, ...]]:
+    """Every part's (seconds, messages), then the live parts in the order they refresh (the
+    status, the live charts, the table) and the summary parts (the other charts, the cards,
+    the teaching tabs), for the registered ``charts`` (:class:`~.registry.ChartKind`)."""
+    charts = list(charts)
+    table = {
+        "status": OWN_PARTS["status"],
+        **{c.name: (c.refresh.every, CHART_MESSAGES) for c in charts},
+        **{k: v for k, v in OWN_PARTS.items() if k != "status"},
+    }
+    live = ("status", *(c.name for c in charts if c.refresh.live), "table")
+    summary = (*(c.name for c in charts if not c.refresh.live), "cards", "teaching")
+    return table, live, summary
 #: Header, buttons, form, command sentence: rare (a state or budget change), never deferred.
 RARE = frozenset(("header", "controls", "form", "command"))
 #: The flusher sends at most this many comm messages in any BUDGET_WINDOW seconds; a part
@@ -42,8 +55,9 @@ CLOCK_TICK = 1.0
 class Cadence:
     """When each part last refreshed, and the messages sent in the last budget window."""
 
-    def __init__(self, clock: Callable[[], float]):
+    def __init__(self, clock: Callable[[], float], parts: dict[str, tuple[float, int]]):
         self.clock = clock
+        self.parts = parts  #: part -> (least seconds between refreshes, most messages)
         self.last: dict[str, float] = {}  #: part -> when it last refreshed
         self._spent: collections.deque[tuple[float, int]] = collections.deque()
         self._spent_sum = 0
@@ -63,7 +77,7 @@ class Cadence:
 
     def allows(self, part: str, now: float) -> bool:
         """Whether ``part`` may refresh now: its cadence has passed and the budget holds."""
-        cadence, cost = PARTS[part]
+        cadence, cost = self.parts[part]
         return now - self.last.get(part, -math.inf) >= cadence and cost <= self.budget_left(now)
 
     def stalest_first(self, parts: Iterable[str]) -> list[str]:

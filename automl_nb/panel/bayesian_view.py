@@ -13,8 +13,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..oracles import kind_of
 from ..record import SearchRecord
-from ..teaching import axis_names, bayesian_state, is_bayesian
+from ..teaching import axis_names, bayesian_state
 from ._colours import MUTED, RUNNING
 from ._data.axes import log_ticks
 from ._html import escape
@@ -107,7 +108,7 @@ class BayesianView(widgets.VBox):
     # -- where the data comes from --------------------------------------------------------
     def oracle(self) -> Any:
         oracle = getattr(self.search, "oracle", None)  # a replay has none
-        return oracle if oracle is not None and is_bayesian(oracle) else None
+        return oracle if oracle is not None and kind_of(oracle).has_surrogate else None
 
     def _recorded(self) -> bool:
         return callable(getattr(self.search, "surrogate", None))

@@ -1,10 +1,11 @@
-"""The panel's four charts, drawn from the data in :mod:`automl_nb.panel._data`.
+"""The renderers of the panel's four charts, which draw the data of :mod:`automl_nb.panel._data`.
 
 Each renderer owns a :class:`~automl_nb.panel.chart.Chart` built once with every trace it
 will ever need (the learning-curves chart keeps a fixed pool of trace slots that trials
-take in turn), so an update never adds or deletes traces. ``update`` recomputes what the
-new events touch and hands the chart the properties; the chart sends only those that
-changed, in one message. A chart with nothing to show says so in a sentence.
+take in turn), so an update never adds or deletes traces. ``draw(data)`` takes what its
+chart's data function returned (the pairs are registered in
+:mod:`automl_nb.panel.registry`) and hands the chart the properties; the chart sends only
+those that changed, in one message. A chart with nothing to show says so in a sentence.
 
 The best trial is marked the same way everywhere (:data:`BEST`: a gold star, a gold
 line), the running trial stands out, finished ones are muted, whole-number axes have
@@ -13,19 +14,18 @@ whole-number ticks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from ..record import SearchRecord
 from ._colours import BEST, MUTED, RUNNING, SCORE_COLOURS, STATUS_COLOURS
 from ._data import (
     IMPORTANCE_METHOD,
-    best_trial_ids,
+    Curve,
+    CurvesChart,
+    Importance,
+    ObjectiveChart,
+    ParallelChart,
     curve_style,
-    importance_details,
-    objective_history,
-    parallel_coordinates_data,
-    trial_curve,
-    visible_curve_ids,
 )
 from ._data.axes import axis_label, integer_dtick, tick_text
 from .chart import Chart
@@ -66,7 +66,7 @@ def whole_numbers(hi: float) -> dict[str, Any]:
 
 
 class _Renderer:
-    """One chart of the panel: its :class:`Chart` (``widget``), and ``update`` from a record."""
+    """One chart of the panel: its :class:`Chart` (``widget``), and ``draw`` from its data."""
 
     chart: Chart
 
@@ -125,9 +125,10 @@ class ObjectiveFigure(_Renderer):
             height=height,
         )
 
-    def update(self, record: SearchRecord) -> int:
-        """Draw the record's scores; returns the comm messages sent."""
-        points = objective_history(record)
+    def draw(self, data: ObjectiveChart) -> int:
+        """Draw the scores (:func:`~automl_nb.panel._data.objective_chart`); returns the comm
+        messages sent."""
+        points = data.points
         traces: dict[int, dict[str, Any]] = {}
         for i, status in enumerate(self.STATUSES):
             mine = [p for p in points if p.status == status]
@@ -140,16 +141,15 @@ class ObjectiveFigure(_Renderer):
             "x": [p.order for p in points],
             "y": [p.best_so_far for p in points],
         }
-        best = best_trial_ids(record, 1)
-        star = [p for p in points if best and p.trial_id == best[0]]
+        star = [p for p in points if data.best_id is not None and p.trial_id == data.best_id]
         traces[len(self.STATUSES) + 1] = {
             "x": [p.order for p in star],
             "y": [p.score for p in star],
             "customdata": [p.trial_id for p in star],
         }
-        objective = record.objective or "score"
-        better = "higher" if record.direction == "max" else "lower"
-        layout = {"yaxis.title.text": objective, **_prefixed("xaxis", whole_numbers(len(record.trials)))}
+        objective = data.objective
+        better = "higher" if data.direction == "max" else "lower"
+        layout = {"yaxis.title.text": objective, **_prefixed("xaxis", whole_numbers(data.trials))}
         chart = self.chart
         sent = chart.push(traces, layout)
         sent += _assign_title(chart, f"{objective} per trial ({better} is better)")
@@ -165,8 +165,8 @@ class CurvesFigure(_Renderer):
     """(b) Learning curves: the validation objective per absolute epoch, one trace a trial.
 
     The chart has ``slots`` traces made up front; the trials of
-    :func:`~automl_nb.panel._data.visible_curve_ids` take them, so a search with
-    more trials shows the running ones, the best ones and the most recent. The running
+    :func:`~automl_nb.panel._data.curves_chart` (its ``limit`` is ``slots``) take them, so a
+    search with more trials shows the running ones, the best ones and the most recent. The running
     trials and the best one are named in the legend (the best in gold, a star at its best
     epoch); finished trials are thin and grey; every curve names its trial on hover.
     """
@@ -205,38 +205,28 @@ class CurvesFigure(_Renderer):
             height=height,
         )
 
-    def update(self, record: SearchRecord, dirty: set[str], structure: bool) -> int:
-        """Redraw the ``dirty`` trials' curves (``structure``: trials started or ended);
-        returns the comm messages sent."""
-        dirty = set(dirty)
+    def draw(self, data: CurvesChart) -> int:
+        """Draw the curves (:func:`~automl_nb.panel._data.curves_chart`): a trial that left
+        gives its slot back, a new one takes a free slot; only what changed is sent. Returns
+        the comm messages sent."""
         traces: dict[int, dict[str, Any]] = {}
-        if structure or not self.slot_of:
-            want = visible_curve_ids(record, self.slots, self.keep_best)
-            wanted = set(want)
-            for tid in [t for t in self.slot_of if t not in wanted]:
-                slot = self.slot_of.pop(tid)
-                self._free.append(slot)
-                traces[slot] = {"x": [], "y": [], "name": "", "meta": "", "showlegend": False}
-            self._free.sort()
-            for tid in want:
-                if tid not in self.slot_of and self._free:
-                    self.slot_of[tid] = self._free.pop(0)
-                    dirty.add(tid)
-            best = best_trial_ids(record, 1)
-            new_best = best[0] if best else None
-            running = [t.trial_id for t in record.trials.values() if t.status == "running"]
-            if new_best != self._best or running != self._running:
-                dirty.update(t for t in (self._best, new_best, *self._running, *running) if t)
-                self._best, self._running = new_best, running
-        for tid in dirty:
-            slot = self.slot_of.get(tid)
-            if slot is None or tid not in record.trials:
-                continue
-            traces[slot] = self._trace(record, tid)
-        traces[self.slots] = self._best_point(record)
-        objective = record.objective or "validation objective"
-        longest = max((t.epochs for t in record.trials.values()), default=1)
-        layout = {"yaxis.title.text": objective, **_prefixed("xaxis", whole_numbers(longest))}
+        wanted = {c.trial_id for c in data.curves}
+        for tid in [t for t in self.slot_of if t not in wanted]:
+            slot = self.slot_of.pop(tid)
+            self._free.append(slot)
+            traces[slot] = {"x": [], "y": [], "name": "", "meta": "", "showlegend": False}
+        self._free.sort()
+        for curve in data.curves:
+            if curve.trial_id not in self.slot_of and self._free:
+                self.slot_of[curve.trial_id] = self._free.pop(0)
+        self._best, self._running = data.best_id, list(data.running)
+        for curve in data.curves:
+            slot = self.slot_of.get(curve.trial_id)
+            if slot is not None:
+                traces[slot] = self._trace(curve)
+        traces[self.slots] = self._best_point(data)
+        objective = data.objective
+        layout = {"yaxis.title.text": objective, **_prefixed("xaxis", whole_numbers(data.longest))}
         chart = self.chart
         sent = chart.push(traces, layout)
         sent += _assign_title(chart, f"learning curves: {objective} per epoch")
@@ -244,8 +234,8 @@ class CurvesFigure(_Renderer):
         sent += chart.say("" if drawn else self.EMPTY)
         return sent
 
-    def _trace(self, record: SearchRecord, tid: str) -> dict[str, Any]:
-        curve = trial_curve(record, tid)
+    def _trace(self, curve: Curve) -> dict[str, Any]:
+        tid = curve.trial_id
         style = curve_style(curve.status, is_best=tid == self._best)
         if style.role == "running":
             order = self._running.index(tid) if tid in self._running else 0
@@ -268,15 +258,13 @@ class CurvesFigure(_Renderer):
             "opacity": style.opacity,
         }
 
-    def _best_point(self, record: SearchRecord) -> dict[str, Any]:
+    def _best_point(self, data: CurvesChart) -> dict[str, Any]:
         """The best trial's best epoch, a gold star on its curve."""
         tid = self._best
-        if tid is None or tid not in record.trials:
+        curve = next((c for c in data.curves if c.trial_id == tid), None)
+        if curve is None or not curve.values:
             return {"x": [], "y": [], "customdata": []}
-        curve = trial_curve(record, tid)
-        if not curve.values:
-            return {"x": [], "y": [], "customdata": []}
-        pick = max if record.direction == "max" else min
+        pick = max if data.direction == "max" else min
         value = pick(curve.values)
         epoch = curve.epochs[curve.values.index(value)]
         return {"x": [epoch], "y": [value], "customdata": [tid]}
@@ -317,9 +305,10 @@ class ParallelFigure(_Renderer):
             height=height,
         )
 
-    def update(self, record: SearchRecord) -> int:
-        """Draw the scored trials' lines; returns the comm messages sent."""
-        data = parallel_coordinates_data(record)
+    def draw(self, chart_data: ParallelChart) -> int:
+        """Draw the scored trials' lines (:func:`~automl_nb.panel._data.parallel_chart`);
+        returns the comm messages sent."""
+        data = chart_data.coordinates
         dims = []
         for d in data.dimensions:
             dim: dict[str, Any] = {"label": axis_label(d.label.removesuffix(" (log)")), "values": list(d.values)}
@@ -329,7 +318,7 @@ class ParallelFigure(_Renderer):
                 dim["tickvals"] = list(d.tickvals)
                 dim["ticktext"] = list(d.ticktext or ())
             dims.append(dim)
-        colours, ticks = _goodness(data.scores, data.direction, data.trial_ids, record)
+        colours, ticks = _goodness(data.scores, data.direction, data.trial_ids, chart_data.best_id)
         props = {
             "dimensions": dims,
             "line.color": colours,
@@ -355,16 +344,15 @@ class ParallelFigure(_Renderer):
 
 
 def _goodness(
-    scores: tuple[float, ...], direction: str, trial_ids: tuple[str, ...], record: SearchRecord
+    scores: tuple[float, ...], direction: str, trial_ids: tuple[str, ...], best_id: str | None
 ) -> tuple[list[float], list[tuple[float, str]]]:
     """Each score on SCORE_SCALE: worst 0 .. TOP, the best trial 1 (gold); the colour bar's ticks."""
     if not scores:
         return [], []
-    best = best_trial_ids(record, 1)
     worst, top = (min(scores), max(scores)) if direction == "max" else (max(scores), min(scores))
     span = (top - worst) or 1.0
     colours = [
-        1.0 if best and tid == best[0] else TOP * max(0.0, min(1.0, (s - worst) / span))
+        1.0 if best_id is not None and tid == best_id else TOP * max(0.0, min(1.0, (s - worst) / span))
         for s, tid in zip(scores, trial_ids, strict=True)
     ]
     ticks = [(0.0, tick_text(round(worst, 4))), (1.0, f"★ {tick_text(round(top, 4))}")]
@@ -404,9 +392,10 @@ class ImportanceFigure(_Renderer):
         )
         self.method = IMPORTANCE_METHOD
 
-    def update(self, record: SearchRecord) -> int:
-        """Draw each hyperparameter's share; returns the comm messages sent."""
-        rows = list(reversed(importance_details(record)))  # most important at the top
+    def draw(self, data: Sequence[Importance]) -> int:
+        """Draw each hyperparameter's share (:func:`~automl_nb.panel._data.importance_details`,
+        most important first); returns the comm messages sent."""
+        rows = list(reversed(data))  # most important at the top
         hover = [
             f"{r.name}: {r.share:.0%} of the total<br>"
             f"{'Spearman ρ²' if r.method == 'spearman' else 'η²'} = {r.raw:.3f} over {r.n} trials"

@@ -8,6 +8,8 @@ into the panel's own :class:`~automl_nb.record.SearchRecord` (a view of the
 events, never read from the search thread) and pushes to the browser only
 what changed. Under a flood of events each part refreshes at most at its own
 cadence and within a budget of comm messages (:mod:`automl_nb.panel._cadence`).
+The charts are built from the chart registry (:mod:`automl_nb.panel.registry`): each
+registered chart's renderer, laid out where it says, refreshed on its events.
 
 Every control has a Python path (``panel.pause_button.click()``,
 ``panel.table.click("prune", "0003")``) and ``panel.flush()`` folds pending
@@ -28,7 +30,7 @@ import ipywidgets as widgets
 from ..events import EpochEnded, Event
 from ..record import SearchRecord
 from . import _html
-from ._cadence import LIVE, PARTS, RARE, SUMMARY, Cadence
+from ._cadence import RARE, Cadence, parts
 from ._data import (
     best_trial_ids,
     header_info,
@@ -42,8 +44,9 @@ from ._messages import MessageBoard
 from ._widgets import assign, close_tree, sentence
 from .best import BestBox
 from .controls import Controls
-from .figures import CHART_GRID, CurvesFigure, ImportanceFigure, ObjectiveFigure, ParallelFigure
+from .figures import CHART_GRID
 from .form import EnqueueForm
+from .registry import ChartKind, ChartOptions, chart_kinds
 from .sections import Section
 from .table import TrialTable
 from .teaching_tab import TeachingViews
@@ -53,6 +56,12 @@ log = logging.getLogger("automl_nb")
 __all__ = ["PARTS", "Panel", "ViewRecord"]
 
 FINAL = ("done", "failed")
+#: The parts of a panel with the charts registered when this module was imported (each panel
+#: takes the registry as it is when it is made): (seconds, messages) a part, the live parts
+#: in refresh order, the summary parts.
+PARTS, LIVE, SUMMARY = parts(chart_kinds())
+#: Parts that a trial's end or a new search makes stale, besides the charts (theirs: registry)
+_SUMMARY_OWN = ("cards", "teaching")
 
 
 class ViewRecord(SearchRecord):
@@ -76,12 +85,13 @@ class Panel(widgets.VBox):
     ``add_trials_button``, ``add_time_button``); ``progress``, ``status_line`` and
     ``status_message`` (the one latest sentence, :mod:`automl_nb.panel._messages`); the
     best model (``best_html``, ``export_path``, ``export_format``, ``export_button``,
-    ``final_fit_button``, ``final_fit_status``); ``objective_chart`` and ``curves_chart``
-    (renderers; their ``.widget`` is the :class:`~automl_nb.panel.chart.Chart`); ``table``
+    ``final_fit_button``, ``final_fit_status``); the registered charts placed "charts",
+    ``objective_chart`` and ``curves_chart`` (renderers; their ``.widget`` is the
+    :class:`~automl_nb.panel.chart.Chart`; every chart's is in ``chart_renderers``); ``table``
     (:class:`TrialTable`), and ``details`` (``details_html``, ``details_export_button``,
     ``details_close_button``) when a trial's are open. The rest in collapsible
     ``sections`` (name -> :class:`~automl_nb.panel.sections.Section`, closed at first):
-    "hyperparameters" (``parallel_chart``, ``importance_chart``), "teaching" (``teaching``,
+    "hyperparameters" (its charts: ``parallel_chart``, ``importance_chart``), "teaching" (``teaching``,
     how the oracle decides) and "enqueue" (``enqueue_inputs``, ``enqueue_button``).
     ``record`` is the panel's own fold of the events; ``flush()`` folds and pushes now.
 
@@ -111,7 +121,10 @@ class Panel(widgets.VBox):
         self.max_curves = max_curves
         self.keep_best = keep_best
         self._clock = clock
-        self._cadence = Cadence(clock)
+        self.chart_kinds: tuple[ChartKind, ...] = chart_kinds()
+        self.chart_options = ChartOptions(max_curves=max_curves, keep_best=keep_best)
+        self.parts, self._live, self._summary = parts(self.chart_kinds)
+        self._cadence = Cadence(clock, self.parts)
         self.record: SearchRecord = ViewRecord()
         self.rounds = 0  #: flushes that sent something to the browser
         self._events: collections.deque[Event] = collections.deque()
@@ -124,8 +137,6 @@ class Panel(widgets.VBox):
         self._thread: threading.Thread | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._dirty: set[str] = {"status"}  # a search not started yet says so
-        self._dirty_curves: set[str] = set()
-        self._structure = False
         self._rows: dict[str, dict[str, Any]] = {}
         self._board = MessageBoard()
         self._heard = -1  #: the last event's seq the subscriber was handed
@@ -180,11 +191,14 @@ class Panel(widgets.VBox):
             setattr(self, name, getattr(self.best_box, name))
 
         grid = {"grid_template_columns": CHART_GRID, "width": "100%", "grid_gap": "4px 12px"}
-        self.objective_chart = ObjectiveFigure()
-        self.curves_chart = CurvesFigure(slots=self.max_curves, keep_best=self.keep_best)
-        self.charts = widgets.GridBox(
-            [self.objective_chart.widget, self.curves_chart.widget], layout=widgets.Layout(**grid)
-        )
+        #: name -> renderer, one a registered chart (also ``panel.<name>_chart``)
+        self.chart_renderers: dict[str, Any] = {}
+        placed: dict[str, list[widgets.Widget]] = {}
+        for kind in self.chart_kinds:
+            renderer = self.chart_renderers[kind.name] = kind.renderer(self.chart_options)
+            setattr(self, kind.attribute, renderer)
+            placed.setdefault(kind.place, []).append(renderer.widget)
+        self.charts = widgets.GridBox(placed.get("charts", []), layout=widgets.Layout(**grid))
         self.table = TrialTable(on_action=self._row_action)
 
         self.details_html = widgets.HTML("")
@@ -204,15 +218,12 @@ class Panel(widgets.VBox):
             ),
         )
 
-        self.parallel_chart = ParallelFigure()
-        self.importance_chart = ImportanceFigure()
         self.teaching = TeachingViews(self.search, lock=self._lock, on_details=self.show_details)
         self.enqueue_form = EnqueueForm()
         self.enqueue_button = self.enqueue_form.button
         self.enqueue_button.on_click(lambda _b: self._enqueue())
         hyperparameters = widgets.GridBox(
-            [self.parallel_chart.widget, self.importance_chart.widget],
-            layout=widgets.Layout(**grid),
+            placed.get("hyperparameters", []), layout=widgets.Layout(**grid)
         )
         self.sections = {
             s.name: s
@@ -252,7 +263,7 @@ class Panel(widgets.VBox):
     @property
     def settled(self) -> bool:
         """Finished, and every part shows everything (the flusher may stop)."""
-        return self.finished and not self._dirty and not self._dirty_curves and not self._structure
+        return self.finished and not self._dirty
 
     @property
     def live(self) -> bool:
@@ -287,24 +298,23 @@ class Panel(widgets.VBox):
         dirty = self._dirty
         if self._board.hear(event):
             dirty.add("command")
+        for chart in self.chart_kinds:
+            if kind in chart.refresh.events:
+                dirty.add(chart.name)
         if kind == "epoch_ended":
-            self._dirty_curves.add(tid)
             dirty.update(("status", "live"))
             if tid == self.details_trial:
                 dirty.add("details")
         elif kind in ("trial_started", "trial_ended"):
-            self._dirty_curves.add(tid)
-            self._structure = True
             self._rows.pop(tid, None)
             dirty.update(("status", "rows", "live"))
             dirty.add("teaching")
             if kind == "trial_ended":
-                dirty.update(SUMMARY)
+                dirty.update(_SUMMARY_OWN)
             if tid == self.details_trial:
                 dirty.add("details")
         elif kind in ("search_started", "space_defined"):
-            self._structure = True
-            dirty.update(("status", "header", "controls", "form", "rows", *SUMMARY))
+            dirty.update(("status", "header", "controls", "form", "rows", *_SUMMARY_OWN))
         elif kind in ("state_changed", "search_ended"):
             dirty.update(("status", "controls", "cards", "teaching"))
         elif kind == "budget_changed":
@@ -314,8 +324,6 @@ class Panel(widgets.VBox):
         dirty = self._dirty
         if part == "status":
             return "status" in dirty or self._clock_due(now)
-        if part == "curves":
-            return bool(self._dirty_curves) or self._structure
         if part == "table":
             return bool(dirty & {"rows", "live"})
         if part == "cards":
@@ -334,7 +342,7 @@ class Panel(widgets.VBox):
             n = self._push_rare()
             cadence.spend(n)
             sent += n
-        for part in (*LIVE, *cadence.stalest_first(SUMMARY)):
+        for part in (*self._live, *cadence.stalest_first(self._summary)):
             if not self._pending(part, now):
                 continue
             if not force and not cadence.allows(part, now):
@@ -346,27 +354,20 @@ class Panel(widgets.VBox):
         return sent > 0
 
     def _refresh(self, part: str) -> int:
-        """Push one part; returns the comm messages it sent (at most ``PARTS[part][1]``)."""
+        """Push one part; returns the comm messages it sent (at most ``self.parts[part][1]``)."""
         dirty = self._dirty
         if part == "status":
             dirty.discard("status")
             return self._push_status()
-        if part == "curves":
-            sent = self.curves_chart.update(self.record, self._dirty_curves, self._structure)
-            self._dirty_curves = set()
-            self._structure = False
-            return sent
         if part == "table":
             return self._push_table()
         if part == "cards":
             return self._push_cards()
         dirty.discard(part)
-        if part == "objective":
-            return self.objective_chart.update(self.record)
-        if part == "parallel":
-            return self.parallel_chart.update(self.record)
-        if part == "importance":
-            return self.importance_chart.update(self.record)
+        renderer = self.chart_renderers.get(part)
+        if renderer is not None:
+            kind = next(k for k in self.chart_kinds if k.name == part)
+            return renderer.draw(kind.data(self.record, self.chart_options))
         if part == "teaching":
             return self.teaching.update(self.record)
         raise ValueError(f"unknown panel part {part!r}")

@@ -9,8 +9,9 @@
   :class:`~automl_nb.panel.points_view.PointsView`, two Dropdowns and a Plotly scatter of
   :func:`automl_nb.teaching.sampled_points`.
 
-:class:`TeachingViews` (a Tab) holds the tabs that fit the search's oracle; the
-panel calls :meth:`TeachingViews.update` from its flusher with its own record and
+:class:`TeachingViews` (a Tab) holds the tabs that fit the search's oracle, by what its
+kind can show (:func:`automl_nb.oracles.kind_of`: ``bracketed``, ``has_surrogate``,
+``independent``); the panel calls :meth:`TeachingViews.update` from its flusher with its own record and
 counts the messages it returns against its budget.
 """
 
@@ -25,8 +26,9 @@ import anywidget
 import ipywidgets as widgets
 import traitlets
 
+from ..oracles import OracleKind, kind_of
 from ..record import SearchRecord
-from ..teaching import hyperband_diagram, oracle_kind
+from ..teaching import hyperband_diagram
 from . import bayesian_view, points_view
 from ._assets import asset
 from .bayesian_view import BayesianView
@@ -85,9 +87,10 @@ class HyperbandDiagram(anywidget.AnyWidget):
 class TeachingViews(widgets.Tab):
     """The teaching tabs that fit the search's oracle, built once the search's config is known.
 
-    Hyperband searches get "How Hyperband decides", Bayesian ones "Where the Bayesian
-    oracle looks next", and every search the points it tried. ``views`` maps "hyperband",
-    "bayesian", "points" to the views present.
+    A bracketed oracle (Hyperband) gets "How Hyperband decides", one with a surrogate
+    (Bayesian) "Where the Bayesian oracle looks next", and every search the points it tried
+    ("What random search tried" when its trials are drawn independently). ``views`` maps
+    "hyperband", "bayesian", "points" to the views present.
     """
 
     def __init__(
@@ -101,11 +104,11 @@ class TeachingViews(widgets.Tab):
         self.search = search
         self._lock = lock or threading.RLock()
         self._on_details = on_details
-        self.kind: str | None = None
+        self.kind: OracleKind | None = None
         self.views: dict[str, Any] = {}
 
     def _build(self, record: SearchRecord) -> int:
-        kind = oracle_kind(record.config.oracle if record.config is not None else None)
+        kind = kind_of(record.config.oracle if record.config is not None else None)
         if kind == self.kind:
             return 0
         for view in self.views.values():
@@ -113,14 +116,15 @@ class TeachingViews(widgets.Tab):
         self.kind = kind
         self.views = {}
         titles = []
-        if kind == "hyperband":
+        if kind.bracketed:
             self.views["hyperband"] = HyperbandDiagram(on_details=self._on_details)
             titles.append(TITLES["hyperband"])
-        if kind == "bayesian":
+        if kind.has_surrogate:
             self.views["bayesian"] = BayesianView(self.search, lock=self._lock)
             titles.append(TITLES["bayesian"])
-        self.views["points"] = PointsView(TITLES["random" if kind == "random" else "points"])
-        titles.append(TITLES["random" if kind == "random" else "points"])
+        points = TITLES["random" if kind.independent else "points"]
+        self.views["points"] = PointsView(points)
+        titles.append(points)
         self.children = list(self.views.values())
         for i, title in enumerate(titles):
             self.set_title(i, title)

@@ -16,8 +16,7 @@ static export draw these; tests assert on them without drawing anything.
 
 from __future__ import annotations
 
-from ._common import oracle_kind
-from .bayesian import BayesianState, bayesian_state, bayesian_surrogate, is_bayesian
+from .bayesian import BayesianState, bayesian_state, bayesian_surrogate
 from .hyperband import hyperband_brackets, hyperband_diagram, hyperband_epochs, hyperband_size
 from .sampled import GAP_CAP_S, BestPoint, axis_names, best_so_far, comparison_data, sampled_points
 
@@ -34,7 +33,5 @@ __all__ = [
     "hyperband_diagram",
     "hyperband_epochs",
     "hyperband_size",
-    "is_bayesian",
-    "oracle_kind",
     "sampled_points",
 ]

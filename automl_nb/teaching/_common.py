@@ -1,8 +1,8 @@
 """What every teaching data function shares: where a record or an oracle comes from.
 
 :func:`record_of` takes a SearchRecord or anything that holds one (a Search, a Replay);
-:func:`oracle_of` the KerasTuner oracle of a live Search; :func:`oracle_kind` names the
-kind of an oracle from its name.
+:func:`oracle_of` the KerasTuner oracle of a live Search. (What kind an oracle is, and what
+it can show, is :func:`automl_nb.oracles.kind_of`'s to say.)
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ def record_of(source: Any) -> SearchRecord:
     )
 
 
-
-
 def oracle_of(source: Any) -> Any:
     """The oracle itself, or a live Search's oracle (once its thread has built it)."""
     if hasattr(source, "populate_space"):
@@ -41,15 +39,4 @@ def oracle_of(source: Any) -> Any:
             )
         return oracle
     return source
-
-
-
-
-def oracle_kind(name: str | None) -> str:
-    """The kind of an oracle name or class name: "hyperband", "bayesian", "random" or "other"."""
-    text = (name or "").lower()
-    for kind in ("hyperband", "bayesian", "random"):
-        if kind in text:
-            return kind
-    return "other"
 

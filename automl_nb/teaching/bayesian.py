@@ -14,20 +14,11 @@ from typing import Any
 
 from .. import _kt_compat
 from ..events import jsonable
+from ..oracles import kind_of
 from ..record import better
 from ._common import oracle_of
 
-__all__ = ["BayesianState", "bayesian_state", "bayesian_surrogate", "is_bayesian"]
-
-
-def is_bayesian(oracle: Any) -> bool:
-    """Whether ``oracle`` is a KerasTuner BayesianOptimizationOracle (or a subclass)."""
-    import sys
-
-    kt = sys.modules.get("keras_tuner")
-    if kt is None:
-        return False
-    return isinstance(oracle, kt.oracles.BayesianOptimizationOracle)
+__all__ = ["BayesianState", "bayesian_state", "bayesian_surrogate"]
 
 
 class BayesianState:
@@ -58,7 +49,7 @@ class BayesianState:
         from sklearn.base import clone
 
         oracle = oracle_of(oracle)
-        if not is_bayesian(oracle):
+        if isinstance(oracle, str) or not kind_of(oracle).has_surrogate:
             raise TypeError(
                 "oracle must be a KerasTuner BayesianOptimizationOracle (search with "
                 f"oracle='bayesian'); got {type(oracle).__name__}"

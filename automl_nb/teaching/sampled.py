@@ -14,8 +14,9 @@ from typing import Any, NamedTuple
 
 from .._util import plural
 from ..events import jsonable
+from ..oracles import OTHER, kind_of
 from ..record import SCORED, SearchRecord, better, finite
-from ._common import oracle_kind, record_of
+from ._common import record_of
 
 __all__ = [
     "GAP_CAP_S",
@@ -119,8 +120,7 @@ def sampled_points(
                 "source": t.source,
             }
         )
-    kind = oracle_kind(record.config.oracle if record.config else None)
-    if kind == "random":
+    if kind_of(record.config.oracle if record.config else None).independent:
         text = (
             f"Random search drew {plural(len(points), 'trial')} independently: no trial learns from "
             "another, so the dots spread evenly over the space (on a log axis for log-sampled "
@@ -194,8 +194,8 @@ def _label(search: Any) -> str:
     record = search.record
     oracle = record.config.oracle if record.config is not None else None
     name = getattr(search, "name", None) or "search"
-    kind = oracle_kind(oracle)
-    extra = "" if kind == "other" or kind in str(name).lower() else f" ({kind})"
+    kind = kind_of(oracle).name
+    extra = "" if kind == OTHER.name or kind in str(name).lower() else f" ({kind})"
     replayed = " [replay]" if type(search).__name__ == "Replay" else ""
     return f"{name}{extra}{replayed}"
 

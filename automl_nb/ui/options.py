@@ -21,11 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import oracles
 from .._util import DurationError, did_you_mean, parse_time
 
 #: Data sets that ship with the package (``automl_nb.data`` loads them).
 BUNDLED_DATASETS: tuple[str, ...] = ("digits", "iris", "wine", "breast_cancer")
-ORACLES: tuple[str, ...] = ("bayesian", "hyperband", "random")
+#: The oracles' names, from their registry (:func:`automl_nb.oracles.oracle_names`).
+ORACLES: tuple[str, ...] = oracles.oracle_names()
 TASKS: tuple[str, ...] = ("classification", "regression")
 #: Export formats (``automl_nb.export.FORMATS``).
 FORMATS: tuple[str, ...] = ("keras", "savedmodel", "tflite")
@@ -75,13 +77,14 @@ def whole_number(flag: str, minimum: int | None, auto: bool = False) -> Callable
 
 
 def oracle_name(text: str) -> str:
-    """The check of ``--oracle``: one of :data:`ORACLES`, in any case."""
+    """The check of ``--oracle``: a registered oracle's name, in any case."""
     name = text.strip().lower()
-    if name not in ORACLES:
+    names = oracles.oracle_names()
+    if name not in names:
         raise BadValue(
             f"{text!r} is not an oracle",
             text,
-            hint=f"choose one of: {', '.join(ORACLES)}{did_you_mean(name, ORACLES)}",
+            hint=f"choose one of: {', '.join(names)}{did_you_mean(name, names)}",
         )
     return name
 
@@ -180,9 +183,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     _opt(
         "--oracle",
-        help=f"how to choose the next trial: {', '.join(ORACLES)} (default: bayesian)",
+        help=(
+            f"how to choose the next trial: {', '.join(ORACLES)} "
+            f"(default: {oracles.DEFAULT_ORACLE})"
+        ),
         type=oracle_name,
-        default="bayesian",
+        default=oracles.DEFAULT_ORACLE,
         metavar="NAME",
         to_search=True,
     ),

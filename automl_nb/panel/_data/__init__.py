@@ -6,7 +6,9 @@ no plotly, no widgets, no clock unless one is passed in. The live charts in
 same data, so tests assert on what a chart shows without drawing it (the split
 Optuna's ``visualization`` package makes between ``_get_*_info`` and ``_get_*_plot``).
 
-- :mod:`.charts`: the objective per trial, learning curves, parallel coordinates;
+- :mod:`.charts`: the objective per trial, learning curves, parallel coordinates (and what
+  each chart draws whole: :func:`objective_chart`, :func:`curves_chart`,
+  :func:`parallel_chart`, the data functions of the chart registry, ``panel/registry.py``);
 - :mod:`.importance`: hyperparameter importance;
 - :mod:`.status`: the status line, the header, the table's rows, the best card;
 - :mod:`.space`: the hyperparameters as the others see them.
@@ -17,14 +19,20 @@ from __future__ import annotations
 from ...record import finite
 from .charts import (
     Curve,
+    CurvesChart,
     CurveStyle,
     Dimension,
     HistoryPoint,
+    ObjectiveChart,
+    ParallelChart,
     ParallelCoordinates,
     best_trial_ids,
     curve_style,
+    curves_chart,
     learning_curves,
+    objective_chart,
     objective_history,
+    parallel_chart,
     parallel_coordinates_data,
     trial_curve,
     visible_curve_ids,
@@ -61,10 +69,13 @@ __all__ = [
     "BestInfo",
     "Curve",
     "CurveStyle",
+    "CurvesChart",
     "Dimension",
     "HeaderInfo",
     "HistoryPoint",
     "Importance",
+    "ObjectiveChart",
+    "ParallelChart",
     "ParallelCoordinates",
     "RunningTrial",
     "StatusInfo",
@@ -72,6 +83,7 @@ __all__ = [
     "best_trial_ids",
     "budget_text",
     "curve_style",
+    "curves_chart",
     "data_text",
     "eta_squared",
     "finite",
@@ -81,7 +93,9 @@ __all__ = [
     "kind_of",
     "learning_curves",
     "main_hyperparameters",
+    "objective_chart",
     "objective_history",
+    "parallel_chart",
     "parallel_coordinates_data",
     "plain",
     "rank",

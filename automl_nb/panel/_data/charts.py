@@ -271,3 +271,65 @@ def parallel_coordinates_data(record: SearchRecord) -> ParallelCoordinates:
     return ParallelCoordinates(
         tuple(t.trial_id for t in trials), scores, tuple(dims), objective, record.direction
     )
+
+
+# -- what each chart draws, whole ------------------------------------------------------------
+# (the data functions of the panel's chart registry, automl_nb/panel/registry.py)
+
+
+class ObjectiveChart(NamedTuple):
+    """What the objective-per-trial chart draws."""
+
+    points: tuple[HistoryPoint, ...]
+    best_id: str | None
+    objective: str  #: the axis title ("score" until the search says)
+    direction: str
+    trials: int  #: trials so far: the x axis reaches this far
+
+
+def objective_chart(record: SearchRecord) -> ObjectiveChart:
+    """The scored trials with the best so far, and the best trial (its gold star)."""
+    best = best_trial_ids(record, 1)
+    return ObjectiveChart(
+        tuple(objective_history(record)),
+        best[0] if best else None,
+        record.objective or "score",
+        record.direction,
+        len(record.trials),
+    )
+
+
+class CurvesChart(NamedTuple):
+    """What the learning-curves chart draws: the visible trials' curves, in start order."""
+
+    curves: tuple[Curve, ...]
+    best_id: str | None
+    running: tuple[str, ...]  #: the running trials, in start order (their colours)
+    objective: str  #: the y axis title
+    direction: str
+    longest: int  #: the most epochs a trial has trained: the x axis reaches this far
+
+
+def curves_chart(record: SearchRecord, limit: int = 40, keep_best: int = 5) -> CurvesChart:
+    """The curves of :func:`visible_curve_ids`, with the best and the running trials."""
+    best = best_trial_ids(record, 1)
+    return CurvesChart(
+        tuple(learning_curves(record, trial_ids=visible_curve_ids(record, limit, keep_best))),
+        best[0] if best else None,
+        tuple(t.trial_id for t in record.trials.values() if t.status == "running"),
+        record.objective or "validation objective",
+        record.direction,
+        max((t.epochs for t in record.trials.values()), default=1),
+    )
+
+
+class ParallelChart(NamedTuple):
+    """What the parallel-coordinates chart draws, and the best trial (its gold line)."""
+
+    coordinates: ParallelCoordinates
+    best_id: str | None
+
+
+def parallel_chart(record: SearchRecord) -> ParallelChart:
+    best = best_trial_ids(record, 1)
+    return ParallelChart(parallel_coordinates_data(record), best[0] if best else None)

@@ -122,8 +122,10 @@ API_CASES = [
         "a constant float target",
         lambda f: (frame().assign(label=1.25), {"target": "label"}),
         DataError,
-        r"^target 'label' has the single value 1\.25 in every row; a regression needs targets "
-        r"that differ, so pass a target column that varies$",
+        (
+            r"^target 'label' has the single value 1\.25 in every row; a regression needs targets "
+            r"that differ, so pass a target column that varies$"
+        ),
     ),
     (
         "empty arrays",

@@ -29,6 +29,8 @@ ORACLES: tuple[str, ...] = ("bayesian", "hyperband", "random")
 TASKS: tuple[str, ...] = ("classification", "regression")
 #: Export formats (``automl_nb.export.FORMATS``).
 FORMATS: tuple[str, ...] = ("keras", "savedmodel", "tflite")
+#: TFLite quantization modes (``automl_nb.export.QUANTIZE``).
+QUANTIZE_MODES: tuple[str, ...] = ("dynamic", "float16", "int8")
 
 #: Where an option applies: the line magic, the cell magic, the command line.
 LINE, CELL, CLI = "line", "cell", "cli"
@@ -453,6 +455,15 @@ COMMANDS: tuple[Command, ...] = (
                 default="keras",
                 metavar="FORMAT",
                 dest="format",
+            ),
+            _opt(
+                "--quantize",
+                help="with --format tflite: dynamic (weights as int8), float16 (weights as "
+                "float16) or int8 (weights and activations as int8, calibrated on training rows)",
+                type=choice("--quantize", QUANTIZE_MODES, "a quantization mode"),
+                default=None,
+                metavar="MODE",
+                dest="quantize",
             ),
         ),
     ),

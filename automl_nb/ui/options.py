@@ -281,6 +281,17 @@ OPTIONS: tuple[Option, ...] = (
         to_search=True,
     ),
     _opt(
+        "--no-referee",
+        help=(
+            "no yardstick for a table (default: gradient-boosted trees fitted on the same rows "
+            "first, to say where the network stands against them)"
+        ),
+        action="store_false",
+        dest="referee",
+        default=True,
+        to_search=True,
+    ),
+    _opt(
         "--dir",
         help="where the search keeps its journal and checkpoints (default: automl_runs/NAME)",
         dest="directory",

@@ -57,6 +57,7 @@ def search(
     patience: int | None = 3,
     task: str | None = None,
     ensemble: bool = True,
+    referee: bool = True,
 ) -> Search:
     """Start a KerasTuner search in the background and return it at once.
 
@@ -89,7 +90,9 @@ def search(
     times an epoch (``data.layers.MIN_STEPS``). When a built-in space's search ends, it weighs
     an average of its best trials on the validation data, and ``best_model()`` and ``export()``
     hand that ensemble back when it predicts better than the best trial alone
-    (``ensemble=False``: the best trial's model; :mod:`automl_nb.ensemble`).
+    (``ensemble=False``: the best trial's model; :mod:`automl_nb.ensemble`). A search on a
+    table first fits gradient-boosted trees on the same rows as a yardstick and says where the
+    network stands against them (``referee=False``: no yardstick; :mod:`automl_nb.referee`).
     """
     if isinstance(trials, str) and trials.strip().lower() == "auto":
         trials = None if time is not None else DEFAULT_TRIALS
@@ -100,7 +103,7 @@ def search(
     seed = check_seed(seed)
     patience = positive_int("patience", patience, allow_none=True) if patience != 0 else None
     for flag, value in (("deterministic", deterministic), ("warm_start", warm_start),
-                        ("ensemble", ensemble)):
+                        ("ensemble", ensemble), ("referee", referee)):
         if not isinstance(value, bool):
             raise SearchError(f"must be True or False; got {value!r}", argument=flag, value=value)
     oracle_checked = _oracles.check_oracle(oracle)
@@ -130,6 +133,7 @@ def search(
         warm_start=warm_start,
         patience=patience,
         ensemble=ensemble,
+        referee=referee,
         workers=workers if pool is not None else 1,
         space_ref=space_ref if pool is not None else None,
     )

@@ -138,13 +138,16 @@ class HandBack:
         return model
 
     def export(self, path: str | os.PathLike[str] | None = None, trial_id: str | None = None,
-               format: str = "keras") -> Path:
+               format: str = "keras", quantize: str | None = None) -> Path:
         """Write the best model (:meth:`best_model`: the final fit's, the ensemble's or the best
         trial's) or ``trial_id``'s for use without automl-nb: format "keras" (default),
-        "savedmodel" or "tflite" (:mod:`automl_nb.export`)."""
+        "savedmodel" or "tflite" (:mod:`automl_nb.export`). ``quantize`` ("dynamic", "float16"
+        or "int8", TFLite only) makes a smaller file; the answer and the ``.json`` say its size
+        and its validation score against the float32 model's."""
         from . import export as exporting
 
         fmt, target = exporting.check(format, path, self.directory)
+        mode = exporting.check_quantize(quantize, fmt)
         tid = self._resolve_trial(trial_id)
         final = trial_id is None and self._final_model is not None
         if final:
@@ -155,10 +158,15 @@ class HandBack:
             trial = self._record.trials[tid]
         meta = exporting.metadata(trial, self.dataset, self.settings, fmt, final, self.directory)
         meta["ensemble"] = weights or None
-        exporting.write(self.best_model(trial_id), target, fmt, meta)
+        data = exporting.ScoringData(self.dataset, self.settings.seed) if mode else None
+        report = exporting.write(self.best_model(trial_id), target, fmt, meta, mode, data)
         what = (f"the ensemble of trials {', '.join(weights)}" if weights else f"trial {tid}")
         what = f"the final fit of {what}" if final else what
-        self._answer("export", True, f"exported {what} to {target}", trial_id=tid, path=str(target))
+        message = f"exported {what} to {target}"
+        if report is not None:
+            message += f", quantized {exporting.describe_quantization(report)}"
+        self._answer("export", True, message, trial_id=tid, path=str(target),
+                     quantization=report)
         return target
 
 

@@ -470,6 +470,7 @@ class Search(HandBack):
                 requests_only=self._requests_only,
                 **planning(self.settings, self.budget, self._trainer),
             )
+            self._judge()
             reason = self._trainer.run(self._engine)
             if self._control.stop_requested:
                 reason = "stopped by the user"
@@ -498,6 +499,14 @@ class Search(HandBack):
                     best_score=best.score if best else None,
                 )
             )
+
+    def _judge(self) -> None:
+        """A table search's yardstick, once: gradient-boosted trees on the same rows
+        (:mod:`automl_nb.referee`), before the first trial."""
+        from . import referee
+
+        if self._record.referee is None and referee.applies(self.settings, self.dataset):
+            self._publish(referee.judge(self.dataset, self.settings.seed))
 
     # -- models ---------------------------------------------------------------------------------
     def _check_values(self, values: dict[str, Any]) -> dict[str, Any]:

@@ -105,6 +105,9 @@ class SearchRecord:
         #: The decision on the model handed back (an ensemble of the best trials, or the best
         #: alone) made when the search last ended; None once a trial starts after it.
         self.ensemble: PlanMade | None = None
+        #: The yardstick of a table search: gradient-boosted trees' validation score on the
+        #: same rows (:mod:`automl_nb.referee`).
+        self.referee: PlanMade | None = None
         self.running_time_s: float = 0.0  # time spent running in earlier sessions
         self._session_start: float | None = None
         self.last_seq = -1
@@ -171,6 +174,8 @@ class SearchRecord:
             self.last_plan = event
             if event.decision == "ensemble":
                 self.ensemble = event
+            elif event.decision == "referee":
+                self.referee = event
         elif isinstance(event, SearchEnded):
             self.state = event.state
             self.end_reason = event.reason

@@ -77,6 +77,7 @@ class Settings:
     warm_start: bool = False  #: the space's defaults and portfolio first
     patience: int | None = None  #: early stopping after this many epochs (None: off)
     ensemble: bool = True  #: weigh an ensemble of the best trials at the end
+    referee: bool = True  #: a table search's yardstick (gradient-boosted trees)
     plan: bool = True  #: plan the epochs of a time budget (halving, promotions)
     workers: int = 1  #: worker processes the trials run in (1: this process)
     space_ref: str | None = None  #: the space as "module:function", for worker processes

@@ -135,10 +135,11 @@ def test_options_that_are_search_keywords_reach_search_under_their_name():
 
 
 def test_bundled_names_and_oracles_match_the_library():
-    from automl_nb import data, oracles
+    from automl_nb import data, export, oracles
 
     assert tuple(_options.BUNDLED_DATASETS) == tuple(data.BUNDLED)
     assert tuple(_options.ORACLES) == tuple(oracles.ORACLES)
+    assert _options.QUANTIZE_MODES == tuple(export.QUANTIZE)
 
 
 def test_notebook_only_options_are_not_on_the_command_line():
@@ -291,7 +292,7 @@ def test_parser_never_exits():
     ("argv", "message"),
     [
         (["prune"], r"^%automl prune needs ID; usage: %automl prune ID$"),
-        (["export"], r"^%automl export needs PATH; usage: %automl export PATH \[--format FORMAT\]$"),
+        (["export"], r"^%automl export needs PATH; usage: %automl export PATH \[--format FORMAT\] \[--quantize MODE\]$"),
         (["prune", "1", "2"], r"^unexpected argument '2'"),
         (["promote", "3", "--epochs", "x"], r"^--epochs 'x' is not a whole number"),
         (["enqueue"], r"^%automl enqueue needs NAME=VALUE"),
@@ -310,6 +311,11 @@ def test_commands_parse():
     assert command_parser("promote").parse(["7"]).epochs == 5
     assert command_parser("export").parse(["m.tflite", "--format", "TFLite"]).format == "tflite"
     assert command_parser("export").parse(["m.keras"]).format == "keras"
+    assert command_parser("export").parse(["m.keras"]).quantize is None
+    assert command_parser("export").parse(["m.tflite", "--format", "tflite", "--quantize", "INT8"]
+                                          ).quantize == "int8"
+    with pytest.raises(ArgumentError, match=r"^--quantize 'int4' is not a quantization mode; "):
+        command_parser("export").parse(["m.tflite", "--quantize", "int4"])
     with pytest.raises(ArgumentError, match=r"^--format 'onnx' is not an export format; choose one of: "):
         command_parser("export").parse(["m.onnx", "--format", "onnx"])
     assert _options.search_kwargs(search_parser(CLI).parse(["d.csv", "--task", "regression"]))["task"] == (

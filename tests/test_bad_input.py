@@ -119,6 +119,15 @@ API_CASES = [
         r"^y has a single class '0'; classification needs at least two classes$",
     ),
     (
+        "a constant float target",
+        lambda f: (frame().assign(label=1.25), {"target": "label"}),
+        DataError,
+        (
+            r"^target 'label' has the single value 1\.25 in every row; a regression needs targets "
+            r"that differ, so pass a target column that varies$"
+        ),
+    ),
+    (
         "empty arrays",
         lambda f: ((np.zeros((0, 4)), np.zeros(0)), {}),
         DataError,

@@ -625,6 +625,20 @@ def test_single_class() -> None:
         load_data(pd.DataFrame({"x": range(5), "y": [1] * 5}), target="y")
 
 
+def test_constant_regression_target() -> None:
+    """A target with one value only is refused, a float column as well as a single class."""
+    with pytest.raises(
+        DataError, match=r"^target 'y' has the single value 2\.5 in every row; a regression needs"
+    ):
+        load_data(pd.DataFrame({"x": range(20), "y": [2.5] * 20}), target="y")
+    with pytest.raises(DataError, match=r"^y has the single value 3 in every row"):
+        load_data((np.zeros((20, 2)), np.full(20, 3.0)), task="regression")
+    with pytest.raises(DataError, match=r"^y has the single value 7 in every row"):
+        load_data((np.zeros((20, 2)), np.full(20, 7)), task="regression")
+    # two values are enough
+    assert load_data((np.zeros((20, 2)), np.r_[np.zeros(19), 1.5])).task == "regression"
+
+
 def test_nan_and_inf_in_array_features() -> None:
     x = np.zeros((10, 2))
     x[0, 0] = np.nan

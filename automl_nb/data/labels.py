@@ -150,9 +150,15 @@ def fit_labels(values: np.ndarray, kind: str, what: str, task: str | None = None
                         argument="task", value=task,
                         hint=("leave ", Keyword("task"), " out for a classification"))
     if kind == "float" or (kind == "int" and task == "regression"):
+        targets = values.astype(np.float64)
+        if n and np.all(targets == targets[0]):
+            raise DataError(
+                f"{what} has the single value {targets[0]:g} in every row; a regression needs "
+                "targets that differ, so pass a target column that varies"
+            )
         reason = ("the task was given as regression" if task == "regression" and kind == "int"
                   else f"{what} holds numbers with decimals")
-        return Labels("regression", "float", None, values.astype(np.float32), None, reason)
+        return Labels("regression", "float", None, targets.astype(np.float32), None, reason)
     if kind == "int":
         ints = values.astype(np.int64)
         uniques, codes = np.unique(ints, return_inverse=True)

@@ -74,6 +74,8 @@ def best_html(best: BestInfo | None) -> str:
         members = ", ".join(f"<code>{escape(tid)}</code> {weight:.0%}" for tid, weight in best.ensemble)
         note = f" <span style='{MUTED}'>· {escape(best.ensemble_note)}</span>" if best.ensemble_note else ""
         mix = f"<br>Export writes an <b>ensemble</b> of trials {members}{note}<br>"
+    if best.referee:
+        mix += f"<br><span style='{MUTED}'>Yardstick: {escape(best.referee)}</span><br>"
     return (
         f"<span style='color:{BEST['color']}'>★</span> "
         f"<b>Best model</b>: trial <code>{escape(best.trial_id)}</code> · "

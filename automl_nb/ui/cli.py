@@ -19,7 +19,7 @@ from .._util import did_you_mean
 from . import args as _args
 from .args import ArgumentError
 from .options import BUNDLED_DATASETS, CLI, search_kwargs
-from .text import Progress, budget_text, leaderboard, status_text
+from .text import Progress, budget_text, leaderboard, referee_text, status_text
 
 if TYPE_CHECKING:
     from .._search import Search
@@ -111,6 +111,9 @@ def _run(search: Search) -> int:
     print(leaderboard(search))
     print()
     print(status_text(search).splitlines()[0])
+    yardstick = referee_text(search)
+    if yardstick:
+        print(f"yardstick: {yardstick}")
     print(f"reopen it with: python -m automl_nb open {search.directory}")
     if search.error:
         return _fail(f"the search failed: {search.error}", 1)

@@ -348,7 +348,7 @@ class AutoMLMagics(Magics):
             if name == "results":
                 return search.results
             if name == "export":
-                path = search.export(args.path, format=args.format)
+                path = search.export(args.path, format=args.format, quantize=args.quantize)
                 print(f"exported the best model to {path}")
                 return path
         except ValueError as exc:

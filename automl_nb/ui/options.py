@@ -31,6 +31,8 @@ ORACLES: tuple[str, ...] = oracles.oracle_names()
 TASKS: tuple[str, ...] = ("classification", "regression")
 #: Export formats (``automl_nb.export.FORMATS``).
 FORMATS: tuple[str, ...] = ("keras", "savedmodel", "tflite")
+#: TFLite quantization modes (``automl_nb.export.QUANTIZE``).
+QUANTIZE_MODES: tuple[str, ...] = ("dynamic", "float16", "int8")
 
 #: Where an option applies: the line magic, the cell magic, the command line.
 LINE, CELL, CLI = "line", "cell", "cli"
@@ -285,6 +287,17 @@ OPTIONS: tuple[Option, ...] = (
         to_search=True,
     ),
     _opt(
+        "--no-referee",
+        help=(
+            "no yardstick for a table (default: gradient-boosted trees fitted on the same rows "
+            "first, to say where the network stands against them)"
+        ),
+        action="store_false",
+        dest="referee",
+        default=True,
+        to_search=True,
+    ),
+    _opt(
         "--dir",
         help="where the search keeps its journal and checkpoints (default: automl_runs/NAME)",
         dest="directory",
@@ -459,6 +472,15 @@ COMMANDS: tuple[Command, ...] = (
                 default="keras",
                 metavar="FORMAT",
                 dest="format",
+            ),
+            _opt(
+                "--quantize",
+                help="with --format tflite: dynamic (weights as int8), float16 (weights as "
+                "float16) or int8 (weights and activations as int8, calibrated on training rows)",
+                type=choice("--quantize", QUANTIZE_MODES, "a quantization mode"),
+                default=None,
+                metavar="MODE",
+                dest="quantize",
             ),
         ),
     ),

@@ -107,6 +107,16 @@ def status_text(search: Search) -> str:
     return text + f"\ndirectory: {search.directory}"
 
 
+def referee_text(search: Search) -> str | None:
+    """Where the best network stands against a table's yardstick (:mod:`automl_nb.referee`)."""
+    from ..referee import standing
+
+    with search.lock:
+        record = search.record
+        best = record.best()
+        return standing(record.referee, record.objective, best.score if best else None)
+
+
 def leaderboard(search: Search, top: int = 10) -> str:
     """The best ``top`` finished trials, best first, as a text table."""
     frame = search.results

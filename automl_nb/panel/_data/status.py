@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from ..._util import format_duration
 from ...ensemble import weights_of
 from ...record import OWN_SOURCES, SearchRecord, TrialRecord, better, finite
+from ...referee import standing
 from ...settings import Budget
 from .space import plain, searchable_names
 
@@ -259,6 +260,9 @@ class BestInfo(NamedTuple):
     #: the best trial alone), and why: its validation loss against the best trial's.
     ensemble: tuple[tuple[str, float], ...] = ()
     ensemble_note: str | None = None
+    #: Where the best network stands against gradient-boosted trees on the same rows (a
+    #: table search's yardstick, :func:`automl_nb.referee.standing`), or None.
+    referee: str | None = None
 
 
 def best_info(record: SearchRecord) -> BestInfo | None:
@@ -281,4 +285,5 @@ def best_info(record: SearchRecord) -> BestInfo | None:
         {k: plain(v) for k, v in best.hyperparameters.items()},
         tuple(sorted(weights.items(), key=lambda kv: -kv[1])),
         note,
+        standing(record.referee, record.objective, best.score),
     )

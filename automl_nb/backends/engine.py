@@ -1,12 +1,16 @@
 """The TensorFlow-free half of running a search.
 
-:class:`Engine` decides what runs next (the queued requests first: the user's promotions and
-trials, and the warm start's portfolio; then a promotion the planner asks for; then the
-oracle, within the budgets), turns what happens inside a trial into events, and remembers how
-each trial ended (pruned, stopped, failed, stopped early). How long trials train and when the
-time is too short for another is its :class:`~automl_nb.backends.planner.Planner`'s advice.
-The KerasTuner glue in ``tuner.py`` and the scripted trainer in ``automl_nb.testing`` both
-drive it, so steering and planning behave the same with or without TensorFlow.
+:class:`Engine` keeps the order of what runs next (the queued requests first: the user's
+promotions and trials, and the warm start's portfolio; then a promotion the planner asks for;
+then the oracle, within the budgets), which the one
+:class:`~automl_nb.backends.scheduler.Scheduler` asks for every trainer, and turns what
+happens inside a trial into events. A trial's state is the record's (the fold of those
+events): the engine reads its epochs and best score there, and keeps only what is not a fact
+yet (how a running trial is set to end). How long trials train and when the time is too short
+for another is its :class:`~automl_nb.backends.planner.Planner`'s advice, given as typed
+decisions the engine matches on. The KerasTuner glue in ``tuner.py`` and the scripted trainer
+in ``automl_nb.testing`` both drive it, so steering and planning behave the same with or
+without TensorFlow.
 """
 
 from __future__ import annotations
@@ -165,7 +169,8 @@ class Engine:
         return self.trials_budget is not None and self.oracle_trials >= self.trials_budget
 
     def next_request(self) -> Request | None:
-        """The next trial to run as a request, or None to ask the oracle.
+        """The next trial to run as a request, or None to ask the oracle (the Scheduler's
+        first question; no trainer asks it directly).
 
         In order: the user's queued requests; a promotion the planner asks for (the best trial
         when it was still improving, taking turns with the search's own new trials); the warm

@@ -376,3 +376,21 @@ def test_the_record_keeps_the_latest_plan(scripted):
     assert s.wait(20) is SearchState.DONE
     with s.lock:
         assert s.record.last_plan.decision == "stop"
+
+
+def test_a_trials_best_is_worked_out_once_by_its_record():
+    """TrialRecord.best is the one computation: the first of equal scores, NaN and missing
+    values skipped, by the direction given; the results table's running score is it."""
+    from automl_nb.events import SearchStarted
+
+    record = SearchRecord()
+    record.apply(SearchStarted(name="s", directory="d", data={}, oracle="random", objective="val_loss",
+                               direction="min", trials=None, time_budget_s=None, epochs=5, seed=0))
+    record.apply(TrialStarted(trial_id="0", hyperparameters={}, epochs=5))
+    for epoch, loss in enumerate([0.5, float("nan"), 0.3, 0.3, None], 1):
+        record.apply(EpochEnded(trial_id="0", epoch=epoch, metrics={"val_loss": loss}, score=loss))
+    trial = record.trials["0"]
+    assert trial.best("val_loss", "min") == (3, 0.3)
+    assert trial.best("val_loss", "max") == (1, 0.5)
+    assert trial.best("val_accuracy", "max") is None and trial.best(None, "max") is None
+    assert record.rows()[0]["score"] == 0.3 == record.best_so_far(trial)

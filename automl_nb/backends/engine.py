@@ -98,7 +98,7 @@ class _Live:
 
 
 class Engine:
-    """Scheduling, outcomes and events for the trials of one search."""
+    """The order of what runs next, outcomes and events for the trials of one search."""
 
     def __init__(
         self,
@@ -347,11 +347,14 @@ class Engine:
         A trial already ending (pruned, stopped) is never held by a pause: it only
         has its partial epoch left to validate, and no batch runs.
         """
-        if self.outcome(trial_id) is not None:
+        live = self._live.get(trial_id)
+        if live is not None and live.outcome is not None:
             return Action.STOP
         action = self.control.at_batch_end(trial_id)
+        if action is None:
+            return None  # the hot path: nothing asked
         live = self._live.setdefault(trial_id, _Live())
-        if action is not None and live.outcome is None:
+        if live.outcome is None:
             if action is Action.PRUNE:
                 self.control.consume_prune(trial_id)
                 live.outcome = ("pruned", "pruned by the user")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._util import to_float
 from .events import (
@@ -41,6 +41,13 @@ SCORED = ("completed", "pruned", "stopped")
 def finite(value: Any) -> float | None:
     """``value`` as a float, or None when it is missing, NaN or infinite (JSON-safe)."""
     return to_float(value, finite=True)
+
+
+class BestEpoch(NamedTuple):
+    """A trial's best epoch so far and its score."""
+
+    epoch: int
+    score: float
 
 
 @dataclass
@@ -74,6 +81,19 @@ class TrialRecord:
 
     def objective_curve(self, objective: str) -> list[tuple[int, float]]:
         return [(e, m[objective]) for e, m in self.curve if m.get(objective) is not None]
+
+    def best(self, objective: str | None, direction: str) -> BestEpoch | None:
+        """Its best epoch so far by ``objective`` (the first of equals), or None before one
+        with a finite score. This is the one place a trial's best is worked out: the engine's
+        ``TrialEnded``, the planner, the results table and the panel all read it."""
+        found: BestEpoch | None = None
+        if objective is None:
+            return None
+        for epoch, metrics in self.curve:
+            value = finite(metrics.get(objective))
+            if value is not None and better(value, found.score if found else None, direction):
+                found = BestEpoch(epoch, value)
+        return found
 
 
 def better(a: float | None, b: float | None, direction: str) -> bool:
@@ -236,6 +256,11 @@ class SearchRecord:
                 best = trial
         return best
 
+    def best_so_far(self, trial: TrialRecord) -> float | None:
+        """A trial's best score so far by the search's objective (a running trial's score)."""
+        best = trial.best(self.objective, self.direction)
+        return None if best is None else best.score
+
     def hyperparameter_names(self) -> list[str]:
         names = [spec["name"] for spec in self.space if "name" in spec]
         for trial in self.trials.values():
@@ -264,7 +289,7 @@ class SearchRecord:
             row: dict[str, Any] = {
                 "trial_id": t.trial_id,
                 "status": t.status,
-                "score": t.score if t.finished else _best_so_far(t, self.objective, self.direction),
+                "score": t.score if t.finished else self.best_so_far(t),
                 "epochs": t.epochs,
                 "duration_s": t.duration_s,
                 "parent_id": t.parent_id,
@@ -274,12 +299,3 @@ class SearchRecord:
             out.append(row)
         return out
 
-
-def _best_so_far(trial: TrialRecord, objective: str | None, direction: str) -> float | None:
-    if objective is None:
-        return None
-    best = None
-    for _, value in trial.objective_curve(objective):
-        if better(value, best, direction):
-            best = value
-    return best

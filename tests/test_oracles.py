@@ -308,9 +308,7 @@ def test_a_hyperband_trial_is_labelled_with_its_own_bracket_when_brackets_overla
 
     from automl_nb.backends.tuner import AutoMLTuner
 
-    class Engine:  # what AutoMLTuner's oracle wrapper asks of the engine
-        control = None
-
+    class Engine:  # what the scheduler asks of the engine on Hyperband's own proposals
         def next_request(self):
             return None
 

@@ -13,8 +13,16 @@ import math
 import pytest
 
 from automl_nb import SearchState
-from automl_nb.backends.planner import SAFETY, PlanConfig, Planner
-from automl_nb.events import PlanMade, TrialEnded, TrialStarted
+from automl_nb.backends.planner import (
+    SAFETY,
+    EarlyStop,
+    NoTime,
+    PlanConfig,
+    Planner,
+    SlowDown,
+)
+from automl_nb.events import EpochEnded, PlanMade, TrialEnded, TrialStarted
+from automl_nb.record import SearchRecord
 from automl_nb.testing import ScriptedTrainer
 
 
@@ -35,6 +43,34 @@ def events_of(search, kind):
     return [e for e in search.events() if isinstance(e, kind)]
 
 
+class Fed:
+    """A Planner and the record it reads, fed as the engine feeds them: each epoch is in the
+    record (an ``EpochEnded``) before the planner hears of it."""
+
+    def __init__(self, config, **kwargs):
+        self.record = SearchRecord()
+        self.objective = kwargs["objective"]
+        self.planner = Planner(config, record=self.record, **kwargs)
+
+    def begin(self, trial_id, values, source, initial_epoch, planned_epochs):
+        self.record.apply(TrialStarted(trial_id=trial_id, hyperparameters=values, source=source,
+                                       initial_epoch=initial_epoch, epochs=planned_epochs))
+        self.planner.begin(trial_id, planned_epochs)
+
+    def epoch(self, trial_id, epoch, score, partial=False, can_slow=False):
+        self.record.apply(EpochEnded(trial_id=trial_id, epoch=epoch, metrics={self.objective: score},
+                                     score=score, partial=partial))
+        return self.planner.epoch(trial_id, epoch, partial=partial, can_slow=can_slow)
+
+    def end(self, trial_id, status):
+        note = self.planner.end(trial_id, status)
+        self.record.apply(TrialEnded(trial_id=trial_id, status=status))
+        return note
+
+    def __getattr__(self, name):
+        return getattr(self.planner, name)
+
+
 def test_early_stopping_ends_a_plateau_and_keeps_the_best_epoch(scripted):
     s = scripted(ScriptedTrainer(curve=peaked), trials=1, epochs=20, patience=2)
     assert s.wait(20) is SearchState.DONE
@@ -50,21 +86,22 @@ def test_a_first_plateau_lowers_the_learning_rate_and_the_next_one_stops():
     """A trial whose trainer can change its rate trains on at 0.3 times it at its first
     plateau; the epochs without a better score then count from there, and a second plateau
     stops it with its best epoch kept. A better epoch after the slow-down counts too."""
-    planner = Planner(PlanConfig(epochs=20, patience=2), objective="val_accuracy", direction="max",
+    planner = Fed(PlanConfig(epochs=20, patience=2), objective="val_accuracy", direction="max",
                       clock=lambda: 0.0, time_budget=lambda: None)
     planner.begin("0", {}, "oracle", 0, 20)
     verdicts = {e: planner.epoch("0", e, peaked({}, e)["val_accuracy"], can_slow=True) for e in range(1, 8)}
     assert all(verdicts[e] is None for e in (1, 2, 3, 4, 6))
-    kind, why = verdicts[5]
-    assert kind == "slower" and "learning rate times 0.3" in why and "epoch 5" in why
-    kind, why = verdicts[7]
-    assert kind == "early" and "at its lower learning rate" in why and "best epoch (3" in why
+    slower, early = verdicts[5], verdicts[7]
+    assert isinstance(slower, SlowDown) and slower.factor == 0.3 and slower.epoch == 5
+    assert "learning rate times 0.3" in slower.sentence and "epoch 5" in slower.sentence
+    assert isinstance(early, EarlyStop) and early.slowed and early.best_epoch == 3
+    assert "at its lower learning rate" in early.sentence and "best epoch (3" in early.sentence
 
     planner.begin("1", {}, "oracle", 0, 20)
     scores = [0.5, 0.6, 0.6, 0.6, 0.65, 0.65, 0.65]  # better after its slow-down at 4
     verdicts = [planner.epoch("1", e, v, can_slow=True) for e, v in enumerate(scores, start=1)]
-    assert verdicts[3][0] == "slower" and verdicts[4:6] == [None, None] and verdicts[6][0] == "early"
-    assert "best epoch (5" in verdicts[6][1]
+    assert isinstance(verdicts[3], SlowDown) and verdicts[4:6] == [None, None]
+    assert isinstance(verdicts[6], EarlyStop) and "best epoch (5" in verdicts[6].sentence
 
 
 def test_a_trial_that_just_slowed_down_is_still_a_candidate():
@@ -72,14 +109,14 @@ def test_a_trial_that_just_slowed_down_is_still_a_candidate():
     its epochs at the new rate: it is a candidate to train on, though its best came earlier.
     One whose best is as far back, with no slow-down since, is done."""
     def planner(planned):
-        p = Planner(PlanConfig(epochs=planned, patience=2, halving=True), objective="val_accuracy",
+        p = Fed(PlanConfig(epochs=planned, patience=2, halving=True), objective="val_accuracy",
                     direction="max", clock=lambda: 0.0, time_budget=lambda: 100.0)
         p.begin("0", {}, "oracle", 0, planned)
         return p
 
     slowed = planner(5)
     verdicts = [slowed.epoch("0", e, v, can_slow=True) for e, v in enumerate([0.5, 0.6, 0.6, 0.6, 0.6], 1)]
-    assert verdicts[3][0] == "slower" and verdicts[4] is None  # slowed at 4, its last epoch is 5
+    assert isinstance(verdicts[3], SlowDown) and verdicts[4] is None  # slowed at 4, its last is 5
     note = slowed.end("0", "completed")
     assert slowed.candidate("0")
     assert note.startswith("still improving: it lowered its learning rate at epoch 4, 1 of 2 epochs")
@@ -95,15 +132,16 @@ def test_a_trial_that_just_slowed_down_is_still_a_candidate():
 
 
 def test_a_plateau_stops_a_trial_that_cannot_slow_down():
-    planner = Planner(PlanConfig(epochs=20, patience=2), objective="val_accuracy", direction="max",
+    planner = Fed(PlanConfig(epochs=20, patience=2), objective="val_accuracy", direction="max",
                       clock=lambda: 0.0, time_budget=lambda: None)
     planner.begin("0", {}, "oracle", 0, 20)
     verdicts = [planner.epoch("0", e, peaked({}, e)["val_accuracy"]) for e in range(1, 6)]
-    assert verdicts[:4] == [None] * 4 and verdicts[4][0] == "early"
-    none = Planner(PlanConfig(epochs=20, patience=2, slow_down=None), objective="val_accuracy",
+    assert verdicts[:4] == [None] * 4 and isinstance(verdicts[4], EarlyStop)
+    none = Fed(PlanConfig(epochs=20, patience=2, slow_down=None), objective="val_accuracy",
                    direction="max", clock=lambda: 0.0, time_budget=lambda: None)
     none.begin("0", {}, "oracle", 0, 20)
-    assert [none.epoch("0", e, peaked({}, e)["val_accuracy"], can_slow=True) for e in range(1, 6)][4][0] == "early"
+    verdicts = [none.epoch("0", e, peaked({}, e)["val_accuracy"], can_slow=True) for e in range(1, 6)]
+    assert isinstance(verdicts[4], EarlyStop) and not verdicts[4].slowed
 
 
 def test_without_patience_a_trial_trains_every_epoch(scripted):
@@ -152,7 +190,7 @@ def test_no_trial_starts_that_cannot_finish_one_epoch(scripted):
 
 def test_the_planner_prices_a_configuration_by_the_trials_most_like_it():
     now = [0.0]
-    planner = Planner(PlanConfig(epochs=10), objective="val_accuracy", direction="max",
+    planner = Fed(PlanConfig(epochs=10), objective="val_accuracy", direction="max",
                       clock=lambda: now[0], time_budget=lambda: None)
     for trial_id, block, seconds in (("0", "conv", 1.0), ("1", "gru", 5.0)):
         planner.begin(trial_id, {"block_type": block, "lr": 0.01}, "oracle", 0, 3)
@@ -167,7 +205,7 @@ def test_the_planner_prices_a_configuration_by_the_trials_most_like_it():
 
 def test_a_trial_that_cannot_fit_is_refused_with_its_figures():
     now = [0.0]
-    planner = Planner(PlanConfig(epochs=10, halving=True), objective="val_loss", direction="min",
+    planner = Fed(PlanConfig(epochs=10, halving=True), objective="val_loss", direction="min",
                       clock=lambda: now[0], time_budget=lambda: 20.0)
     planner.begin("0", {"units": 8}, "oracle", 0, 10)
     for epoch in (1, 2):
@@ -175,7 +213,9 @@ def test_a_trial_that_cannot_fit_is_refused_with_its_figures():
         planner.epoch("0", epoch, 1.0 / epoch)
     assert planner.fits({"units": 8}) is None  # 12 s left >= 1.25 x 4 s
     now[0] = 20.0 - SAFETY * 4.0 + 0.1
-    assert planner.fits({"units": 8}).startswith("not starting another trial: 4.9 s left")
+    refused = planner.fits({"units": 8})
+    assert isinstance(refused, NoTime) and refused.left == pytest.approx(4.9)
+    assert refused.sentence.startswith("not starting another trial: 4.9 s left")
 
 
 def test_successive_halving_halts_a_trial_behind_the_best_third(scripted):
@@ -336,3 +376,21 @@ def test_the_record_keeps_the_latest_plan(scripted):
     assert s.wait(20) is SearchState.DONE
     with s.lock:
         assert s.record.last_plan.decision == "stop"
+
+
+def test_a_trials_best_is_worked_out_once_by_its_record():
+    """TrialRecord.best is the one computation: the first of equal scores, NaN and missing
+    values skipped, by the direction given; the results table's running score is it."""
+    from automl_nb.events import SearchStarted
+
+    record = SearchRecord()
+    record.apply(SearchStarted(name="s", directory="d", data={}, oracle="random", objective="val_loss",
+                               direction="min", trials=None, time_budget_s=None, epochs=5, seed=0))
+    record.apply(TrialStarted(trial_id="0", hyperparameters={}, epochs=5))
+    for epoch, loss in enumerate([0.5, float("nan"), 0.3, 0.3, None], 1):
+        record.apply(EpochEnded(trial_id="0", epoch=epoch, metrics={"val_loss": loss}, score=loss))
+    trial = record.trials["0"]
+    assert trial.best("val_loss", "min") == (3, 0.3)
+    assert trial.best("val_loss", "max") == (1, 0.5)
+    assert trial.best("val_accuracy", "max") is None and trial.best(None, "max") is None
+    assert record.rows()[0]["score"] == 0.3 == record.best_so_far(trial)

@@ -1,12 +1,16 @@
 """The TensorFlow-free half of running a search.
 
-:class:`Engine` decides what runs next (the queued requests first: the user's promotions and
-trials, and the warm start's portfolio; then a promotion the planner asks for; then the
-oracle, within the budgets), turns what happens inside a trial into events, and remembers how
-each trial ended (pruned, stopped, failed, stopped early). How long trials train and when the
-time is too short for another is its :class:`~automl_nb.backends.planner.Planner`'s advice.
-The KerasTuner glue in ``tuner.py`` and the scripted trainer in ``automl_nb.testing`` both
-drive it, so steering and planning behave the same with or without TensorFlow.
+:class:`Engine` keeps the order of what runs next (the queued requests first: the user's
+promotions and trials, and the warm start's portfolio; then a promotion the planner asks for;
+then the oracle, within the budgets), which the one
+:class:`~automl_nb.backends.scheduler.Scheduler` asks for every trainer, and turns what
+happens inside a trial into events. A trial's state is the record's (the fold of those
+events): the engine reads its epochs and best score there, and keeps only what is not a fact
+yet (how a running trial is set to end). How long trials train and when the time is too short
+for another is its :class:`~automl_nb.backends.planner.Planner`'s advice, given as typed
+decisions the engine matches on. The KerasTuner glue in ``tuner.py`` and the scripted trainer
+in ``automl_nb.testing`` both drive it, so steering and planning behave the same with or
+without TensorFlow.
 """
 
 from __future__ import annotations
@@ -14,16 +18,16 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._util import to_float
-from ..control import Action, Control, Request
+from ..control import Action, Control, Request, SearchState
 from ..events import EpochEnded, EventBus, PlanMade, TrialEnded, TrialStarted
 from ..oracles import kind_of
-from ..record import OWN_SOURCES, SCORED, SearchRecord, better
+from ..record import OWN_SOURCES, SCORED, SearchRecord
 from ..settings import Budget, Settings
-from .planner import PlanConfig, Planner
+from .planner import EarlyStop, Halted, PlanConfig, PlanDone, Planner, Replanned, SlowDown
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,25 @@ class Stop(Exception):
     """No further trial should start (budget spent or stop requested)."""
 
 
+@dataclass
+class _Live:
+    """What only this process knows of a trial between its start and its ``TrialEnded``.
+
+    Everything else about a trial (its epochs, best score and epoch, status) is the record's,
+    folded from the events the engine publishes. These three are not facts yet: the end a
+    trial is heading for (a prune, a stop or a failure is decided at a batch and becomes a
+    fact when the trial ends), the planner's reason for stopping it early, and a monotonic
+    start for its duration (a wall clock can jump, and a monotonic one means nothing to
+    another process, so it has no place in the journal). Gone when the trial ends.
+    """
+
+    started: float = field(default_factory=time.monotonic)
+    outcome: tuple[str, str | None] | None = None
+    early: str | None = None
+
+
 class Engine:
-    """Scheduling, outcomes and events for the trials of one search."""
+    """The order of what runs next, outcomes and events for the trials of one search."""
 
     def __init__(
         self,
@@ -104,18 +125,14 @@ class Engine:
         self.epochs = epochs
         self.after_trial = after_trial
         self.requests_only = requests_only
+        # what each trial was scheduled to do, made before it starts (a worker asks for it)
         self.plans: dict[str, TrialPlan] = {}
-        self._outcome: dict[str, tuple[str, str | None]] = {}
-        self._best: dict[str, float | None] = {}
-        self._best_epoch: dict[str, int | None] = {}
-        self._last_epoch: dict[str, int] = {}
-        self._started: dict[str, float] = {}
-        self._early: dict[str, str] = {}  # trials the planner stopped at an epoch end, and why
+        self._live: dict[str, _Live] = {}
         self._last_planned_promotion = False  # the trial begun last was the planner's promotion
         # the search's own trials of earlier sessions count against the budget
         self.oracle_trials = sum(1 for t in record.trials.values() if t.source in OWN_SOURCES)
         self.planner = Planner(
-            plan or PlanConfig(epochs=epochs), objective=objective, direction=direction,
+            plan or PlanConfig(epochs=epochs), record=record, objective=objective, direction=direction,
             clock=control.running_time, time_budget=lambda: control.time_budget_s,
         )
         self.has_checkpoint = has_checkpoint or (lambda trial_id: True)
@@ -159,7 +176,8 @@ class Engine:
         return budget is not None and self.oracle_trials >= budget
 
     def next_request(self) -> Request | None:
-        """The next trial to run as a request, or None to ask the oracle.
+        """The next trial to run as a request, or None to ask the oracle (the Scheduler's
+        first question; no trainer asks it directly).
 
         In order: the user's queued requests; a promotion the planner asks for (the best trial
         when it was still improving, taking turns with the search's own new trials); the warm
@@ -196,10 +214,10 @@ class Engine:
         return None
 
     def _check_fits(self, values: dict[str, Any] | None) -> None:
-        reason = self.planner.fits(values)
-        if reason:
-            self.bus.publish(PlanMade(decision="stop", message=reason))
-            raise Stop(reason)
+        no_time = self.planner.fits(values)
+        if no_time is not None:
+            self.bus.publish(PlanMade(decision="stop", message=no_time.sentence))
+            raise Stop(no_time.sentence)
 
     def check_proposal(self, values: dict[str, Any]) -> None:
         """Raise Stop when the oracle's proposal cannot finish one epoch in the time left."""
@@ -217,19 +235,30 @@ class Engine:
             best = self.record.best()
         if best is None or best.status not in SCORED:
             return None
-        answer = self.planner.promotion(best.trial_id, self.has_checkpoint)
-        if answer is None:
+        promotion = self.planner.promotion(best.trial_id, self.has_checkpoint)
+        if promotion is None:
             return None
-        epochs, why = answer
-        self.bus.publish(PlanMade(decision="promote", message=why, trial_id=best.trial_id,
-                                  detail={"epochs": epochs}))
+        self.bus.publish(PlanMade(decision="promote", message=promotion.sentence,
+                                  trial_id=best.trial_id, detail={"epochs": promotion.epochs}))
         return Request(
             source="promoted", values=dict(best.hyperparameters), parent_id=best.trial_id,
-            epochs=epochs, initial_epoch=best.epochs, extra={"planned": True},
+            epochs=promotion.epochs, initial_epoch=best.epochs, extra={"planned": True},
         )
 
     def note_oracle_trial(self) -> None:
         self.oracle_trials += 1
+
+    def requeue(self, request: Request) -> None:
+        """Put a request back at the front of the queue (it waits for a better place)."""
+        self.control.push_front(request)
+
+    def hold_while_paused(self) -> None:
+        """At a trial boundary: block while the search is paused."""
+        self.control.wait_while_paused()
+
+    def paused(self) -> bool:
+        """Whether the search is paused (and not being stopped): no trial may start."""
+        return self.control.state is SearchState.PAUSED and not self.control.stop_requested
 
     def plan_request(self, trial_id: str, request: Request) -> TrialPlan:
         initial = request.initial_epoch
@@ -286,9 +315,9 @@ class Engine:
         return plan
 
     def _planned_epochs(self, trial_id: str, values: dict[str, Any], info: dict | None) -> int:
-        epochs, why = self.planner.epochs_for(values)
-        if why:
-            self.bus.publish(PlanMade(decision="epochs", message=f"trial {trial_id} {why}",
+        epochs, fewer = self.planner.epochs_for(values)
+        if fewer is not None:
+            self.bus.publish(PlanMade(decision="epochs", message=f"trial {trial_id} {fewer.sentence}",
                                       trial_id=trial_id, detail={"epochs": epochs}))
         return epochs
 
@@ -303,14 +332,8 @@ class Engine:
             **(plan.info or {}),
             **(info or {}),
         }
-        self._outcome.pop(plan.trial_id, None)
-        self._early.pop(plan.trial_id, None)
+        self._live[plan.trial_id] = _Live()
         self._last_planned_promotion = bool((plan.info or {}).get("planned"))
-        self.planner.begin(plan.trial_id, hps, plan.source, plan.initial_epoch, plan.epochs)
-        self._best[plan.trial_id] = None
-        self._best_epoch[plan.trial_id] = None
-        self._last_epoch[plan.trial_id] = plan.initial_epoch
-        self._started[plan.trial_id] = time.monotonic()
         self.bus.publish(
             TrialStarted(
                 trial_id=plan.trial_id,
@@ -322,6 +345,8 @@ class Engine:
                 info=info,
             )
         )
+        with self.bus.lock:  # the planner reads the trial from the record
+            self.planner.begin(plan.trial_id, plan.epochs)
 
     def batch_end(self, trial_id: str, loss: float | None = None) -> Action | None:
         """After each batch: obey pause/prune/stop/time; returns the action the trial takes.
@@ -329,17 +354,21 @@ class Engine:
         A trial already ending (pruned, stopped) is never held by a pause: it only
         has its partial epoch left to validate, and no batch runs.
         """
-        if trial_id in self._outcome:
+        live = self._live.get(trial_id)
+        if live is not None and live.outcome is not None:
             return Action.STOP
         action = self.control.at_batch_end(trial_id)
-        if action is not None and trial_id not in self._outcome:
+        if action is None:
+            return None  # the hot path: nothing asked
+        live = self._live.setdefault(trial_id, _Live())
+        if live.outcome is None:
             if action is Action.PRUNE:
                 self.control.consume_prune(trial_id)
-                self._outcome[trial_id] = ("pruned", "pruned by the user")
+                live.outcome = ("pruned", "pruned by the user")
             elif action is Action.STOP:
-                self._outcome[trial_id] = ("stopped", "stopped by the user")
+                live.outcome = ("stopped", "stopped by the user")
             else:
-                self._outcome[trial_id] = ("stopped", "the time budget ran out during this trial")
+                live.outcome = ("stopped", "the time budget ran out during this trial")
         return action
 
     def epoch_end(self, trial_id: str, epoch_index: int, metrics: dict[str, Any],
@@ -354,11 +383,8 @@ class Engine:
         """
         clean = {k: to_float(v) for k, v in metrics.items()}
         score = clean.get(self.objective)
-        if better(score, self._best.get(trial_id), self.direction):
-            self._best[trial_id] = score
-            self._best_epoch[trial_id] = epoch_index + 1
-        self._last_epoch[trial_id] = epoch_index + 1
-        partial = trial_id in self._outcome
+        live = self._live.setdefault(trial_id, _Live())
+        partial = live.outcome is not None
         self.bus.publish(
             EpochEnded(
                 trial_id=trial_id,
@@ -368,37 +394,43 @@ class Engine:
                 partial=partial,
             )
         )
-        decision = self.planner.epoch(trial_id, epoch_index + 1, score, partial=partial,
-                                      can_slow=can_slow)
+        with self.bus.lock:  # the planner reads the epoch just published from the record
+            decision = self.planner.epoch(trial_id, epoch_index + 1, partial=partial,
+                                          can_slow=can_slow)
         if decision is None or partial:
             return GO_ON
-        kind, why = decision
-        if kind == "slower":
-            self.bus.publish(PlanMade(decision="slower", message=f"trial {trial_id}: {why}",
-                                      trial_id=trial_id))
-            return Verdict(rate_factor=self.planner.config.slow_down)
-        if kind in ("planned", "replanned") and why.startswith("plans"):
-            self.bus.publish(PlanMade(decision="epochs", message=f"trial {trial_id} {why}",
-                                      trial_id=trial_id))
-        if kind == "replanned":
-            return GO_ON
-        if kind != "planned":
-            self._early[trial_id] = why
-        return STOP_AFTER
+        match decision:
+            case SlowDown():
+                self.bus.publish(PlanMade(decision="slower",
+                                          message=f"trial {trial_id}: {decision.sentence}",
+                                          trial_id=trial_id))
+                return Verdict(rate_factor=decision.factor)
+            case Replanned():
+                self.bus.publish(PlanMade(decision="epochs",
+                                          message=f"trial {trial_id} {decision.sentence}",
+                                          trial_id=trial_id))
+                return STOP_AFTER if decision.ends_now else GO_ON
+            case PlanDone():
+                return STOP_AFTER  # it ran its plan: its end says nothing more
+            case EarlyStop() | Halted():
+                live.early = decision.sentence
+                return STOP_AFTER
+        raise TypeError(f"the planner decided {decision!r}, which the engine does not know")
 
     def outcome(self, trial_id: str) -> tuple[str, str | None] | None:
-        return self._outcome.get(trial_id)
+        """How a running trial is set to end (status, reason), when a command or a failure
+        decided it; None: it ends as its training does."""
+        live = self._live.get(trial_id)
+        return None if live is None else live.outcome
 
     def fail(self, trial_id: str, reason: str) -> None:
-        self._outcome[trial_id] = ("failed", reason)
-
-    def best_score(self, trial_id: str) -> float | None:
-        return self._best.get(trial_id)
+        self._live.setdefault(trial_id, _Live()).outcome = ("failed", reason)
 
     def end_trial(self, trial_id: str, score: float | None = None) -> str:
         """Publish how the trial ended; returns its status."""
-        status, reason = self._outcome.pop(trial_id, ("completed", None))
-        early = self._early.pop(trial_id, None)
+        live = self._live.pop(trial_id, None) or _Live()
+        status, reason = live.outcome or ("completed", None)
+        early = live.early
         if status == "completed" and reason is None:
             reason = early
         if self.control.consume_prune(trial_id) and status == "completed":
@@ -409,19 +441,22 @@ class Engine:
             self._last_planned_promotion = True  # it trained on in place: a new trial's turn
         if status == "completed" and reason is None:
             reason = note
+        with self.bus.lock:
+            trial = self.record.trials.get(trial_id)
+            best = trial.best(self.objective, self.direction) if trial is not None else None
+            last_epoch = trial.epochs if trial is not None else 0
         if score is None or (isinstance(score, float) and math.isnan(score)):
-            score = self._best.get(trial_id)
+            score = best.score if best is not None else None
         if status == "failed":
             score = None
-        started = self._started.pop(trial_id, time.monotonic())
         self.bus.publish(
             TrialEnded(
                 trial_id=trial_id,
                 status=status,
                 score=score,
-                best_epoch=self._best_epoch.get(trial_id) if status != "failed" else None,
-                epochs=self._last_epoch.get(trial_id, 0),
-                duration_s=round(time.monotonic() - started, 3),
+                best_epoch=best.epoch if best is not None and status != "failed" else None,
+                epochs=last_epoch,
+                duration_s=round(time.monotonic() - live.started, 3),
                 reason=reason,
             )
         )

@@ -146,8 +146,7 @@ class LocalTrainer(Trainer):
             self._building = False
         if engine is not None:
             self._tuner.engine = engine
-            self._tuner.stop_reason = None
-            self._tuner.steer_oracle()
+            self._tuner.steer_oracle()  # a fresh scheduler for this run (no stop reason yet)
         return self._tuner
 
     def build_tuner(self, engine: Engine | None) -> Any:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..record import better
+from ..record import SearchRecord, TrialRecord, better, finite
 
 #: A trial starts only when the time left holds its start-up and one epoch this many times over
 #: (estimates are medians of a few epochs on a machine whose load moves).
@@ -63,24 +63,173 @@ class PlanConfig:
     slow_down: float | None = 0.3
 
 
+# -- what the planner decides: the engine matches on these types, users read ``sentence`` --------
+class Decision:
+    """A decision of the planner; ``sentence`` says it in the words the journal and panel show."""
+
+    @property
+    def sentence(self) -> str:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.sentence
+
+
+@dataclass(frozen=True)
+class SlowDown(Decision):
+    """A trial's first plateau: it trains on with its learning rate times ``factor``."""
+
+    objective: str
+    patience: int
+    epoch: int
+    factor: float
+
+    @property
+    def sentence(self) -> str:
+        return (
+            f"no better {self.objective} for {self.patience} epochs at epoch {self.epoch}: it "
+            f"trains on with its learning rate times {self.factor:g}"
+        )
+
+
+@dataclass(frozen=True)
+class EarlyStop(Decision):
+    """A plateau: the trial stops after this epoch, its best epoch kept."""
+
+    objective: str
+    patience: int
+    epoch: int
+    best_epoch: int | None
+    best: float | None
+    slowed: bool  # it had lowered its learning rate at an earlier plateau
+
+    @property
+    def sentence(self) -> str:
+        slowed = " (and at its lower learning rate)" if self.slowed else ""
+        return (
+            f"stopped early at epoch {self.epoch}: no better {self.objective} for {self.patience} "
+            f"epochs{slowed}; its best epoch ({self.best_epoch}, {_fmt(self.best)}) is kept"
+        )
+
+
+@dataclass(frozen=True)
+class Halted(Decision):
+    """Successive halving: the trial is not among the best ``keep`` at this rung and stops."""
+
+    epoch: int
+    best: float | None
+    keep: int
+    of: int
+    needed: float
+
+    @property
+    def sentence(self) -> str:
+        return (
+            f"halted at epoch {self.epoch} (successive halving): {_fmt(self.best)} is not among "
+            f"the best {self.keep} of the {self.of} trials at this epoch ({_fmt(self.needed)} needed)"
+        )
+
+
+@dataclass(frozen=True)
+class PlanDone(Decision):
+    """The trial ran the epochs planned for it (knowing their cost) and stops: it may be a
+    candidate to train on."""
+
+    epochs: int
+
+    @property
+    def sentence(self) -> str:
+        return f"ran the {self.epochs} epochs planned for it"
+
+
+@dataclass(frozen=True)
+class Replanned(Decision):
+    """A trial begun before any epoch's cost was known plans ``planned`` epochs now; it stops
+    after this epoch when ``ends_now`` (its new plan is already run)."""
+
+    planned: int
+    cost: float
+    per_trial_s: float
+    left: float
+    ends_now: bool
+
+    @property
+    def sentence(self) -> str:
+        return (
+            f"plans {self.planned} epochs now that an epoch is known to take about {self.cost:.2f} s "
+            f"(at most {self.per_trial_s:.0f} s a trial, {max(self.left, 0):.0f} s left)"
+        )
+
+
+#: What :meth:`Planner.epoch` may decide at an epoch's end (None: train on, nothing to say).
+EpochDecision = SlowDown | EarlyStop | Halted | PlanDone | Replanned
+
+
+@dataclass(frozen=True)
+class FewerEpochs(Decision):
+    """A new trial plans ``planned`` of the search's ``epochs``: ``limit`` (the time left, or
+    a share of the budget: ``window_s`` seconds) holds no more."""
+
+    planned: int
+    epochs: int
+    cost: float
+    limit: str
+    window_s: float
+
+    @property
+    def sentence(self) -> str:
+        return (
+            f"plans {self.planned} of {self.epochs} epochs: about {self.cost:.2f} s an epoch, and "
+            f"{self.limit} ({self.window_s:.0f} s) fits {self.planned}"
+        )
+
+
+@dataclass(frozen=True)
+class NoTime(Decision):
+    """No trial may start: ``left`` seconds hold less than one epoch with its start-up."""
+
+    left: float
+    need: float
+
+    @property
+    def sentence(self) -> str:
+        return (
+            f"not starting another trial: {self.left:.1f} s left, and one epoch with its start-up "
+            f"takes about {self.need:.1f} s"
+        )
+
+
+@dataclass(frozen=True)
+class Promotion(Decision):
+    """The best trial, still improving, trains on for ``epochs`` more epochs."""
+
+    trial_id: str
+    epochs: int
+    best: float | None
+    improving: str  # why it counts as still improving, in words
+
+    @property
+    def sentence(self) -> str:
+        return (
+            f"trial {self.trial_id} is the best so far ({_fmt(self.best)}) and was "
+            f"{self.improving}: it trains on for up to {self.epochs} more epochs"
+        )
+
+
 @dataclass
 class _Trial:
-    values: dict[str, Any]
-    source: str
-    initial_epoch: int
+    """What the planner alone knows of a trial of this run: its plan as it changes, what its
+    epochs cost on the running clock (not in the journal, which stamps wall time), and what it
+    did about the trial. Its epochs, scores, hyperparameters and status are the record's
+    (:class:`~automl_nb.record.TrialRecord`), read from there."""
+
     planned_epochs: int  # the last epoch it plans to reach (absolute)
-    fit_epochs: int  # the last epoch its trainer was told to reach (absolute)
     priced: bool  # its epochs were planned knowing what an epoch costs
     started_at: float
     last_mark: float
     first_epoch_s: float | None = None
     epoch_s: list[float] = field(default_factory=list)
-    best: float | None = None
-    best_epoch: int | None = None
-    last_epoch: int = 0
     stopped: str | None = None  # why it stopped before its planned end (early, halted)
-    ended: bool = False
-    status: str | None = None
     promoted: bool = False  # a promotion of it has been queued
     extended: bool = False  # it trained on past its plan, in place (as a promotion would)
     slowed_at: int | None = None  # the epoch its learning rate was lowered at a plateau
@@ -96,18 +245,25 @@ def _fmt(value: float | None) -> str:
 
 
 class Planner:
-    """Decisions about epochs and time for one run of a search (see the module docstring)."""
+    """Decisions about epochs and time for one run of a search (see the module docstring).
+
+    A trial's epochs, scores and status are read from ``record`` (the fold of the journal,
+    where the engine publishes them before it asks the planner); the planner keeps only what
+    it learns and decides itself (:class:`_Trial`).
+    """
 
     def __init__(
         self,
         config: PlanConfig,
         *,
+        record: SearchRecord,
         objective: str,
         direction: str,
         clock: Callable[[], float],
         time_budget: Callable[[], float | None],
     ):
         self.config = config
+        self.record = record
         self.objective = objective
         self.direction = direction
         self.clock = clock  # running time (paused time excluded)
@@ -115,27 +271,46 @@ class Planner:
         self.trials: dict[str, _Trial] = {}
         self.rungs: dict[int, list[float]] = {}  # epoch -> best score so far of each trial there
 
+    # -- the record's view of a trial ----------------------------------------------------------
+    def _rec(self, trial_id: str) -> TrialRecord:
+        return self.record.trials[trial_id]
+
+    def _best(self, trial_id: str) -> tuple[int | None, float | None]:
+        """(best epoch, best score) so far of a trial: the record's."""
+        best = self._rec(trial_id).best(self.objective, self.direction)
+        return (None, None) if best is None else best
+
+    def _improved_at(self, trial_id: str) -> int | None:
+        """The epoch its objective last improved by more than ``min_delta`` (early stopping
+        counts its epochs without a better objective from there)."""
+        mark: int | None = None
+        mark_score: float | None = None
+        for epoch, metrics in self._rec(trial_id).curve:
+            score = finite(metrics.get(self.objective))
+            if self._improves(score, mark_score):
+                mark, mark_score = epoch, score
+        return mark
+
     # -- learning ----------------------------------------------------------------------------
-    def begin(self, trial_id: str, values: dict[str, Any], source: str, initial_epoch: int,
-              planned_epochs: int) -> None:
+    def begin(self, trial_id: str, planned_epochs: int) -> None:
+        """A trial the record has just seen start plans to reach epoch ``planned_epochs``."""
         now = self.clock()
-        values = {k: v for k, v in values.items() if not k.startswith("tuner/")}
         self.trials[trial_id] = _Trial(
-            values=values, source=source, initial_epoch=initial_epoch,
-            planned_epochs=planned_epochs, fit_epochs=planned_epochs,
-            priced=self.epoch_cost(values) is not None,
-            started_at=now, last_mark=now, last_epoch=initial_epoch,
+            planned_epochs=planned_epochs,
+            priced=self.epoch_cost(self._rec(trial_id).hyperparameters) is not None,
+            started_at=now, last_mark=now,
         )
 
-    def epoch(self, trial_id: str, epoch: int, score: float | None, partial: bool = False,
-              can_slow: bool = False) -> tuple[str, str] | None:
-        """Learn from an epoch's end (``epoch`` counts from 1).
+    def epoch(self, trial_id: str, epoch: int, partial: bool = False,
+              can_slow: bool = False) -> EpochDecision | None:
+        """Learn from an epoch's end (``epoch`` counts from 1; the record has it already).
 
-        Returns None to go on, or (kind, why): kind "early" (a plateau) and "halted"
-        (successive halving) stop the trial after this epoch; "planned" stops it too, at the
-        end of epochs planned once its cost was known (it ran its plan: it may be a
-        candidate); "replanned" only says that its plan changed; "slower": its first plateau,
-        it trains on with its learning rate lowered (only when ``can_slow``: its trainer can).
+        Returns None to go on, or a decision: :class:`EarlyStop` (a plateau) and
+        :class:`Halted` (successive halving) stop the trial after this epoch;
+        :class:`PlanDone` stops it too, at the end of epochs planned once its cost was known
+        (it ran its plan: it may be a candidate); :class:`Replanned` says that its plan
+        changed (and stops it when ``ends_now``); :class:`SlowDown`: its first plateau, it
+        trains on with its learning rate lowered (only when ``can_slow``: its trainer can).
         """
         trial = self.trials.get(trial_id)
         if trial is None:
@@ -147,40 +322,39 @@ class Planner:
                 trial.first_epoch_s = seconds
             else:
                 trial.epoch_s.append(seconds)
-        trial.last_epoch = epoch
-        if self._improves(score, trial.best):
-            trial.best, trial.best_epoch = score, epoch
         if partial:
             return None
-        if trial.best is not None and epoch > trial.initial_epoch:
-            self.rungs.setdefault(epoch, []).append(trial.best)
-        if epoch >= trial.fit_epochs:
+        rec = self._rec(trial_id)
+        _, best = self._best(trial_id)
+        if best is not None and epoch > rec.initial_epoch:
+            self.rungs.setdefault(epoch, []).append(best)
+        if epoch >= rec.planned_epochs:
             return None  # its last epoch: it ends anyway
-        if epoch >= trial.planned_epochs and not self._extend(trial, epoch):
-            return "planned", f"ran the {epoch - trial.initial_epoch} epochs planned for it"
-        decision = self._patience(trial, epoch, can_slow)
+        if epoch >= trial.planned_epochs and not self._extend(trial_id, epoch):
+            return PlanDone(epoch - rec.initial_epoch)
+        decision = self._patience(trial_id, epoch, can_slow) or self._halving(trial_id, epoch)
         if decision is None:
-            halted = self._halving(trial, epoch)
-            decision = ("halted", halted) if halted else None
-        if decision is None:
-            return self._replan(trial, epoch)
-        if decision[0] != "slower":  # "early" or "halted": it stops after this epoch
-            trial.stopped = decision[1]
+            return self._replan(trial_id, epoch)
+        if not isinstance(decision, SlowDown):  # a plateau or a rung: it stops after this epoch
+            trial.stopped = decision.sentence
         return decision
 
-    def _extend(self, trial: _Trial, epoch: int) -> bool:
+    def _extend(self, trial_id: str, epoch: int) -> bool:
         """At the end of its plan, the best trial so far, still improving, trains on in place
         (once, for as many epochs as a new trial plans): what a promotion would do, without
         building and tracing its model again."""
-        if trial.extended or not self.config.halving or not self._improving(trial, epoch):
+        trial = self.trials[trial_id]
+        if trial.extended or not self.config.halving or not self._improving(trial_id, epoch):
             return False
-        if any(better(t.best, trial.best, self.direction) for t in self.trials.values() if t is not trial):
+        _, best = self._best(trial_id)
+        if any(better(self._best(other)[1], best, self.direction) for other in self.trials if other != trial_id):
             return False
         left, budget, cost = self.time_left(), self.time_budget(), self._steady(trial)
         if left is None or budget is None or not cost or left < SAFETY * cost:
             return False
         share = max(1, _whole(budget * self.config.share / cost))
-        trial.planned_epochs = min(trial.fit_epochs, epoch + share, epoch + _whole(left / cost))
+        fit_epochs = self._rec(trial_id).planned_epochs
+        trial.planned_epochs = min(fit_epochs, epoch + share, epoch + _whole(left / cost))
         trial.extended = True
         return True
 
@@ -189,12 +363,13 @@ class Planner:
         trial = self.trials.get(trial_id)
         return trial is not None and trial.extended
 
-    def _replan(self, trial: _Trial, epoch: int) -> tuple[str, str] | None:
+    def _replan(self, trial_id: str, epoch: int) -> Replanned | PlanDone | None:
         """A trial that started before any epoch's cost was known plans its epochs now.
 
         It waits for a second epoch: the first one's time includes building the model and
         tracing its steps.
         """
+        trial = self.trials[trial_id]
         if trial.priced or not self.config.halving or not trial.epoch_s:
             return None
         trial.priced = True
@@ -202,34 +377,30 @@ class Planner:
         cost = self._steady(trial)
         if left is None or budget is None or not cost:
             return None
-        done = epoch - trial.initial_epoch
+        initial = self._rec(trial_id).initial_epoch
+        done = epoch - initial
         share = _whole(budget * self.config.share / cost)
-        planned = max(done, min(trial.planned_epochs - trial.initial_epoch, share,
-                                done + _whole(left / cost)))
-        if trial.initial_epoch + planned >= trial.planned_epochs:
+        planned = max(done, min(trial.planned_epochs - initial, share, done + _whole(left / cost)))
+        if initial + planned >= trial.planned_epochs:
             return None
-        trial.planned_epochs = trial.initial_epoch + planned
-        why = (
-            f"plans {planned} epochs now that an epoch is known to take about {cost:.2f} s "
-            f"(at most {budget * self.config.share:.0f} s a trial, {max(left, 0):.0f} s left)"
-        )
-        if epoch >= trial.planned_epochs and not self._extend(trial, epoch):
-            return "planned", why
-        return "replanned", why
+        trial.planned_epochs = initial + planned
+        ends_now = epoch >= trial.planned_epochs and not self._extend(trial_id, epoch)
+        return Replanned(planned=planned, cost=cost, per_trial_s=budget * self.config.share,
+                         left=left, ends_now=ends_now)
 
     def end(self, trial_id: str, status: str) -> str | None:
-        """The trial ended with ``status``; returns a note for its reason (still improving), or None."""
-        trial = self.trials.get(trial_id)
-        if trial is None:
+        """The trial ends with ``status`` (its TrialEnded comes next); returns a note for its
+        reason (still improving), or None."""
+        if trial_id not in self.trials:
             return None
-        trial.ended, trial.status = True, status
-        if self.candidate(trial_id):
-            return f"{self._still_improving(trial)}: a candidate to train on"
+        if self._candidate(trial_id, status):
+            return f"{self._still_improving(trial_id)}: a candidate to train on"
         return None
 
-    def _still_improving(self, trial: _Trial) -> str:
+    def _still_improving(self, trial_id: str) -> str:
         """Why a candidate is one, in words (its last epoch, its best, a recent slow-down)."""
-        last, best = trial.last_epoch, trial.best_epoch
+        trial = self.trials[trial_id]
+        last, best = self._rec(trial_id).epochs, self._improved_at(trial_id)
         if trial.slowed_at is not None and best is not None and trial.slowed_at > best:
             return (
                 f"still improving: it lowered its learning rate at epoch {trial.slowed_at}, "
@@ -240,23 +411,27 @@ class Planner:
 
     def candidate(self, trial_id: str) -> bool:
         """Whether the trial ran its planned epochs and was still improving at the end."""
-        trial = self.trials.get(trial_id)
-        return bool(
-            trial is not None and trial.ended and trial.status == "completed"
-            and trial.stopped is None and trial.last_epoch >= trial.planned_epochs
-            and self._improving(trial, trial.last_epoch)
-        )
+        rec = self.record.trials.get(trial_id)
+        return rec is not None and rec.finished and self._candidate(trial_id, rec.status)
 
-    def _improving(self, trial: _Trial, epoch: int) -> bool:
+    def _candidate(self, trial_id: str, status: str) -> bool:
+        trial = self.trials.get(trial_id)
+        if trial is None or status != "completed" or trial.stopped is not None:
+            return False
+        last = self._rec(trial_id).epochs
+        return last >= trial.planned_epochs and self._improving(trial_id, last)
+
+    def _improving(self, trial_id: str, epoch: int) -> bool:
         """Still improving at ``epoch``: its best epoch is within the last ``patience`` epochs
         (the last epoch itself without patience), or it slowed down within them. A validation
         curve is noisy: a trial whose best came one epoch before its last is no more done than
         early stopping says it is, and one that has just lowered its learning rate has not had
         its ``patience`` epochs at the new rate (early stopping counts them from the slow-down)."""
         window = self.config.patience or 1
-        if trial.best_epoch is None:
+        improved = self._improved_at(trial_id)
+        if improved is None:
             return False
-        return epoch - max(trial.best_epoch, trial.slowed_at or 0) < window
+        return epoch - max(improved, self.trials[trial_id].slowed_at or 0) < window
 
     def _improves(self, score: float | None, best: float | None) -> bool:
         if best is None or score is None:
@@ -265,44 +440,38 @@ class Planner:
         shifted = best + margin if self.direction == "max" else best - margin
         return better(score, shifted, self.direction)
 
-    def _patience(self, trial: _Trial, epoch: int, can_slow: bool) -> tuple[str, str] | None:
-        """("slower", why) at a trial's first plateau when it can slow down, ("early", why) at
-        the next (or the first, when it cannot), else None. After a slow-down the epochs
-        without a better objective count from the epoch it slowed down at."""
+    def _patience(self, trial_id: str, epoch: int, can_slow: bool) -> SlowDown | EarlyStop | None:
+        """A slow-down at a trial's first plateau when it can slow down, an early stop at the
+        next (or the first, when it cannot), else None. After a slow-down the epochs without a
+        better objective count from the epoch it slowed down at."""
         patience, factor = self.config.patience, self.config.slow_down
-        if not patience or trial.best_epoch is None:
+        improved = self._improved_at(trial_id)
+        if not patience or improved is None:
             return None
-        since = max(trial.best_epoch, trial.slowed_at or 0)
-        if epoch - since < patience:
+        trial = self.trials[trial_id]
+        if epoch - max(improved, trial.slowed_at or 0) < patience:
             return None
         if can_slow and factor and trial.slowed_at is None:
             trial.slowed_at = epoch
-            return "slower", (
-                f"no better {self.objective} for {patience} epochs at epoch {epoch}: it trains on "
-                f"with its learning rate times {factor:g}"
-            )
-        slowed = " (and at its lower learning rate)" if trial.slowed_at is not None else ""
-        return "early", (
-            f"stopped early at epoch {epoch}: no better {self.objective} for {patience} "
-            f"epochs{slowed}; its best epoch ({trial.best_epoch}, {_fmt(trial.best)}) is kept"
-        )
+            return SlowDown(objective=self.objective, patience=patience, epoch=epoch, factor=factor)
+        best_epoch, best = self._best(trial_id)
+        return EarlyStop(objective=self.objective, patience=patience, epoch=epoch,
+                         best_epoch=best_epoch, best=best, slowed=trial.slowed_at is not None)
 
-    def _halving(self, trial: _Trial, epoch: int) -> str | None:
+    def _halving(self, trial_id: str, epoch: int) -> Halted | None:
         config = self.config
-        if not config.halving or trial.initial_epoch != 0 or not self._is_rung(epoch):
+        if not config.halving or self._rec(trial_id).initial_epoch != 0 or not self._is_rung(epoch):
             return None
         scores = self.rungs.get(epoch, [])
-        if len(scores) < config.eta or trial.best is None:
+        _, best = self._best(trial_id)
+        if len(scores) < config.eta or best is None:
             return None  # too few trials at this epoch to compare
         keep = math.ceil(len(scores) / config.eta)
         ranked = sorted(scores, reverse=self.direction == "max")
         needed = ranked[keep - 1]
-        if not better(needed, trial.best, self.direction):
+        if not better(needed, best, self.direction):
             return None  # among the best 1/eta
-        return (
-            f"halted at epoch {epoch} (successive halving): {_fmt(trial.best)} is not among the "
-            f"best {keep} of the {len(scores)} trials at this epoch ({_fmt(needed)} needed)"
-        )
+        return Halted(epoch=epoch, best=best, keep=keep, of=len(scores), needed=needed)
 
     def _is_rung(self, epoch: int) -> bool:
         rung = self.config.first_rung
@@ -313,19 +482,20 @@ class Planner:
     # -- costs -------------------------------------------------------------------------------
     def epoch_cost(self, values: dict[str, Any] | None = None) -> float | None:
         """Seconds an epoch of ``values`` (the most similar trials'), or of any trial; None if unknown."""
-        known = [(t, self._steady(t)) for t in self.trials.values()]
-        known = [(t, s) for t, s in known if s is not None]
+        known = [(tid, self._steady(t)) for tid, t in self.trials.items()]
+        known = [(tid, s) for tid, s in known if s is not None]
         if not known:
             return None
         if values:
-            def likeness(t: _Trial) -> int:
+            def likeness(trial_id: str) -> int:
+                theirs = self._rec(trial_id).hyperparameters
                 return sum(
                     1 for k, v in values.items()
-                    if not isinstance(v, float) and t.values.get(k) == v
+                    if not isinstance(v, float) and theirs.get(k) == v
                 )
 
-            top = max(likeness(t) for t, _ in known)
-            known = [(t, s) for t, s in known if likeness(t) == top]
+            top = max(likeness(tid) for tid, _ in known)
+            known = [(tid, s) for tid, s in known if likeness(tid) == top]
         return statistics.median(s for _, s in known)
 
     def startup_cost(self) -> float:
@@ -348,7 +518,7 @@ class Planner:
         return None if budget is None else budget - self.clock()
 
     # -- decisions before a trial -------------------------------------------------------------
-    def fits(self, values: dict[str, Any] | None = None) -> str | None:
+    def fits(self, values: dict[str, Any] | None = None) -> NoTime | None:
         """Why no trial (of ``values``, if known) may start in the time left; None if one may."""
         left = self.time_left()
         cost = self.epoch_cost(values)
@@ -357,12 +527,9 @@ class Planner:
         need = self.startup_cost() + cost
         if left >= SAFETY * need:
             return None
-        return (
-            f"not starting another trial: {left:.1f} s left, and one epoch with its start-up "
-            f"takes about {need:.1f} s"
-        )
+        return NoTime(left=left, need=need)
 
-    def epochs_for(self, values: dict[str, Any], initial_epoch: int = 0) -> tuple[int, str | None]:
+    def epochs_for(self, values: dict[str, Any]) -> tuple[int, FewerEpochs | None]:
         """Epochs a new trial plans, and why it is fewer than the search's ``epochs`` (or None)."""
         epochs = self.config.epochs
         left, budget = self.time_left(), self.time_budget()
@@ -375,14 +542,12 @@ class Planner:
         planned = max(1, min(epochs, fit, share))
         if planned >= epochs:
             return epochs, None
-        why = "the time left" if fit <= share else f"1/{round(1 / self.config.share)} of the budget"
-        return planned, (
-            f"plans {planned} of {epochs} epochs: about {cost:.2f} s an epoch, and {why} "
-            f"({min(left, budget * self.config.share):.0f} s) fits {planned}"
-        )
+        limit = "the time left" if fit <= share else f"1/{round(1 / self.config.share)} of the budget"
+        return planned, FewerEpochs(planned=planned, epochs=epochs, cost=cost, limit=limit,
+                                    window_s=min(left, budget * self.config.share))
 
-    def promotion(self, best_id: str | None, has_checkpoint: Callable[[str], bool]) -> tuple[int, str] | None:
-        """(epochs, why) to train the best trial on, when it is a candidate; else None.
+    def promotion(self, best_id: str | None, has_checkpoint: Callable[[str], bool]) -> Promotion | None:
+        """The promotion of the best trial when it is a candidate; else None.
 
         It trains on for as many epochs as a new trial would plan (at least one), within the
         time left.
@@ -393,7 +558,7 @@ class Planner:
         if trial.promoted or not has_checkpoint(best_id):
             return None
         left, budget = self.time_left(), self.time_budget()
-        cost = self.epoch_cost(trial.values)
+        cost = self.epoch_cost(self._rec(best_id).hyperparameters)
         if left is None or budget is None or not cost:
             return None
         fit = _whole((left - self.startup_cost()) / (SAFETY * cost))
@@ -402,7 +567,5 @@ class Planner:
         if epochs < 1:
             return None
         trial.promoted = True
-        return epochs, (
-            f"trial {best_id} is the best so far ({_fmt(trial.best)}) and was "
-            f"{self._still_improving(trial)}: it trains on for up to {epochs} more epochs"
-        )
+        return Promotion(trial_id=best_id, epochs=epochs, best=self._best(best_id)[1],
+                         improving=self._still_improving(best_id))

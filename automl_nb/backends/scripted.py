@@ -19,7 +19,8 @@ from typing import Any
 from ..errors import SearchError
 from ..events import SpaceDefined
 from .base import Trainer
-from .engine import Engine, Stop
+from .engine import Engine
+from .scheduler import Scheduler
 
 DEFAULT_SPACE: list[dict[str, Any]] = [
     {"name": "units", "kind": "int", "default": 64, "min": 16, "max": 256, "step": 16,
@@ -140,31 +141,26 @@ class ScriptedTrainer(Trainer):
         return super().portfolio() + [(name, dict(values)) for name, values in self.extra_portfolio]
 
     def run(self, engine: Engine) -> str | None:
+        """KerasTuner's loop, in miniature: a trial boundary, the search's one scheduler (with
+        a sample of the space as the oracle's proposal), then the trial's life on the engine."""
         if self.job.record.space != self.space:
             engine.bus.publish(SpaceDefined(space=self.space))
         index = len(self.job.record.trials)
         rng = random.Random(self.seed * 1_000_003 + index)
+        scheduler = Scheduler(engine, complete=self.check_values)
+
+        def propose(trial_id: str) -> dict[str, Any]:
+            return {"status": "RUNNING", "values": sample(self.space, rng)}
+
         while True:
-            engine.control.wait_while_paused()
-            try:
-                request = engine.next_request()
-            except Stop as stop:
-                return str(stop)
+            scheduler.boundary()
             trial_id = f"{index:04d}"
+            response = scheduler.next(trial_id, propose)
+            if response["status"] != "RUNNING":
+                return scheduler.stop_reason
             index += 1
-            if request is not None:
-                if request.source != "promoted":
-                    request.values = check_values(self.space, request.values)
-                plan = engine.plan_request(trial_id, request)
-                values = dict(request.values)
-            else:
-                values = sample(self.space, rng)
-                try:
-                    engine.check_proposal(values)
-                except Stop as stop:
-                    return str(stop)
-                engine.note_oracle_trial()
-                plan = engine.plan_for(trial_id, values)
+            values = dict(response["values"])
+            plan = engine.plan_for(trial_id, values)
             engine.begin_trial(plan, values)
             try:
                 self._train(engine, trial_id, plan.initial_epoch, plan.epochs, values)

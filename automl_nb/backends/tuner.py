@@ -4,9 +4,10 @@
 KerasTuner's own search loop, oracles, trial store and checkpoints:
 
 - ``pre_create_trial`` blocks while the search is paused (a trial boundary);
-- :meth:`AutoMLTuner.schedule` is the oracle's scheduler (``oracles.steer``): the user's
-  requests (promote, enqueue) run before the oracle's next proposal, as trials the oracle
-  records as its own, and the trial and time budgets end the loop;
+- the oracle's scheduler (``oracles.steer``) is the search's one
+  :class:`~automl_nb.backends.scheduler.Scheduler`: the user's requests (promote, enqueue)
+  run before the oracle's next proposal, as trials the oracle records as its own, and the
+  trial and time budgets end the loop;
 - ``run_trial`` adds one fresh callback that, after every batch, obeys pause, prune, stop and
   the time budget and fails the trial on a NaN loss, after every epoch publishes the metrics,
   and at the start of a trial that trains on from another (a promotion, a Hyperband round)
@@ -38,9 +39,10 @@ import numpy as np
 
 from .. import _kt_compat as compat
 from ..data.layers import compose, epoch_passes, first_samples, repeat_rows
-from ..errors import SpaceError, TrialFailure
+from ..errors import TrialFailure
 from ..oracles import kind_of, steer
-from .engine import Engine, Stop, TrialPlan
+from .engine import TrialPlan
+from .scheduler import Scheduler, TunerEngine
 
 log = logging.getLogger("automl_nb")
 
@@ -267,7 +269,7 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.Check
         *,
         oracle: keras_tuner.Oracle,
         hypermodel: keras_tuner.HyperModel,
-        engine: Engine,
+        engine: TunerEngine | None,
         directory: str,
         seed: int | None,
         preprocessing: dict[str, Any] | None = None,
@@ -284,7 +286,7 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.Check
         self.batch_size = batch_size  # the search's fixed batch size, if it has one
         self.seed = seed
         self.trial_seed: int | None = seed
-        self.stop_reason: str | None = None
+        self.scheduler: Scheduler | None = None  # the run's, made by steer_oracle
         #: ``after_fit(trial_id, model, score)``: called when a trial's fit has ended with its
         #: best epoch saved and in ``model`` (the trainer keeps the ensemble's predictions)
         self.after_fit: Callable[[str, Any, float], None] | None = None
@@ -298,72 +300,25 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.Check
         self.steer_oracle()
 
     # -- scheduling: our requests first, budgets enforced -----------------------
-    def steer_oracle(self) -> None:
-        """Make :meth:`schedule` the oracle's scheduler (``oracles.steer``)."""
-        steer(self.oracle, self.schedule)
+    def steer_oracle(self, others_running: Any = None) -> None:
+        """Make a fresh :class:`Scheduler` for this engine the oracle's (``oracles.steer``);
+        ``others_running``: trials run side by side (the workers' chief; see Scheduler)."""
+        self.scheduler = Scheduler(
+            self.engine, complete=self.complete_values, bracketed=self.bracketed(),
+            label=lambda trial_id, response: _label_hyperband_bracket(self.oracle, trial_id, response),
+            others_running=others_running,
+        )
+        steer(self.oracle, self.scheduler.next)
 
-    def schedule(self, trial_id: str, propose) -> dict[str, Any]:
-        """The oracle's next trial: a queued request, a stop, or the oracle's proposal.
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the scheduler last ended the search loop (None: it has not)."""
+        return None if self.scheduler is None else self.scheduler.stop_reason
 
-        Queued trials of the user or the warm start take Hyperband's next first-round place
-        (:meth:`place`); everywhere else, and for promotions, they run as they are.
-        """
-        engine = self.engine
-        try:
-            request = engine.next_request()
-        except Stop as stop:
-            self.stop_reason = str(stop)
-            return {"status": "STOPPED", "values": None}
-        if request is not None and request.source != "promoted":
-            try:
-                request.values = self.complete_values(request.values)
-            except SpaceError as exc:  # a portfolio entry this space cannot take
-                log.info("skipping a queued trial (%s): %s", request.source, exc)
-                return self.schedule(trial_id, propose)
-        bracketed = kind_of(self.oracle).bracketed
-        if request is not None and (request.source == "promoted" or not bracketed):
-            engine.plan_request(trial_id, request)
-            return {"status": "RUNNING", "values": dict(request.values)}
-        response = propose(trial_id)
-        status = response.get("status")
-        if request is not None:
-            return self.place(trial_id, request, response)
-        if status == "RUNNING":
-            _label_hyperband_bracket(self.oracle, trial_id, response)
-            if not bracketed:
-                try:
-                    engine.check_proposal(response.get("values") or {})
-                except Stop as stop:
-                    self.stop_reason = str(stop)
-                    return {"status": "STOPPED", "values": None}
-            engine.note_oracle_trial()
-        elif status == "STOPPED":
-            self.stop_reason = "the oracle has no more trials to propose"
-        return response
-
-    def place(self, trial_id: str, request: Any, response: dict[str, Any]) -> dict[str, Any]:
-        """Hyperband: a queued trial takes the first-round place the oracle just proposed.
-
-        It then trains that round's epochs in that bracket, and goes on to the later rounds if
-        it is among the best, as any of Hyperband's own trials. When the oracle's next trial
-        is a later round, the request waits for the next first-round place; when the oracle
-        has nothing to propose, it runs on its own.
-        """
-        engine = self.engine
-        values = response.get("values") or {}
-        if response.get("status") == "RUNNING":
-            if values.get("tuner/round") == 0 and "tuner/trial_id" not in values:
-                tuner_values = {k: v for k, v in values.items() if k.startswith("tuner/")}
-                response = {**response, "values": {**request.values, **tuner_values}}
-                _label_hyperband_bracket(self.oracle, trial_id, response)
-                engine.plan_placed(trial_id, request, response["values"])
-                return response
-            engine.control.push_front(request)
-            _label_hyperband_bracket(self.oracle, trial_id, response)
-            engine.note_oracle_trial()
-            return response
-        engine.plan_request(trial_id, request)
-        return {"status": "RUNNING", "values": dict(request.values)}
+    def bracketed(self) -> bool:
+        """The oracle's kind as the scheduler needs it: whether it runs Hyperband's brackets
+        (a queued trial then takes a first-round place). The one place the tuner asks."""
+        return kind_of(self.oracle).bracketed
 
     def complete_values(self, values: dict[str, Any]) -> dict[str, Any]:
         """``values`` checked against the space, with the defaults for the ones missing."""
@@ -375,7 +330,7 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.Check
         return spaces.check_values(space, values)
 
     def pre_create_trial(self):
-        self.engine.control.wait_while_paused()
+        self.scheduler.boundary()
 
     def reload(self):
         """Reload the project, and never run again a trial that had already ended.

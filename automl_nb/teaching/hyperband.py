@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from .._util import plural
-from ..record import SCORED, SearchRecord, TrialRecord, better, finite
+from ..record import SCORED, SearchRecord, TrialRecord, finite
 from ._common import record_of
 
 __all__ = [
@@ -308,12 +308,9 @@ def _bracket_data(
 
 
 def _running_best(trial: TrialRecord, objective: str | None, direction: str) -> float | None:
-    """A running trial's best objective value so far."""
-    best = None
-    for _, value in trial.objective_curve(objective or ""):
-        if better(finite(value), best, direction):
-            best = finite(value)
-    return best
+    """A running trial's best objective value so far (the record's)."""
+    best = trial.best(objective, direction)
+    return None if best is None else best.score
 
 
 def _hyperband_text(

@@ -26,7 +26,6 @@ from typing import Any
 from ..._kt_compat import DISTRIBUTED_ENV
 from ...control import SearchState
 from ...errors import JournalError, SearchError, WorkerError
-from ...oracles import steer
 from ..engine import Engine
 from ..local import LocalTrainer
 from .rpc import (
@@ -170,25 +169,12 @@ class WorkerPool(LocalTrainer):
         if tuner.oracle.max_consecutive_failed_trials is not None:
             self._failure_limit = tuner.oracle.max_consecutive_failed_trials
         tuner.oracle.max_consecutive_failed_trials = None
-        steer(tuner.oracle, self._schedule)
+        # the one scheduler, with trials side by side: paused, no trial starts (a worker is
+        # told IDLE); budget spent while others run, a worker waits (for a late promotion)
+        tuner.steer_oracle(others_running=lambda: bool(tuner.oracle.ongoing_trials))
         self.publish_space(tuner)
         tuner.save()  # tuner0.json: automl_nb.open() reloads the oracle from it
         return tuner
-
-    def _schedule(self, trial_id: str, propose) -> dict[str, Any]:
-        """The tuner's scheduler, and: paused, no trial starts; budget spent while others
-        run, a worker waits (for a late promotion)."""
-        control = self._engine.control
-        if control.state is SearchState.PAUSED and not control.stop_requested:
-            return {"status": "IDLE", "values": None}
-        response = self._tuner.schedule(trial_id, propose)
-        if (
-            response.get("status") == "STOPPED"
-            and self._tuner.oracle.ongoing_trials
-            and self._engine.stop_reason() is None
-        ):
-            return {"status": "IDLE", "values": None}
-        return response
 
     # -- the server -------------------------------------------------------------------
     def _serve(self) -> None:

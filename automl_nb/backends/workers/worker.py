@@ -44,8 +44,9 @@ ORPHAN_S = 30.0  # a worker that cannot reach its chief for this long exits
 class _Link:
     """A worker's line to its chief, and the engine its tuner talks to.
 
-    It offers the few Engine methods ``AutoMLTuner`` and its callback call (``plan_for``,
-    ``begin_trial``, ``batch_end``, ``epoch_end``, ``fail``); the real Engine is the chief's.
+    It offers what a trial asks of the engine (``backends.scheduler.TrialEngine``:
+    ``plan_for``, ``begin_trial``, ``batch_end``, ``epoch_end``, ``fail``); the real Engine is
+    the chief's, which also schedules.
     ``batch_end`` reads flags that the poller thread keeps fresh, so a batch makes no call.
     """
 
@@ -68,7 +69,6 @@ class _Link:
         self._attention = False
         self._changed = threading.Condition()
         self._plans: dict[str, TrialPlan] = {}
-        self.control = None  # AutoMLTuner.pre_create_trial's is the chief's (answers IDLE)
 
     def call(self, name: str, timeout: float = 60.0, **payload: Any) -> dict:
         return self._stubs[name](payload, timeout=timeout, wait_for_ready=True)

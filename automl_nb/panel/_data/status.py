@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 from ..._util import format_duration
 from ...ensemble import weights_of
-from ...record import OWN_SOURCES, SearchRecord, TrialRecord, better, finite
+from ...record import OWN_SOURCES, SearchRecord, TrialRecord, finite
 from ...referee import standing
 from ...settings import Budget
 from .space import plain, searchable_names
@@ -218,13 +218,7 @@ def main_hyperparameters(record: SearchRecord, limit: int = 6) -> list[str]:
 
 def table_row(record: SearchRecord, trial: TrialRecord, order: int) -> dict[str, Any]:
     """One JSON-safe table row; a running trial's score is its best epoch so far."""
-    score = trial.score
-    if trial.status == "running" and record.objective:
-        best = None
-        for _, value in trial.objective_curve(record.objective):
-            if better(finite(value), best, record.direction):
-                best = finite(value)
-        score = best
+    score = record.best_so_far(trial) if trial.status == "running" else trial.score
     target = trial.planned_epochs or None
     return {
         "trial_id": trial.trial_id,

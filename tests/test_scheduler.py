@@ -26,15 +26,17 @@ from automl_nb.control import Control, Request, SearchState
 from automl_nb.errors import SpaceError
 from automl_nb.events import EventBus, PlanMade
 from automl_nb.record import SearchRecord
+from automl_nb.settings import Budget
 
 BACKENDS = Path(scheduling.__file__).parent
 
 
-def engine(**kwargs) -> Engine:
+def engine(trials_budget: int | None = None, **kwargs) -> Engine:
     bus, record = EventBus(), SearchRecord()
     bus.subscribe(record.apply)
-    args = {"bus": bus, "control": Control(), "record": record, "objective": "val_loss",
-            "direction": "min", "epochs": 4, "trials_budget": None}
+    budget = Budget(trials=trials_budget, epochs=4)
+    args = {"bus": bus, "control": Control(lambda: budget), "record": record,
+            "objective": "val_loss", "direction": "min", "epochs": 4}
     return Engine(**{**args, **kwargs})
 
 
@@ -162,7 +164,7 @@ def test_trials_side_by_side_are_told_to_wait_while_paused_or_while_others_run()
 
 def test_a_time_budget_too_short_for_the_proposal_stops_with_the_planners_sentence():
     now = [0.0]
-    control = Control(time_budget_s=10.0, clock=lambda: now[0])
+    control = Control(lambda: Budget(time_budget_s=10.0), clock=lambda: now[0])
     control.set_state(SearchState.RUNNING)  # the running clock counts from here
     e = engine(control=control)
     s = Scheduler(e, complete=dict)

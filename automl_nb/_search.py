@@ -25,7 +25,7 @@ from ._util import format_duration
 from .backends.base import SearchJob, Trainer, explain_failure
 from .backends.engine import Engine, planning
 from .backends.local import LocalTrainer
-from .control import CommandResult, Control, Request, SearchState
+from .control import CommandResult, Control, Request
 from .errors import JournalError, Keyword, SearchError, SpaceError, SpaceFailure
 from .events import (
     BudgetChanged,
@@ -41,6 +41,7 @@ from .events import (
 )
 from .oracles import ORACLES
 from .record import SCORED, SearchRecord
+from .status import FINAL_STATES, SearchState, TrialStatus
 from .store import Store
 
 if TYPE_CHECKING:
@@ -94,8 +95,8 @@ class Search(HandBack):
         self._control = Control(settings.get("time_budget_s"), spent_s=spent, clock=self._trainer.clock)
         if history:
             self._record.mark_interrupted()
-        if self._record.state not in ("done", "failed"):
-            self._record.state = "idle"  # a session that crashed left it "running": it is not now
+        if self._record.state not in FINAL_STATES:
+            self._record.state = SearchState.IDLE  # a crashed session left it running: not now
         self._control.state = SearchState(self._record.state)
         self._thread: threading.Thread | None = None
         self._engine: Engine | None = None
@@ -329,7 +330,7 @@ class Search(HandBack):
             if answer is not None:
                 return answer
             status = self._record.trials[tid].status
-            if status != "running":
+            if status != TrialStatus.RUNNING:
                 return self._answer(
                     "prune", False, f"trial {tid} is {status}; only a running trial can be pruned",
                     trial_id=tid,
@@ -480,9 +481,9 @@ class Search(HandBack):
             self.error = reason
         with self._lock:
             if final is SearchState.FAILED:  # broken off mid-trial (a journal that failed)
-                for trial in [t for t in self._record.trials.values() if t.status == "running"]:
+                for trial in [t for t in self._record.trials.values() if t.status == TrialStatus.RUNNING]:
                     self._publish(
-                        TrialEnded(trial_id=trial.trial_id, status="failed", epochs=trial.epochs,
+                        TrialEnded(trial_id=trial.trial_id, status=TrialStatus.FAILED, epochs=trial.epochs,
                                    reason=f"interrupted: {reason}")
                     )
             best = self._record.best()

@@ -16,36 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-
-class SearchState(str, enum.Enum):
-    """Where a search is. ``done`` and ``failed`` are final until ``start()`` continues it."""
-
-    IDLE = "idle"
-    RUNNING = "running"
-    PAUSED = "paused"
-    STOPPING = "stopping"
-    DONE = "done"
-    FAILED = "failed"
-
-    def is_finished(self) -> bool:
-        return self in (SearchState.DONE, SearchState.FAILED)
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class TrialStatus(str, enum.Enum):
-    RUNNING = "running"
-    COMPLETED = "completed"
-    PRUNED = "pruned"
-    FAILED = "failed"
-    STOPPED = "stopped"
-
-    def is_finished(self) -> bool:
-        return self is not TrialStatus.RUNNING
-
-    def __str__(self) -> str:
-        return self.value
+from .status import SearchState, TrialStatus  # noqa: F401 - re-exported: their home before status.py
 
 
 class Action(str, enum.Enum):

@@ -25,13 +25,12 @@ from .events import (
     TrialEnded,
     TrialStarted,
 )
+from .status import SCORED, SearchState, TrialStatus
 
 RESULT_COLUMNS = ("trial_id", "status", "score", "epochs", "duration_s", "parent_id")
 #: Where a trial came from when it is the search's own (what the trials budget counts): the
 #: oracle's proposals and the warm start's portfolio; promoted and enqueued ones run on top.
 OWN_SOURCES = ("oracle", "portfolio")
-#: Statuses whose score counts (a failed trial has none).
-SCORED = ("completed", "pruned", "stopped")
 
 
 def finite(value: Any) -> float | None:
@@ -50,7 +49,7 @@ class TrialRecord:
     initial_epoch: int = 0
     planned_epochs: int = 0
     info: dict[str, Any] = field(default_factory=dict)
-    status: str = "running"
+    status: TrialStatus = TrialStatus.RUNNING
     score: float | None = None
     best_epoch: int | None = None
     reason: str | None = None
@@ -66,7 +65,7 @@ class TrialRecord:
 
     @property
     def finished(self) -> bool:
-        return self.status != "running"
+        return self.status != TrialStatus.RUNNING
 
     def objective_curve(self, objective: str) -> list[tuple[int, float]]:
         return [(e, m[objective]) for e, m in self.curve if m.get(objective) is not None]
@@ -88,7 +87,7 @@ class SearchRecord:
         self.config: SearchStarted | None = None
         self.space: list[dict[str, Any]] = []
         self.trials: dict[str, TrialRecord] = {}
-        self.state: str = "idle"
+        self.state: SearchState = SearchState.IDLE
         self.state_reason: str | None = None
         self.trials_budget: int | None = None
         self.time_budget_s: float | None = None
@@ -148,14 +147,14 @@ class SearchRecord:
         elif isinstance(event, TrialEnded):
             trial = self.trials.get(event.trial_id)
             if trial is not None:
-                trial.status = event.status
+                trial.status = TrialStatus(event.status)
                 trial.score = event.score
                 trial.best_epoch = event.best_epoch
                 trial.reason = event.reason
                 trial.ended_at = event.time
                 trial.duration_s = event.duration_s
         elif isinstance(event, StateChanged):
-            self.state = event.state
+            self.state = SearchState(event.state)
             self.state_reason = event.reason
         elif isinstance(event, BudgetChanged):
             self.trials_budget = event.trials
@@ -167,7 +166,7 @@ class SearchRecord:
             if event.decision == "ensemble":
                 self.ensemble = event
         elif isinstance(event, SearchEnded):
-            self.state = event.state
+            self.state = SearchState(event.state)
             self.end_reason = event.reason
             self.ended_at = event.time
             if self._session_start is not None:
@@ -177,8 +176,8 @@ class SearchRecord:
     def mark_interrupted(self) -> None:
         """Trials left running by a session that died (a crash, a killed kernel) are lost."""
         for trial in self.trials.values():
-            if trial.status == "running":
-                trial.status = "failed"
+            if trial.status == TrialStatus.RUNNING:
+                trial.status = TrialStatus.FAILED
                 trial.reason = "interrupted: the search process ended during this trial"
 
     # -- views -----------------------------------------------------------
@@ -198,7 +197,7 @@ class SearchRecord:
     @property
     def running(self) -> TrialRecord | None:
         for trial in reversed(self.trials.values()):
-            if trial.status == "running":
+            if trial.status == TrialStatus.RUNNING:
                 return trial
         return None
 
@@ -242,7 +241,7 @@ class SearchRecord:
         for t in self.trials.values():
             row: dict[str, Any] = {
                 "trial_id": t.trial_id,
-                "status": t.status,
+                "status": str(t.status),  # the plain word, as before the enum
                 "score": t.score if t.finished else _best_so_far(t, self.objective, self.direction),
                 "epochs": t.epochs,
                 "duration_s": t.duration_s,

@@ -35,9 +35,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._search import panel_mimebundle
-from .control import CommandResult, SearchState
+from .control import CommandResult
 from .events import JOURNAL_NAME, Event, EventBus, read_journal
 from .record import SearchRecord
+from .status import SearchState
 
 if TYPE_CHECKING:
     import pandas

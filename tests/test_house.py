@@ -193,3 +193,75 @@ def test_each_module_says_what_it_is_for_and_stays_small(name):
     lines = text.count("\n")
     if name not in LONG_MODULES:
         assert lines <= MAX_LINES, f"{name} has {lines} lines (over {MAX_LINES}); split it"
+
+
+# -- statuses are named by their enum members ---------------------------------------------
+STATUS_MODULE = "automl_nb.status"
+
+
+def _status_words() -> set[str]:
+    from automl_nb import status
+
+    return {m.value for enum in (status.SearchState, status.TrialStatus, status.OracleStatus)
+            for m in enum}
+
+
+#: A status word used as a string constant outside ``status.py`` on purpose: (module, word)
+#: -> why it is not a status there.
+STATUS_WORD_USES: dict[tuple[str, str], str] = {
+    ("automl_nb.backends.workers.chief", "paused"): "a field of the chief's poll answer",
+    ("automl_nb.backends.workers.worker", "paused"): "a field of the chief's poll answer",
+    ("automl_nb.teaching.bayesian", "completed"): "a field: how many trials the oracle completed",
+    ("automl_nb.teaching.bayesian", "running"): "a field: whether the next trial runs now",
+    ("automl_nb.teaching.hyperband", "done"): "a bracket's status (not started, running, done, "
+                                               "ended early), not a trial's or the search's",
+    ("automl_nb.teaching.hyperband", "running"): "a bracket's status, as for done",
+}
+
+
+def _docstring_nodes(tree: ast.AST) -> set[int]:
+    """ids of the string constants that are docstrings (a module's, class's or function's)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+    return found
+
+
+def bare_status_literals(name: str, words: set[str]) -> list[str]:
+    """``"word"`` constants equal to a status value in module ``name``'s code (docstrings and
+    whole-sentence strings are not status words)."""
+    tree = ast.parse(MODULES[name].read_text())
+    docstrings = _docstring_nodes(tree)
+    return [f"line {node.lineno}: {node.value!r}" for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and node.value in words and id(node) not in docstrings
+            and (name, node.value) not in STATUS_WORD_USES]
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_bare_status_literal_outside_the_status_module(name):
+    if name == STATUS_MODULE:
+        return
+    bad = bare_status_literals(name, _status_words())
+    assert not bad, (f"{name} spells statuses as bare strings ({', '.join(bad)}); name them by "
+                     f"their member in {STATUS_MODULE} (or list a non-status use in STATUS_WORD_USES)")
+
+
+def test_the_status_scan_sees_a_bare_literal(tmp_path, monkeypatch):
+    module = tmp_path / "probe.py"
+    module.write_text('"""A probe."""\n\n\ndef f(t):\n    """Says "completed" in prose."""\n'
+                      '    return t.status == "completed" or {"paused": 1}\n')
+    monkeypatch.setitem(MODULES, "automl_nb.probe", module)
+    assert bare_status_literals("automl_nb.probe", _status_words()) == [
+        "line 6: 'completed'", "line 6: 'paused'"]
+
+
+def test_status_words_are_what_users_see():
+    from automl_nb.status import SearchState, TrialStatus
+
+    assert [s.value for s in TrialStatus] == ["running", "completed", "pruned", "failed", "stopped"]
+    assert [s.value for s in SearchState] == ["idle", "running", "paused", "stopping", "done",
+                                             "failed"]

@@ -479,3 +479,11 @@ def test_run_trial_executions_repeats_kerastuners_run_trial(tmp_path):
     assert seen == [("mine", 0), ("last", 0), ("mine", 1), ("last", 1)]
     (trial,) = tuner.oracle.trials.values()
     assert trial.status == "COMPLETED" and trial.score is not None
+
+
+def test_oracle_status_words_are_kerastuners():
+    from automl_nb.status import OracleStatus
+
+    theirs = {v for k, v in vars(kt.engine.trial.TrialStatus).items()
+              if not k.startswith("_") and isinstance(v, str)}
+    assert {s.value for s in OracleStatus} == theirs

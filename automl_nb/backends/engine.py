@@ -21,6 +21,7 @@ from .._util import to_float
 from ..control import Action, Control, Request
 from ..events import EpochEnded, EventBus, PlanMade, TrialEnded, TrialStarted
 from ..record import OWN_SOURCES, SCORED, SearchRecord, better
+from ..status import TrialStatus
 from .planner import PlanConfig, Planner
 
 
@@ -328,11 +329,11 @@ class Engine:
         if action is not None and trial_id not in self._outcome:
             if action is Action.PRUNE:
                 self.control.consume_prune(trial_id)
-                self._outcome[trial_id] = ("pruned", "pruned by the user")
+                self._outcome[trial_id] = (TrialStatus.PRUNED, "pruned by the user")
             elif action is Action.STOP:
-                self._outcome[trial_id] = ("stopped", "stopped by the user")
+                self._outcome[trial_id] = (TrialStatus.STOPPED, "stopped by the user")
             else:
-                self._outcome[trial_id] = ("stopped", "the time budget ran out during this trial")
+                self._outcome[trial_id] = (TrialStatus.STOPPED, "the time budget ran out during this trial")
         return action
 
     def epoch_end(self, trial_id: str, epoch_index: int, metrics: dict[str, Any],
@@ -379,32 +380,32 @@ class Engine:
             self._early[trial_id] = why
         return STOP_AFTER
 
-    def outcome(self, trial_id: str) -> tuple[str, str | None] | None:
+    def outcome(self, trial_id: str) -> tuple[TrialStatus, str | None] | None:
         return self._outcome.get(trial_id)
 
     def fail(self, trial_id: str, reason: str) -> None:
-        self._outcome[trial_id] = ("failed", reason)
+        self._outcome[trial_id] = (TrialStatus.FAILED, reason)
 
     def best_score(self, trial_id: str) -> float | None:
         return self._best.get(trial_id)
 
-    def end_trial(self, trial_id: str, score: float | None = None) -> str:
+    def end_trial(self, trial_id: str, score: float | None = None) -> TrialStatus:
         """Publish how the trial ended; returns its status."""
-        status, reason = self._outcome.pop(trial_id, ("completed", None))
+        status, reason = self._outcome.pop(trial_id, (TrialStatus.COMPLETED, None))
         early = self._early.pop(trial_id, None)
-        if status == "completed" and reason is None:
+        if status is TrialStatus.COMPLETED and reason is None:
             reason = early
-        if self.control.consume_prune(trial_id) and status == "completed":
+        if self.control.consume_prune(trial_id) and status is TrialStatus.COMPLETED:
             # the prune came after the last batch (during the final validation): too late to stop it
             reason = "finished its last epoch before the prune could take effect"
         note = self.planner.end(trial_id, status)
         if self.planner.extended(trial_id):
             self._last_planned_promotion = True  # it trained on in place: a new trial's turn
-        if status == "completed" and reason is None:
+        if status is TrialStatus.COMPLETED and reason is None:
             reason = note
         if score is None or (isinstance(score, float) and math.isnan(score)):
             score = self._best.get(trial_id)
-        if status == "failed":
+        if status is TrialStatus.FAILED:
             score = None
         started = self._started.pop(trial_id, time.monotonic())
         self.bus.publish(
@@ -412,7 +413,7 @@ class Engine:
                 trial_id=trial_id,
                 status=status,
                 score=score,
-                best_epoch=self._best_epoch.get(trial_id) if status != "failed" else None,
+                best_epoch=self._best_epoch.get(trial_id) if status is not TrialStatus.FAILED else None,
                 epochs=self._last_epoch.get(trial_id, 0),
                 duration_s=round(time.monotonic() - started, 3),
                 reason=reason,

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..record import better
+from ..status import TrialStatus
 
 #: A trial starts only when the time left holds its start-up and one epoch this many times over
 #: (estimates are medians of a few epochs on a machine whose load moves).
@@ -242,7 +243,7 @@ class Planner:
         """Whether the trial ran its planned epochs and was still improving at the end."""
         trial = self.trials.get(trial_id)
         return bool(
-            trial is not None and trial.ended and trial.status == "completed"
+            trial is not None and trial.ended and trial.status == TrialStatus.COMPLETED
             and trial.stopped is None and trial.last_epoch >= trial.planned_epochs
             and self._improving(trial, trial.last_epoch)
         )

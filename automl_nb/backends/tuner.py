@@ -40,13 +40,14 @@ from .. import _kt_compat as compat
 from ..data.layers import compose, epoch_passes, first_samples, repeat_rows
 from ..errors import SpaceError, TrialFailure
 from ..oracles import steer
+from ..status import OracleStatus, TrialStatus
 from .engine import Engine, Stop, TrialPlan
 
 log = logging.getLogger("automl_nb")
 
 
 #: KerasTuner trial statuses that mean the trial is over (INVALID is retried).
-ENDED = ("COMPLETED", "FAILED")
+ENDED = (OracleStatus.COMPLETED, OracleStatus.FAILED)
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -311,7 +312,7 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.Check
             request = engine.next_request()
         except Stop as stop:
             self.stop_reason = str(stop)
-            return {"status": "STOPPED", "values": None}
+            return {"status": OracleStatus.STOPPED, "values": None}
         if request is not None and request.source != "promoted":
             try:
                 request.values = self.complete_values(request.values)
@@ -321,21 +322,21 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.Check
         bracketed = isinstance(self.oracle, keras_tuner.oracles.HyperbandOracle)
         if request is not None and (request.source == "promoted" or not bracketed):
             engine.plan_request(trial_id, request)
-            return {"status": "RUNNING", "values": dict(request.values)}
+            return {"status": OracleStatus.RUNNING, "values": dict(request.values)}
         response = propose(trial_id)
         status = response.get("status")
         if request is not None:
             return self.place(trial_id, request, response)
-        if status == "RUNNING":
+        if status == OracleStatus.RUNNING:
             _label_hyperband_bracket(self.oracle, trial_id, response)
             if not bracketed:
                 try:
                     engine.check_proposal(response.get("values") or {})
                 except Stop as stop:
                     self.stop_reason = str(stop)
-                    return {"status": "STOPPED", "values": None}
+                    return {"status": OracleStatus.STOPPED, "values": None}
             engine.note_oracle_trial()
-        elif status == "STOPPED":
+        elif status == OracleStatus.STOPPED:
             self.stop_reason = "the oracle has no more trials to propose"
         return response
 
@@ -349,7 +350,7 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.Check
         """
         engine = self.engine
         values = response.get("values") or {}
-        if response.get("status") == "RUNNING":
+        if response.get("status") == OracleStatus.RUNNING:
             if values.get("tuner/round") == 0 and "tuner/trial_id" not in values:
                 tuner_values = {k: v for k, v in values.items() if k.startswith("tuner/")}
                 response = {**response, "values": {**request.values, **tuner_values}}
@@ -361,7 +362,7 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.Check
             engine.note_oracle_trial()
             return response
         engine.plan_request(trial_id, request)
-        return {"status": "RUNNING", "values": dict(request.values)}
+        return {"status": OracleStatus.RUNNING, "values": dict(request.values)}
 
     def complete_values(self, values: dict[str, Any]) -> dict[str, Any]:
         """``values`` checked against the space, with the defaults for the ones missing."""
@@ -431,9 +432,10 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.Check
         try:
             super().on_trial_end(trial)
         finally:
-            if trial.status == "FAILED" and self.engine.outcome(trial.trial_id) is None:
-                self.engine.fail(trial.trial_id, (trial.message or "failed").strip().splitlines()[-1])
-            score = trial.score if trial.status == "COMPLETED" else None
+            if trial.status == OracleStatus.FAILED and self.engine.outcome(trial.trial_id) is None:
+                reason = trial.message or str(TrialStatus.FAILED)
+                self.engine.fail(trial.trial_id, reason.strip().splitlines()[-1])
+            score = trial.score if trial.status == OracleStatus.COMPLETED else None
             self._release_gradients()
             self.engine.end_trial(trial.trial_id, score)
 

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from ..._util import format_duration
 from ...ensemble import weights_of
 from ...record import OWN_SOURCES, SearchRecord, TrialRecord, better, finite
+from ...status import FINAL_STATES, TrialStatus
 from .space import plain, searchable_names
 
 
@@ -44,10 +45,10 @@ def status_info(record: SearchRecord, now: float) -> StatusInfo:
     done = sum(1 for t in finished if t.source in OWN_SOURCES)
     extra = len(finished) - done
     total = record.trials_budget
-    now_running = [t for t in record.trials.values() if t.status == "running"]
+    now_running = [t for t in record.trials.values() if t.status == TrialStatus.RUNNING]
     running = now_running[-1] if now_running else None  # the latest, as record.running
     elapsed = record.elapsed(now)
-    final = record.state in ("done", "failed")
+    final = record.state in FINAL_STATES
     fractions: list[float] = []
     etas: list[float] = []
     if total:
@@ -121,7 +122,7 @@ def status_text(info: StatusInfo) -> str:
         parts.append(_running_text(RunningTrial(info.running_id, info.running_epoch or 0,
                                                 info.running_target, None)))
     parts.append(f"elapsed {format_duration(info.elapsed_s, '—')}")
-    if info.eta_s is not None and info.state not in ("done", "failed"):
+    if info.eta_s is not None and info.state not in FINAL_STATES:
         parts.append(f"about {format_duration(info.eta_s, '—')} left")
     if info.plan:
         parts.append(info.plan)
@@ -214,7 +215,7 @@ def main_hyperparameters(record: SearchRecord, limit: int = 6) -> list[str]:
 def table_row(record: SearchRecord, trial: TrialRecord, order: int) -> dict[str, Any]:
     """One JSON-safe table row; a running trial's score is its best epoch so far."""
     score = trial.score
-    if trial.status == "running" and record.objective:
+    if trial.status == TrialStatus.RUNNING and record.objective:
         best = None
         for _, value in trial.objective_curve(record.objective):
             if better(finite(value), best, record.direction):
@@ -224,7 +225,7 @@ def table_row(record: SearchRecord, trial: TrialRecord, order: int) -> dict[str,
     return {
         "trial_id": trial.trial_id,
         "n": order,
-        "status": trial.status,
+        "status": str(trial.status),  # the plain word, for the front end
         "score": finite(score),
         "epochs": trial.epochs,
         "target": target,

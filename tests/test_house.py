@@ -1,6 +1,7 @@
 """The shape of the package, checked: the rules a change must keep (see ARCHITECTURE.md).
 
-1. No import cycle inside the package, function-level imports included.
+1. No import cycle inside the package, function-level imports and imports under
+   ``TYPE_CHECKING`` included (a cycle hidden from the interpreter is still one for a reader).
 2. No module reads or writes another module's underscore attribute.
 3. Private paths of dependencies (``keras_tuner.src``, ``keras.src``, ``tensorflow.python``)
    are imported in ``_kt_compat.py`` only.
@@ -41,25 +42,15 @@ def modules() -> dict[str, Path]:
 MODULES = modules()
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
 def _imports(name: str, path: Path) -> set[str]:
-    """The package's modules ``name`` imports at run time (anywhere in it, not under TYPE_CHECKING)."""
+    """The package's modules ``name`` imports, anywhere in it: at the top, in a function, or
+    under ``TYPE_CHECKING`` (for the type checker only, but a dependency all the same)."""
     tree = ast.parse(path.read_text())
     is_package = path.name == "__init__.py"
     base = name.split(".") if is_package else name.split(".")[:-1]
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                visit(child)
-            return
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("automl_nb"):
@@ -265,3 +256,14 @@ def test_status_words_are_what_users_see():
     assert [s.value for s in TrialStatus] == ["running", "completed", "pruned", "failed", "stopped"]
     assert [s.value for s in SearchState] == ["idle", "running", "paused", "stopping", "done",
                                              "failed"]
+
+
+def test_the_cycle_check_counts_imports_under_type_checking(tmp_path, monkeypatch):
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_text('"""A."""\nfrom typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n'
+                 '    from automl_nb.probe_b import B\n')
+    b.write_text('"""B."""\n\n\ndef f():\n    from automl_nb import probe_a\n')
+    monkeypatch.setitem(MODULES, "automl_nb.probe_a", a)
+    monkeypatch.setitem(MODULES, "automl_nb.probe_b", b)
+    assert _imports("automl_nb.probe_a", a) == {"automl_nb.probe_b"}
+    assert _imports("automl_nb.probe_b", b) == {"automl_nb.probe_a"}

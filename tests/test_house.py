@@ -9,6 +9,8 @@
    instance.
 5. Every module starts with a docstring that says what it is for, and none is over
    ``MAX_LINES`` lines unless listed here with its reason.
+6. Statuses are named by their members in ``status.py``, never as bare words.
+7. ``_kt_compat`` holds small private-part touches, each tested, and no behaviour classes.
 """
 
 from __future__ import annotations
@@ -267,3 +269,17 @@ def test_the_cycle_check_counts_imports_under_type_checking(tmp_path, monkeypatc
     monkeypatch.setitem(MODULES, "automl_nb.probe_b", b)
     assert _imports("automl_nb.probe_a", a) == {"automl_nb.probe_b"}
     assert _imports("automl_nb.probe_b", b) == {"automl_nb.probe_a"}
+
+
+# -- _kt_compat holds touches, not behaviour ----------------------------------------------
+def test_the_compat_module_holds_small_touches_each_tested():
+    """``_kt_compat`` is functions that touch a private part (and its error), not a library
+    of behaviour: no public class but CompatError, and each public function is called in
+    ``tests/test_kt_compat.py``."""
+    tree = ast.parse(MODULES[COMPAT].read_text())
+    classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef) and not n.name.startswith("_")]
+    assert classes == ["CompatError"], f"behaviour classes in {COMPAT}: move them to the module they serve"
+    tests = (Path(__file__).parent / "test_kt_compat.py").read_text()
+    untested = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)
+                and not n.name.startswith("_") and f"compat.{n.name}(" not in tests]
+    assert not untested, f"{COMPAT} functions without a test in test_kt_compat.py: {untested}"

@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any
 
-from ..._kt_compat import StandInOracleTuner, deterministic_ops, protos
+from ..._kt_compat import deterministic_ops, protos
 from ...control import Action
 from ...errors import WorkerError
 from ...store import Store
@@ -220,6 +220,15 @@ def _limit_tensorflow(threads: int) -> None:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     except RuntimeError:  # already initialised: the environment variables hold
+        pass
+
+
+class StandInOracleTuner:
+    """Mixed into a worker's tuner (before ``keras_tuner.Tuner``): its oracle is a client of
+    the chief's, which holds the space, so KerasTuner's ``Tuner._populate_initial_space`` is
+    skipped (the hook ``_kt_compat.check_stand_in_hook`` checks)."""
+
+    def _populate_initial_space(self):
         pass
 
 

@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ._util import quiet_tensorflow_startup
 from .errors import Keyword, SearchError
 from .store import FORMAT, write_json
 
@@ -118,7 +119,7 @@ def write(model: Any, target: Path, fmt: str, meta: dict[str, Any]) -> None:
 
 
 def _saved_model(model: Any, folder: Path) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow_startup()
     model.export(str(folder), format="tf_saved_model", verbose=False)
 
 

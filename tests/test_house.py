@@ -10,7 +10,8 @@
 5. Every module starts with a docstring that says what it is for, and none is over
    ``MAX_LINES`` lines unless listed here with its reason.
 6. Statuses are named by their members in ``status.py``, never as bare words.
-7. ``_kt_compat`` holds small private-part touches, each tested, and no behaviour classes.
+7. No module-level mutable state but the documented caches and locks in ``DOCUMENTED_STATE``;
+   ``_kt_compat`` holds small private-part touches, each tested, and no behaviour classes.
 """
 
 from __future__ import annotations
@@ -269,6 +270,98 @@ def test_the_cycle_check_counts_imports_under_type_checking(tmp_path, monkeypatc
     monkeypatch.setitem(MODULES, "automl_nb.probe_b", b)
     assert _imports("automl_nb.probe_a", a) == {"automl_nb.probe_b"}
     assert _imports("automl_nb.probe_b", b) == {"automl_nb.probe_a"}
+
+
+# -- no module-level mutable state but documented caches ----------------------------------
+#: Calls whose result is mutable state (a lock, a counter, a container).
+STATEFUL_CALLS = {"Lock", "RLock", "Condition", "Event", "Semaphore", "BoundedSemaphore", "count",
+                  "list", "dict", "set", "defaultdict", "OrderedDict", "deque", "Counter",
+                  "WeakKeyDictionary", "WeakValueDictionary", "WeakSet", "local", "Queue"}
+#: Module-level mutable state kept on purpose: (module, name) -> why it must be the process's.
+DOCUMENTED_STATE: dict[tuple[str, str], str] = {
+    ("automl_nb._kt_compat", "_quiet_lock"): "guards the one stand-in for KerasTuner's own "
+                                             "process-wide config.DEBUG flag",
+    ("automl_nb.backends.tuner", "BUILD_LOCK"): "Keras's clear_session resets every thread's "
+                                                "state: the process's builds must not overlap",
+    ("automl_nb.data.images", "_STREAM"): "a cache: the Keras stream class, made once Keras is "
+                                          "imported",
+    ("automl_nb.panel.chart", "_library"): "a cache: the kernel's one plotly.js library widget",
+    ("automl_nb.panel.chart", "_library_lock"): "guards that cache",
+}
+
+
+def _is_constant_name(name: str) -> bool:
+    return name.isupper() or (name.startswith("_") and name[1:].isupper())
+
+
+def module_state(name: str) -> list[str]:
+    """Module-level names of ``name`` bound to mutable state: a list, dict or set display (or
+    comprehension) under a lower-case name, or under an UPPER_CASE one the module changes in
+    place; a lock, counter or container made by a call, under any name; a name a function
+    rebinds (``global``). UPPER_CASE displays read and never written are constants by
+    convention, and so are tuples and frozensets anywhere."""
+    tree = ast.parse(MODULES[name].read_text())
+    changed = _changed_names(tree)
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
+        display = isinstance(value, ast.List | ast.Dict | ast.Set | ast.ListComp | ast.DictComp
+                             | ast.SetComp)
+        call = isinstance(value, ast.Call) and (
+            (isinstance(value.func, ast.Name) and value.func.id in STATEFUL_CALLS)
+            or (isinstance(value.func, ast.Attribute) and value.func.attr in STATEFUL_CALLS))
+        for target in names:
+            if target == "__all__" or (name, target) in DOCUMENTED_STATE:
+                continue
+            if call or (display and (not _is_constant_name(target) or target in changed)):
+                found.append(f"line {node.lineno}: {target}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            found += [f"line {node.lineno}: global {g}" for g in node.names
+                      if (name, g) not in DOCUMENTED_STATE]
+    return found
+
+
+MUTATORS = {"append", "extend", "insert", "add", "update", "setdefault", "pop", "popitem",
+            "remove", "discard", "clear"}
+
+
+def _changed_names(tree: ast.AST) -> set[str]:
+    """Names the module changes in place: ``NAME.append(...)``, ``NAME[k] = v``, ``del NAME[k]``."""
+    changed = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in MUTATORS and isinstance(node.func.value, ast.Name)):
+            changed.add(node.func.value.id)
+        elif (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del)
+              and isinstance(node.value, ast.Name)):
+            changed.add(node.value.id)
+    return changed
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_level_mutable_state_but_documented_caches(name):
+    bad = module_state(name)
+    assert not bad, (f"{name} keeps process-wide state at module level ({', '.join(bad)}); "
+                     "keep it on the object that owns it, or document it in DOCUMENTED_STATE")
+
+
+def test_the_state_scan_sees_a_lock_and_a_lower_case_list(tmp_path, monkeypatch):
+    module = tmp_path / "probe.py"
+    module.write_text('"""A probe."""\nimport itertools\nimport threading\n\nTABLE = {"a": 1}\n'
+                      'NAMES = ("a",)\n_seen: set[str] = set()\n_lock = threading.Lock()\n'
+                      'ids = itertools.count()\nwarned = []\nMADE = []\n_one = None\n\n\n'
+                      'def f():\n    global _one\n    MADE.append(1)\n    return TABLE["a"]\n')
+    monkeypatch.setitem(MODULES, "automl_nb.probe", module)
+    assert module_state("automl_nb.probe") == [
+        "line 7: _seen", "line 8: _lock", "line 9: ids", "line 10: warned", "line 11: MADE",
+        "line 16: global _one"]
 
 
 # -- _kt_compat holds touches, not behaviour ----------------------------------------------

@@ -251,7 +251,6 @@ class WorkerPool(LocalTrainer):
         env = {k: v for k, v in os.environ.items() if k not in DISTRIBUTED_ENV}
         env.update(thread_env(self.threads))
         env[TOKEN_ENV] = self.token
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env["PYTHONPATH"] = os.pathsep.join(_import_path())
         cmd = [
             sys.executable, "-m", "automl_nb", "worker",

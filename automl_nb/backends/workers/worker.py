@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from ..._kt_compat import deterministic_ops, protos
+from ..._util import quiet_tensorflow_startup
 from ...control import Action
 from ...errors import WorkerError
 from ...store import Store
@@ -281,7 +282,7 @@ def run_worker(
 
     threads = threads or cpu_count()
     os.environ.update(thread_env(threads))  # before TensorFlow is imported
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow_startup()
     _die_with_parent(parent_pid)
     host, port = parse_address(chief)
     link = _Link(join_address(host, port), token, worker_id=worker_id, parent_pid=parent_pid)

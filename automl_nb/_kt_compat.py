@@ -209,7 +209,8 @@ def check_run_trial_hook() -> None:
 
 
 def build_hypermodel(tuner: Any, hp: Any) -> Any:
-    """KerasTuner's ``Tuner._build_hypermodel``: the hypermodel's build, as ``_try_build`` calls it."""
+    """KerasTuner's ``Tuner._build_hypermodel``: the hypermodel's build, as ``_try_build``
+    calls it."""
     return _need("keras-tuner", "Tuner._build_hypermodel", lambda: tuner._build_hypermodel)(hp)
 
 

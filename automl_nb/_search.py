@@ -481,10 +481,11 @@ class Search(HandBack):
             self.error = reason
         with self._lock:
             if final is SearchState.FAILED:  # broken off mid-trial (a journal that failed)
-                for trial in [t for t in self._record.trials.values() if t.status == TrialStatus.RUNNING]:
+                running = [t for t in self._record.trials.values() if t.status == TrialStatus.RUNNING]
+                for trial in running:
                     self._publish(
-                        TrialEnded(trial_id=trial.trial_id, status=TrialStatus.FAILED, epochs=trial.epochs,
-                                   reason=f"interrupted: {reason}")
+                        TrialEnded(trial_id=trial.trial_id, status=TrialStatus.FAILED,
+                                   epochs=trial.epochs, reason=f"interrupted: {reason}")
                     )
             best = self._record.best()
             self._set_state(final, reason)

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .status import SearchState, TrialStatus  # noqa: F401 - re-exported: their home before status.py
+# re-exported: their home before status.py
+from .status import SearchState, TrialStatus  # noqa: F401
 
 
 class Action(str, enum.Enum):

@@ -241,7 +241,8 @@ def test_no_bare_status_literal_outside_the_status_module(name):
         return
     bad = bare_status_literals(name, _status_words())
     assert not bad, (f"{name} spells statuses as bare strings ({', '.join(bad)}); name them by "
-                     f"their member in {STATUS_MODULE} (or list a non-status use in STATUS_WORD_USES)")
+                     f"their member in {STATUS_MODULE} (or list a non-status use in "
+                     "STATUS_WORD_USES)")
 
 
 def test_the_status_scan_sees_a_bare_literal(tmp_path, monkeypatch):
@@ -370,8 +371,10 @@ def test_the_compat_module_holds_small_touches_each_tested():
     of behaviour: no public class but CompatError, and each public function is called in
     ``tests/test_kt_compat.py``."""
     tree = ast.parse(MODULES[COMPAT].read_text())
-    classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef) and not n.name.startswith("_")]
-    assert classes == ["CompatError"], f"behaviour classes in {COMPAT}: move them to the module they serve"
+    classes = [n.name for n in tree.body
+               if isinstance(n, ast.ClassDef) and not n.name.startswith("_")]
+    assert classes == ["CompatError"], (f"behaviour classes in {COMPAT}: move them to the module "
+                                        "they serve")
     tests = (Path(__file__).parent / "test_kt_compat.py").read_text()
     untested = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)
                 and not n.name.startswith("_") and f"compat.{n.name}(" not in tests]

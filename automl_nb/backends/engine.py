@@ -333,7 +333,8 @@ class Engine:
             elif action is Action.STOP:
                 self._outcome[trial_id] = (TrialStatus.STOPPED, "stopped by the user")
             else:
-                self._outcome[trial_id] = (TrialStatus.STOPPED, "the time budget ran out during this trial")
+                self._outcome[trial_id] = (TrialStatus.STOPPED,
+                                           "the time budget ran out during this trial")
         return action
 
     def epoch_end(self, trial_id: str, epoch_index: int, metrics: dict[str, Any],
@@ -413,7 +414,8 @@ class Engine:
                 trial_id=trial_id,
                 status=status,
                 score=score,
-                best_epoch=self._best_epoch.get(trial_id) if status is not TrialStatus.FAILED else None,
+                best_epoch=(self._best_epoch.get(trial_id)
+                            if status is not TrialStatus.FAILED else None),
                 epochs=self._last_epoch.get(trial_id, 0),
                 duration_s=round(time.monotonic() - started, 3),
                 reason=reason,

@@ -82,8 +82,8 @@ class ImageFiles:
         return len(self.paths) * math.prod(self.shape)
 
     def subset(self, index: np.ndarray) -> ImageFiles:
-        return ImageFiles([self.paths[i] for i in index], self.codes[index], self.size, self.channels,
-                          skipped=self.skipped)
+        return ImageFiles([self.paths[i] for i in index], self.codes[index], self.size,
+                          self.channels, skipped=self.skipped)
 
     def __add__(self, other: ImageFiles) -> ImageFiles:
         return ImageFiles(self.paths + other.paths, np.concatenate([self.codes, other.codes]),

@@ -118,7 +118,8 @@ def details_html(record: SearchRecord, trial_id: str) -> str:
         f"status <b>{escape(trial.status)}</b>",
         f"score <b>{score:.4f}</b>" if score is not None else "no score",
         f"epochs {trial.initial_epoch + 1 if trial.curve else trial.initial_epoch}–{trial.epochs}",
-        f"took {format_duration(trial.duration_s, '—')}" if trial.duration_s is not None else str(TrialStatus.RUNNING),
+        f"took {format_duration(trial.duration_s, '—')}" if trial.duration_s is not None
+        else str(TrialStatus.RUNNING),
     ]
     if trial.parent_id:
         facts.append(

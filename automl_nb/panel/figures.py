@@ -31,7 +31,8 @@ from ._data import (
 from ._data.axes import axis_label, integer_dtick, tick_text
 from .chart import Chart
 
-SYMBOLS = {TrialStatus.COMPLETED: "circle", TrialStatus.PRUNED: "diamond", TrialStatus.STOPPED: "square"}
+SYMBOLS = {TrialStatus.COMPLETED: "circle", TrialStatus.PRUNED: "diamond",
+           TrialStatus.STOPPED: "square"}
 HEIGHT = 250
 #: Two charts side by side where there is room, one under the other where there is not.
 CHART_GRID = "repeat(auto-fit, minmax(360px, 1fr))"
@@ -225,7 +226,8 @@ class CurvesFigure(_Renderer):
                     dirty.add(tid)
             best = best_trial_ids(record, 1)
             new_best = best[0] if best else None
-            running = [t.trial_id for t in record.trials.values() if t.status == TrialStatus.RUNNING]
+            running = [t.trial_id for t in record.trials.values()
+                       if t.status == TrialStatus.RUNNING]
             if new_best != self._best or running != self._running:
                 dirty.update(t for t in (self._best, new_best, *self._running, *running) if t)
                 self._best, self._running = new_best, running

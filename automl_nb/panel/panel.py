@@ -246,7 +246,8 @@ class Panel(widgets.VBox):
     @property
     def finished(self) -> bool:
         """The search has ended and every event so far is folded."""
-        return self.record.state in FINAL_STATES and self.record.ended_at is not None and not self._events
+        record = self.record
+        return record.state in FINAL_STATES and record.ended_at is not None and not self._events
 
     @property
     def settled(self) -> bool:
@@ -400,7 +401,8 @@ class Panel(widgets.VBox):
         sent = assign(self.status_line, "value", _html.status_html(status_text(info), info.state))
         with self.progress.hold_sync():
             changed = assign(self.progress, "value", round(info.progress, 3))
-            changed += assign(self.progress, "bar_style", "success" if info.state == SearchState.DONE else "")
+            style = "success" if info.state == SearchState.DONE else ""
+            changed += assign(self.progress, "bar_style", style)
         return sent + min(changed, 1)
 
     def _row(self, order: int, trial: Any) -> dict[str, Any]:

@@ -201,7 +201,8 @@ def trial_events(
                 best_epoch=best_epoch,
                 epochs=initial_epoch + epochs,
                 duration_s=0.1 * epochs,
-                reason={TrialStatus.PRUNED: "pruned by the user", TrialStatus.FAILED: "NaN loss"}.get(status),
+                reason={TrialStatus.PRUNED: "pruned by the user",
+                        TrialStatus.FAILED: "NaN loss"}.get(status),
             )
         )
     return out
@@ -228,7 +229,8 @@ def scripted_events(
         pruned = bool(prune_every) and (i + 1) % prune_every == 0
         n = max(1, epochs // 2) if pruned else epochs
         yield from trial_events(
-            f"{i:04d}", sample(space, rng), n, status=TrialStatus.PRUNED if pruned else TrialStatus.COMPLETED, rng=rng
+            f"{i:04d}", sample(space, rng), n,
+            status=TrialStatus.PRUNED if pruned else TrialStatus.COMPLETED, rng=rng,
         )
     if finish:
         done = f"all {trials} trials are done"

@@ -141,7 +141,8 @@ class CurveStyle(NamedTuple):
     width: float
     dash: str
     opacity: float
-    role: str  #: running (the status), "best" or "finished": its colour, whether the legend names it
+    #: running (the status), "best" or "finished": its colour, whether the legend names it
+    role: str
 
 
 DASHES = {TrialStatus.PRUNED: "dash", TrialStatus.STOPPED: "dashdot", TrialStatus.FAILED: "dot"}

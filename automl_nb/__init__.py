@@ -29,8 +29,9 @@ from ._entry import open_search as open
 from ._entry import search
 from ._search import Search
 from .comparison import compare
-from .control import CommandResult, SearchState, TrialStatus
+from .control import CommandResult
 from .replays import replay
+from .status import SearchState, TrialStatus
 
 _LAZY: dict[str, tuple[str, str]] = {"load": ("predictor", "load")}
 

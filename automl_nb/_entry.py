@@ -19,6 +19,7 @@ from typing import Any
 from . import oracles as _oracles
 from ._checks import check_objective, check_seed, check_time, positive_int
 from ._search import Search
+from ._util import quiet_tensorflow_startup
 from .backends.base import Trainer
 from .data import describe_input, load_data
 from .errors import DataError, SearchError, SpaceError
@@ -225,7 +226,7 @@ def _check_space(space: Any, dataset: Any) -> Any:
     The model is dropped at once; the search builds its own on its thread. Returns the
     HyperParameters the build declared, which spare the search's tuner the same build.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    quiet_tensorflow_startup()
     from . import spaces
 
     try:

@@ -16,10 +16,10 @@ from typing import Any
 
 from ._checks import positive_int
 from .backends.base import explain_failure
-from .control import SearchState
 from .errors import SearchError
 from .events import PlanMade
 from .record import SCORED
+from .status import SearchState
 
 log = logging.getLogger("automl_nb")
 

@@ -14,10 +14,10 @@ The touches, and why:
     :func:`quiet_tracebacks` silences it on the search's own thread only.
   - ``Tuner._get_checkpoint_fname`` / ``_get_build_config_fname``: where a trial's best
     weights and build config are (promotion restores them with the optimizer state).
-  - ``Tuner._populate_initial_space``: a worker's stand-in oracle holds no space
-    (:class:`StandInOracleTuner`); a space ``search()`` already built once to check it is
-    not built again for it (:class:`CheckedSpaceStart`, which reads
-    ``HyperParameters.inactive_scopes``).
+  - ``Tuner._populate_initial_space`` (the hook :func:`check_stand_in_hook` checks): a
+    worker's stand-in oracle holds no space (``workers.worker.StandInOracleTuner``); a space
+    ``search()`` already built once to check it is not built again for it
+    (``backends.tuner.CheckedSpaceStart``, which reads ``HyperParameters.inactive_scopes``).
   - ``Tuner.run_trial``'s parts (``_deepcopy_callbacks``, ``_configure_tensorboard_dir``,
     ``keras_tuner.src.engine.tuner_utils.TunerCallback``, ``_build_and_fit_model``): KerasTuner
     writes a trial's best weights to disk at every epoch that improves (``SaveBestEpoch``, a
@@ -25,7 +25,8 @@ The touches, and why:
     its ``run_trial`` with a checkpoint callback of the caller's in that place.
   - ``Tuner._try_build`` and ``_build_hypermodel``: it calls ``keras.backend.clear_session()``,
     which resets Keras's per-thread state on every thread, and collects garbage twice a trial;
-    :class:`SerializedBuilds` builds under one lock and collects every few trials.
+    ``backends.tuner.SerializedBuilds`` replaces the hook (:func:`check_build_hook`), building
+    under one lock through :func:`build_hypermodel` and collecting every few trials.
   - ``HyperbandOracle._brackets``: which bracket a trial is in (KerasTuner labels each trial
     with its newest bracket, wrong when brackets overlap across workers).
   - ``Oracle._retry_queue``: a reload retries trials that had ended (``oracle.json`` is saved
@@ -34,7 +35,9 @@ The touches, and why:
     ``Tuner.save``/``_get_tuner_fname``/``_is_worker``: KerasTuner rewrites ``oracle.json``,
     ``trial.json`` and ``tuner0.json`` in place (truncate, then write), so a process killed
     between the two left an empty file and a search that no longer reopened;
-    :class:`AtomicOracleFiles` and :class:`AtomicTunerFiles` replace each file whole, and
+    ``oracles.AtomicOracleFiles`` and ``backends.tuner.AtomicTunerFiles`` replace each file
+    whole, finding them with :func:`oracle_file`, :func:`trial_file`, :func:`tuner_file` and
+    :func:`is_worker` (the hook ``_save_trial``: :func:`check_save_trial_hook`), and
     :func:`reload_project` rebuilds the oracle's state from its trials when an older crash
     left ``oracle.json`` torn.
   - ``BayesianOptimizationOracle``'s parts in :func:`bayesian_parts`: its choice takes seconds
@@ -70,8 +73,6 @@ import random
 import threading
 from collections.abc import Iterator
 from typing import Any
-
-from ._util import write_json_atomically
 
 log = logging.getLogger("automl_nb")
 
@@ -207,91 +208,10 @@ def check_run_trial_hook() -> None:
             raise CompatError("keras-tuner", f"Tuner.run_trial (no longer uses {part})")
 
 
-class StandInOracleTuner:
-    """Mixed into a worker's tuner (before ``keras_tuner.Tuner``): its oracle is a client of
-    the chief's, which holds the space, so ``Tuner._populate_initial_space`` is skipped."""
-
-    def _populate_initial_space(self):
-        pass
-
-
-class CheckedSpaceStart:
-    """Mixed into a tuner (before ``keras_tuner.Tuner``): KerasTuner's
-    ``_populate_initial_space``, less its first build when ``search()`` already made it.
-
-    KerasTuner builds the model with the oracle's (empty) space, then again for each
-    conditional scope that build left inactive (``HyperParameters.inactive_scopes``), to learn
-    every hyperparameter. ``search()`` builds the user's ``build(hp)`` once with an empty
-    HyperParameters to check it, and hands them over as ``checked_space``: when that build
-    left no scope inactive, KerasTuner's builds would be exactly that one, so its
-    hyperparameters are taken as they are (one model build less at the start: under a second
-    for a small CNN, seconds for a large one). Anything else (a scope left inactive, an oracle
-    that holds a space already, a HyperModel that declares hyperparameters first, a later
-    start, a KerasTuner that no longer records inactive scopes) builds as KerasTuner does.
-    """
-
-    checked_space: Any = None
-
-    def _populate_initial_space(self):
-        checked, self.checked_space = self.checked_space, None
-        inactive = getattr(checked, "inactive_scopes", None)
-        tunable = getattr(self.hypermodel, "tunable", False)  # else KerasTuner's builds record nothing
-        if checked is not None and tunable and isinstance(inactive, list) and not inactive:
-            hp = self.oracle.get_space()
-            if not hp.space:
-                self.hypermodel.declare_hyperparameters(hp)
-                if not hp.space:
-                    self.oracle.update_space(checked)
-                    return
-        super()._populate_initial_space()
-
-
-#: Held by every model build automl-nb makes (any search's thread, or the user's for best_model).
-BUILD_LOCK = threading.RLock()
-
-
-#: A full garbage collection runs before every this many builds (see :class:`SerializedBuilds`).
-FULL_GC_EVERY = 8
-
-
-class SerializedBuilds:
-    """Mixed into a tuner (before ``keras_tuner.Tuner``): its builds hold :data:`BUILD_LOCK`,
-    and clear Keras's session without a full garbage collection every time.
-
-    KerasTuner's ``Tuner._try_build`` calls ``keras.backend.clear_session()`` before each
-    build, and Keras's ``clear_session`` replaces the module's ``threading.local`` state: it
-    resets the layer-name counters of EVERY thread. A build running meanwhile on another
-    thread (a second search in the same kernel) then names two layers "dense" and fails. Two
-    automl-nb builds never overlap now; a user's own model built in a cell while a search
-    starts a trial can still meet it (Keras's own limitation).
-
-    ``_try_build`` itself is KerasTuner's, less its two full garbage collections (the one in
-    ``clear_session`` and its own ``gc.collect()``): in a process that holds TensorFlow each
-    takes a few tenths of a second, most of a small trial's overhead over a plain
-    ``model.fit``. One full collection runs every :data:`FULL_GC_EVERY` builds, so the
-    models of ended trials are still freed.
-    """
-
-    builds_done = 0
-
-    def _try_build(self, hp):
-        import gc
-
-        import keras
-        import keras_tuner
-
-        with BUILD_LOCK:
-            keras.backend.clear_session(free_memory=False)
-            SerializedBuilds.builds_done += 1
-            if SerializedBuilds.builds_done % FULL_GC_EVERY == 0:
-                gc.collect()
-            model = self._build_hypermodel(hp)
-            if not isinstance(model, keras.Model):
-                raise keras_tuner.errors.FatalTypeError(
-                    "Expected the model-building function, or HyperModel.build() to return a "
-                    f"valid Keras Model instance. Received: {model} of type {type(model)}."
-                )
-            return model
+def build_hypermodel(tuner: Any, hp: Any) -> Any:
+    """KerasTuner's ``Tuner._build_hypermodel``: the hypermodel's build, as ``_try_build``
+    calls it."""
+    return _need("keras-tuner", "Tuner._build_hypermodel", lambda: tuner._build_hypermodel)(hp)
 
 
 def check_build_hook() -> None:
@@ -339,17 +259,23 @@ def drop_ended_retries(oracle: Any, ended: tuple[str, ...]) -> None:
     oracle._retry_queue = [t for t in queue if getattr(oracle.trials.get(t), "status", None) not in ended]
 
 
-class AtomicOracleFiles:
-    """Mixed into an oracle's class (before it): ``oracle.json`` and each ``trial.json`` are
-    replaced whole (see :func:`automl_nb._util.write_json_atomically`) instead of rewritten in place."""
+def oracle_file(oracle: Any) -> str:
+    """The oracle's state file, ``oracle.json`` (its ``_get_oracle_fname``)."""
+    return _need("keras-tuner", "Oracle._get_oracle_fname", lambda: oracle._get_oracle_fname)()
 
-    def save(self):
-        fname = _need("keras-tuner", "Oracle._get_oracle_fname", lambda: self._get_oracle_fname)()
-        write_json_atomically(fname, self.get_state())
 
-    def _save_trial(self, trial):
-        trial_dir = _need("keras-tuner", "Oracle._get_trial_dir", lambda: self._get_trial_dir)
-        write_json_atomically(os.path.join(trial_dir(trial.trial_id), "trial.json"), trial.get_state())
+def trial_file(oracle: Any, trial_id: str) -> str:
+    """A trial's ``trial.json`` in the oracle's project (its ``_get_trial_dir``)."""
+    trial_dir = _need("keras-tuner", "Oracle._get_trial_dir", lambda: oracle._get_trial_dir)
+    return os.path.join(trial_dir(trial_id), "trial.json")
+
+
+def check_save_trial_hook() -> None:
+    """Raise :class:`CompatError` when KerasTuner's oracle no longer saves a trial through
+    ``Oracle._save_trial`` (the hook ``oracles.AtomicOracleFiles`` replaces)."""
+    import keras_tuner
+
+    _need("keras-tuner", "Oracle._save_trial", lambda: keras_tuner.Oracle._save_trial)
 
 
 def bayesian_parts(oracle: Any) -> tuple[Any, ...]:
@@ -360,15 +286,14 @@ def bayesian_parts(oracle: Any) -> tuple[Any, ...]:
                           oracle._random_populate_space, oracle._random_state))
 
 
-class AtomicTunerFiles:
-    """Mixed into a tuner's class (before ``keras_tuner.Tuner``): its save writes the oracle's
-    files and ``tuner0.json`` whole, as :class:`AtomicOracleFiles` does."""
+def is_worker(tuner: Any) -> bool:
+    """Whether ``tuner`` is a KerasTuner worker (its ``_is_worker``: its oracle is the chief's)."""
+    return bool(_need("keras-tuner", "Tuner._is_worker", lambda: tuner._is_worker)())
 
-    def save(self):
-        if not _need("keras-tuner", "Tuner._is_worker", lambda: self._is_worker)():
-            self.oracle.save()
-        fname = _need("keras-tuner", "Tuner._get_tuner_fname", lambda: self._get_tuner_fname)()
-        write_json_atomically(fname, self.get_state())
+
+def tuner_file(tuner: Any) -> str:
+    """The tuner's state file, ``tuner0.json`` (its ``_get_tuner_fname``)."""
+    return _need("keras-tuner", "Tuner._get_tuner_fname", lambda: tuner._get_tuner_fname)()
 
 
 def reload_project(tuner: Any, ended: tuple[str, ...]) -> None:
@@ -380,18 +305,17 @@ def reload_project(tuner: Any, ended: tuple[str, ...]) -> None:
     the finished ones stay finished, the unfinished ones are retried, the space is the
     hypermodel's again.
     """
-    is_worker = _need("keras-tuner", "Tuner._is_worker", lambda: tuner._is_worker)()
     oracle = tuner.oracle
-    if not is_worker:
+    if not is_worker(tuner):
         try:
             oracle.reload()  # loads every trial.json, then oracle.json
         except ValueError as exc:  # json.JSONDecodeError
-            fname = oracle._get_oracle_fname()
+            fname = oracle_file(oracle)
             log.warning("%s could not be read (%s); rebuilding the oracle from its trials", fname, exc)
             os.replace(fname, fname + ".torn")
             _rebuild_oracle_state(tuner, ended)
         drop_ended_retries(oracle, ended)
-    fname = _need("keras-tuner", "Tuner._get_tuner_fname", lambda: tuner._get_tuner_fname)()
+    fname = tuner_file(tuner)
     try:
         with open(fname) as fh:
             tuner.set_state(json.load(fh))
@@ -499,15 +423,16 @@ def oracle_servicer_class() -> type:
 # ==========================================================================================
 @contextlib.contextmanager
 def seeded_build(seed: int | None) -> Iterator[None]:
-    """A model build: under :data:`BUILD_LOCK`, with Keras's default seeds drawn from ``seed``.
+    """A model build with Keras's default seeds drawn from ``seed``.
 
     Keras takes a layer's default seed from Python's global ``random``; this swaps in a
     ``random.Random(seed)`` for Keras alone, so the same seed builds the same weights, and
-    the user's ``random`` and NumPy state are never touched. ``seed=None`` only takes the lock.
+    the user's ``random`` and NumPy state are never touched. ``seed=None`` changes nothing.
+    The swap is Keras's process-wide state: hold the build lock around it
+    (``backends.tuner.BUILD_LOCK``), as every build of automl-nb does.
     """
     if seed is None:
-        with BUILD_LOCK:
-            yield
+        yield
         return
 
     def fetch():
@@ -517,13 +442,12 @@ def seeded_build(seed: int | None) -> Iterator[None]:
         return seed_generator
 
     module = _need("keras", "keras.src.random.seed_generator.python_random", fetch)
-    with BUILD_LOCK:
-        saved = module.python_random
-        module.python_random = random.Random(seed)
-        try:
-            yield
-        finally:
-            module.python_random = saved
+    saved = module.python_random
+    module.python_random = random.Random(seed)
+    try:
+        yield
+    finally:
+        module.python_random = saved
 
 
 def compile_arguments(model: Any) -> dict[str, Any] | None:

@@ -26,7 +26,7 @@ from ._util import format_duration
 from .backends.base import SearchJob, Trainer, explain_failure
 from .backends.engine import Engine, planning
 from .backends.local import LocalTrainer
-from .control import CommandResult, Control, Request, SearchState
+from .control import CommandResult, Control, Request
 from .errors import JournalError, Keyword, SearchError, SpaceError, SpaceFailure
 from .events import (
     BudgetChanged,
@@ -43,6 +43,7 @@ from .events import (
 from .oracles import oracle_names
 from .record import SCORED, SearchRecord
 from .settings import Budget, Settings
+from .status import SearchState, TrialStatus
 from .store import Store
 
 if TYPE_CHECKING:
@@ -341,7 +342,7 @@ class Search(HandBack):
             if answer is not None:
                 return answer
             status = self._record.trials[tid].status
-            if status != "running":
+            if status != TrialStatus.RUNNING:
                 return self._answer(
                     "prune", False, f"trial {tid} is {status}; only a running trial can be pruned",
                     trial_id=tid,
@@ -484,10 +485,11 @@ class Search(HandBack):
             self.error = reason
         with self._lock:
             if final is SearchState.FAILED:  # broken off mid-trial (a journal that failed)
-                for trial in [t for t in self._record.trials.values() if t.status == "running"]:
+                running = [t for t in self._record.trials.values() if t.status == TrialStatus.RUNNING]
+                for trial in running:
                     self._publish(
-                        TrialEnded(trial_id=trial.trial_id, status="failed", epochs=trial.epochs,
-                                   reason=f"interrupted: {reason}")
+                        TrialEnded(trial_id=trial.trial_id, status=TrialStatus.FAILED,
+                                   epochs=trial.epochs, reason=f"interrupted: {reason}")
                     )
             best = self._record.best()
             self._set_state(final, reason)

@@ -158,3 +158,14 @@ def write_json_atomically(path: str, obj: Any) -> None:
     with open(tmp, "w") as fh:
         json.dump(obj, fh)
     os.replace(tmp, path)
+
+
+#: What TensorFlow's C++ logging shows when the user has not said: errors only (its start-up
+#: INFO and WARNING lines about CPU instructions and oneDNN are noise in a notebook).
+TF_LOG_LEVEL = "2"
+
+
+def quiet_tensorflow_startup(level: str = TF_LOG_LEVEL) -> None:
+    """Call before TensorFlow may be imported: its C++ log level is ``level``, unless the user
+    set ``TF_CPP_MIN_LOG_LEVEL`` already (theirs is kept). The one place automl-nb sets it."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", level)

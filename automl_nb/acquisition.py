@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _kt_compat
+from .status import OracleStatus
 
 __all__ = ["FastAcquisition", "maximise_bound"]
 
@@ -35,7 +36,7 @@ class FastAcquisition:
         import numpy as np
 
         vectorize, hp_bounds, to_values, random_values, random_state = _kt_compat.bayesian_parts(self)
-        completed = [t for t in self.trials.values() if t.status == "COMPLETED"]
+        completed = [t for t in self.trials.values() if t.status == OracleStatus.COMPLETED]
         initial = self.num_initial_points or max(3 * len(self.hyperparameters.space), 3)
         bounds = np.asarray(hp_bounds(), dtype=float).reshape(-1, 2)
         # Nothing to tune yet, or nothing at all (the random draw says when all was tried).
@@ -45,7 +46,7 @@ class FastAcquisition:
         self.gpr.fit(np.nan_to_num(x, posinf=0, neginf=0), np.nan_to_num(y, posinf=0, neginf=0))
         best, _ = maximise_bound(self.gpr, self.beta, bounds, random_state, screen=self.SCREEN,
                                  refine=self.REFINE)
-        return {"status": "RUNNING", "values": to_values(best)}
+        return {"status": OracleStatus.RUNNING, "values": to_values(best)}
 
 
 def maximise_bound(

@@ -20,45 +20,8 @@ from typing import Any
 
 from .settings import Budget
 
-
-class SearchState(str, enum.Enum):
-    """Where a search is. ``done`` and ``failed`` are final until ``start()`` continues it."""
-
-    IDLE = "idle"
-    RUNNING = "running"
-    PAUSED = "paused"
-    STOPPING = "stopping"
-    DONE = "done"
-    FAILED = "failed"
-
-    def is_finished(self) -> bool:
-        """True for ``done`` and ``failed``."""
-        return self in (SearchState.DONE, SearchState.FAILED)
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class TrialStatus(str, enum.Enum):
-    """What became of a trial; every status but ``running`` is final.
-
-    ``pruned``: the user stopped it and its best score so far counts; ``failed``: an
-    exception, a NaN loss or out of memory (the search goes on); ``stopped``: ``stop()`` or
-    the time budget ended it.
-    """
-
-    RUNNING = "running"
-    COMPLETED = "completed"
-    PRUNED = "pruned"
-    FAILED = "failed"
-    STOPPED = "stopped"
-
-    def is_finished(self) -> bool:
-        """True for every status but ``running``."""
-        return self is not TrialStatus.RUNNING
-
-    def __str__(self) -> str:
-        return self.value
+# re-exported: their home before status.py
+from .status import SearchState, TrialStatus  # noqa: F401
 
 
 class Action(str, enum.Enum):

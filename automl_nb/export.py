@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ._util import quiet_tensorflow_startup
 from .errors import Keyword, SearchError
 from .settings import FORMAT, Settings
 from .store import write_json
@@ -171,7 +172,7 @@ def write(model: Any, target: Path, fmt: str, meta: dict[str, Any], quantize: st
 
 
 def _saved_model(model: Any, folder: Path) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow_startup()
     model.export(str(folder), format="tf_saved_model", verbose=False)
 
 

@@ -34,8 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._kt_compat import AtomicOracleFiles
-from ._util import did_you_mean
+from . import _kt_compat
+from ._util import did_you_mean, write_json_atomically
 from .acquisition import FastAcquisition
 from .errors import OracleError
 
@@ -354,12 +354,25 @@ def get_oracle(
 Scheduler = Callable[[str, Callable[[str], dict[str, Any]]], dict[str, Any]]
 
 
+class AtomicOracleFiles:
+    """Mixed into an oracle's class (before it): ``oracle.json`` and each ``trial.json`` are
+    replaced whole (see :func:`automl_nb._util.write_json_atomically`) instead of rewritten in
+    place, so a process killed mid-write leaves the old file, never an empty one. ``save`` is
+    KerasTuner's public method; ``_save_trial`` its hook (``_kt_compat.check_save_trial_hook``)."""
+
+    def save(self):
+        write_json_atomically(_kt_compat.oracle_file(self), self.get_state())
+
+    def _save_trial(self, trial):
+        write_json_atomically(_kt_compat.trial_file(self, trial.trial_id), trial.get_state())
+
+
 @functools.cache
 def _steerable_class(cls: type) -> type:
     """``cls`` with one extension: its ``populate_space`` asks ``scheduler`` first.
 
-    (And its files are written whole, never truncated then rewritten: ``_kt_compat``'s
-    :class:`~automl_nb._kt_compat.AtomicOracleFiles`; and KerasTuner's own Bayesian oracle
+    (And its files are written whole, never truncated then rewritten:
+    :class:`AtomicOracleFiles`; and KerasTuner's own Bayesian oracle
     maximises its bound in batches, the same choice in about a fortieth of the time:
     :class:`~automl_nb.acquisition.FastAcquisition`.)
 

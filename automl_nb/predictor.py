@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from ._util import quiet_tensorflow_startup
+
 __all__ = ["Predictor", "load"]
 
 
@@ -50,7 +52,7 @@ class Predictor:
     @property
     def model(self):
         if self._model is None:
-            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+            quiet_tensorflow_startup()
             import keras
 
             self._model = keras.saving.load_model(self.path, safe_mode=True)  # runs no code

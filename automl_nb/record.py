@@ -29,13 +29,12 @@ from .events import (
     TrialStarted,
 )
 from .settings import Budget
+from .status import FINAL_STATES, SCORED, SearchState, TrialStatus
 
 RESULT_COLUMNS = ("trial_id", "status", "score", "epochs", "duration_s", "parent_id")
 #: Where a trial came from when it is the search's own (what the trials budget counts): the
 #: oracle's proposals and the warm start's portfolio; promoted and enqueued ones run on top.
 OWN_SOURCES = ("oracle", "portfolio")
-#: Statuses whose score counts (a failed trial has none).
-SCORED = ("completed", "pruned", "stopped")
 
 
 def finite(value: Any) -> float | None:
@@ -61,7 +60,7 @@ class TrialRecord:
     initial_epoch: int = 0
     planned_epochs: int = 0
     info: dict[str, Any] = field(default_factory=dict)
-    status: str = "running"
+    status: TrialStatus = TrialStatus.RUNNING
     score: float | None = None
     best_epoch: int | None = None
     reason: str | None = None
@@ -77,7 +76,7 @@ class TrialRecord:
 
     @property
     def finished(self) -> bool:
-        return self.status != "running"
+        return self.status != TrialStatus.RUNNING
 
     def objective_curve(self, objective: str) -> list[tuple[int, float]]:
         return [(e, m[objective]) for e, m in self.curve if m.get(objective) is not None]
@@ -112,7 +111,7 @@ class SearchRecord:
         self.config: SearchStarted | None = None
         self.space: list[dict[str, Any]] = []
         self.trials: dict[str, TrialRecord] = {}
-        self.state: str = "idle"
+        self.state: SearchState = SearchState.IDLE
         self.state_reason: str | None = None
         #: The budget now (None until an event says it): a ``SearchStarted``'s, as raised
         #: by the ``BudgetChanged`` events after it.
@@ -175,14 +174,14 @@ class SearchRecord:
         elif isinstance(event, TrialEnded):
             trial = self.trials.get(event.trial_id)
             if trial is not None:
-                trial.status = event.status
+                trial.status = TrialStatus(event.status)
                 trial.score = event.score
                 trial.best_epoch = event.best_epoch
                 trial.reason = event.reason
                 trial.ended_at = event.time
                 trial.duration_s = event.duration_s
         elif isinstance(event, StateChanged):
-            self.state = event.state
+            self.state = SearchState(event.state)
             self.state_reason = event.reason
         elif isinstance(event, BudgetChanged):  # an older journal's has no epochs
             epochs = event.epochs if event.epochs is not None else (
@@ -197,7 +196,7 @@ class SearchRecord:
             elif event.decision == "referee":
                 self.referee = event
         elif isinstance(event, SearchEnded):
-            self.state = event.state
+            self.state = SearchState(event.state)
             self.end_reason = event.reason
             self.ended_at = event.time
             if self._session_start is not None:
@@ -211,15 +210,15 @@ class SearchRecord:
         stopping) is idle now, until it is started again."""
         record = cls(events)
         record.mark_interrupted()
-        if record.state not in ("done", "failed"):
-            record.state = "idle"
+        if record.state not in FINAL_STATES:
+            record.state = SearchState.IDLE
         return record
 
     def mark_interrupted(self) -> None:
         """Trials left running by a session that died (a crash, a killed kernel) are lost."""
         for trial in self.trials.values():
-            if trial.status == "running":
-                trial.status = "failed"
+            if trial.status == TrialStatus.RUNNING:
+                trial.status = TrialStatus.FAILED
                 trial.reason = "interrupted: the search process ended during this trial"
 
     # -- views -----------------------------------------------------------
@@ -239,7 +238,7 @@ class SearchRecord:
     @property
     def running(self) -> TrialRecord | None:
         for trial in reversed(self.trials.values()):
-            if trial.status == "running":
+            if trial.status == TrialStatus.RUNNING:
                 return trial
         return None
 
@@ -288,7 +287,7 @@ class SearchRecord:
         for t in self.trials.values():
             row: dict[str, Any] = {
                 "trial_id": t.trial_id,
-                "status": t.status,
+                "status": str(t.status),  # the plain word, as before the enum
                 "score": t.score if t.finished else self.best_so_far(t),
                 "epochs": t.epochs,
                 "duration_s": t.duration_s,

@@ -35,11 +35,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._search import panel_mimebundle
-from .control import CommandResult, SearchState
+from .control import CommandResult
 from .errors import SearchError
 from .events import JOURNAL_NAME, Event, EventBus, read_journal
 from .record import SearchRecord
 from .settings import Settings
+from .status import SearchState
 from .store import Store
 
 if TYPE_CHECKING:

@@ -514,6 +514,11 @@ def test_a_corrupt_image_is_skipped_and_named(tmp_path: Path, caplog) -> None:
     images, labels = stream[0]
     assert images.shape == (8, 10, 12, 3) and images.dtype == np.uint8 and len(labels) == 8
     assert str(broken.resolve()) in caplog.text
+    # the data's own record of its skipped files, shared by its split
+    assert str(root / "b" / "empty.png") in files.skipped.paths
+    caplog.clear()
+    load_data(root, validation_split=0.25, seed=0)  # no process-wide memory: it says so again
+    assert f"skipped image {str(root / 'b' / 'empty.png')!r}" in caplog.text
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The shape of the package, checked: the rules a change must keep (see ARCHITECTURE.md).
 
-1. No import cycle inside the package, function-level imports included.
+1. No import cycle inside the package, function-level imports and imports under
+   ``TYPE_CHECKING`` included (a cycle hidden from the interpreter is still one for a reader).
 2. No module reads or writes another module's underscore attribute.
 3. Private paths of dependencies (``keras_tuner.src``, ``keras.src``, ``tensorflow.python``)
    are imported in ``_kt_compat.py`` only.
@@ -8,7 +9,10 @@
    instance.
 5. Every module starts with a docstring that says what it is for, and none is over
    ``MAX_LINES`` lines unless listed here with its reason.
-6. The settings file (``search.json``) is read and written by ``store.py`` alone, and the
+6. Statuses are named by their members in ``status.py``, never as bare words.
+7. No module-level mutable state but the documented caches and locks in ``DOCUMENTED_STATE``;
+   ``_kt_compat`` holds small private-part touches, each tested, and no behaviour classes.
+8. The settings file (``search.json``) is read and written by ``store.py`` alone, and the
    settings are read as attributes of ``automl_nb.settings.Settings``, never as a dict.
 """
 
@@ -43,25 +47,15 @@ def modules() -> dict[str, Path]:
 MODULES = modules()
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
 def _imports(name: str, path: Path) -> set[str]:
-    """The package's modules ``name`` imports at run time (anywhere in it, not under TYPE_CHECKING)."""
+    """The package's modules ``name`` imports, anywhere in it: at the top, in a function, or
+    under ``TYPE_CHECKING`` (for the type checker only, but a dependency all the same)."""
     tree = ast.parse(path.read_text())
     is_package = path.name == "__init__.py"
     base = name.split(".") if is_package else name.split(".")[:-1]
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                visit(child)
-            return
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("automl_nb"):
@@ -197,20 +191,208 @@ def test_each_module_says_what_it_is_for_and_stays_small(name):
         assert lines <= MAX_LINES, f"{name} has {lines} lines (over {MAX_LINES}); split it"
 
 
+# -- statuses are named by their enum members ---------------------------------------------
+STATUS_MODULE = "automl_nb.status"
+
+
+def _status_words() -> set[str]:
+    from automl_nb import status
+
+    return {m.value for enum in (status.SearchState, status.TrialStatus, status.OracleStatus)
+            for m in enum}
+
+
+#: A status word used as a string constant outside ``status.py`` on purpose: (module, word)
+#: -> why it is not a status there.
+STATUS_WORD_USES: dict[tuple[str, str], str] = {
+    ("automl_nb.backends.workers.chief", "paused"): "a field of the chief's poll answer",
+    ("automl_nb.backends.workers.worker", "paused"): "a field of the chief's poll answer",
+    ("automl_nb.teaching.bayesian", "completed"): "a field: how many trials the oracle completed",
+    ("automl_nb.teaching.bayesian", "running"): "a field: whether the next trial runs now",
+    ("automl_nb.teaching.hyperband", "done"): "a bracket's status (not started, running, done, "
+                                               "ended early), not a trial's or the search's",
+    ("automl_nb.teaching.hyperband", "running"): "a bracket's status, as for done",
+}
+
+
+def _docstring_nodes(tree: ast.AST) -> set[int]:
+    """ids of the string constants that are docstrings (a module's, class's or function's)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+    return found
+
+
+def bare_status_literals(name: str, words: set[str]) -> list[str]:
+    """``"word"`` constants equal to a status value in module ``name``'s code (docstrings and
+    whole-sentence strings are not status words)."""
+    tree = ast.parse(MODULES[name].read_text())
+    docstrings = _docstring_nodes(tree)
+    return [f"line {node.lineno}: {node.value!r}" for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and node.value in words and id(node) not in docstrings
+            and (name, node.value) not in STATUS_WORD_USES]
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_bare_status_literal_outside_the_status_module(name):
+    if name == STATUS_MODULE:
+        return
+    bad = bare_status_literals(name, _status_words())
+    assert not bad, (f"{name} spells statuses as bare strings ({', '.join(bad)}); name them by "
+                     f"their member in {STATUS_MODULE} (or list a non-status use in "
+                     "STATUS_WORD_USES)")
+
+
+def test_the_status_scan_sees_a_bare_literal(tmp_path, monkeypatch):
+    module = tmp_path / "probe.py"
+    module.write_text('"""A probe."""\n\n\ndef f(t):\n    """Says "completed" in prose."""\n'
+                      '    return t.status == "completed" or {"paused": 1}\n')
+    monkeypatch.setitem(MODULES, "automl_nb.probe", module)
+    assert bare_status_literals("automl_nb.probe", _status_words()) == [
+        "line 6: 'completed'", "line 6: 'paused'"]
+
+
+def test_status_words_are_what_users_see():
+    from automl_nb.status import SearchState, TrialStatus
+
+    assert [s.value for s in TrialStatus] == ["running", "completed", "pruned", "failed", "stopped"]
+    assert [s.value for s in SearchState] == ["idle", "running", "paused", "stopping", "done",
+                                             "failed"]
+
+
+def test_the_cycle_check_counts_imports_under_type_checking(tmp_path, monkeypatch):
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_text('"""A."""\nfrom typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n'
+                 '    from automl_nb.probe_b import B\n')
+    b.write_text('"""B."""\n\n\ndef f():\n    from automl_nb import probe_a\n')
+    monkeypatch.setitem(MODULES, "automl_nb.probe_a", a)
+    monkeypatch.setitem(MODULES, "automl_nb.probe_b", b)
+    assert _imports("automl_nb.probe_a", a) == {"automl_nb.probe_b"}
+    assert _imports("automl_nb.probe_b", b) == {"automl_nb.probe_a"}
+
+
+# -- no module-level mutable state but documented caches ----------------------------------
+#: Calls whose result is mutable state (a lock, a counter, a container).
+STATEFUL_CALLS = {"Lock", "RLock", "Condition", "Event", "Semaphore", "BoundedSemaphore", "count",
+                  "list", "dict", "set", "defaultdict", "OrderedDict", "deque", "Counter",
+                  "WeakKeyDictionary", "WeakValueDictionary", "WeakSet", "local", "Queue"}
+#: Module-level mutable state kept on purpose: (module, name) -> why it must be the process's.
+DOCUMENTED_STATE: dict[tuple[str, str], str] = {
+    ("automl_nb._kt_compat", "_quiet_lock"): "guards the one stand-in for KerasTuner's own "
+                                             "process-wide config.DEBUG flag",
+    ("automl_nb.backends.tuner", "BUILD_LOCK"): "Keras's clear_session resets every thread's "
+                                                "state: the process's builds must not overlap",
+    ("automl_nb.data.images", "_STREAM"): "a cache: the Keras stream class, made once Keras is "
+                                          "imported",
+    ("automl_nb.panel.chart", "_library"): "a cache: the kernel's one plotly.js library widget",
+    ("automl_nb.panel.chart", "_library_lock"): "guards that cache",
+    ("automl_nb.oracles", "_KINDS"): "the registry of oracle kinds: a registration is the "
+                                     "process's by design (oracles.register)",
+    ("automl_nb.panel.registry", "_CHARTS"): "the registry of panel charts: a registration is "
+                                             "the process's by design (registry.register)",
+}
+
+
+def _is_constant_name(name: str) -> bool:
+    return name.isupper() or (name.startswith("_") and name[1:].isupper())
+
+
+def module_state(name: str) -> list[str]:
+    """Module-level names of ``name`` bound to mutable state: a list, dict or set display (or
+    comprehension) under a lower-case name, or under an UPPER_CASE one the module changes in
+    place; a lock, counter or container made by a call, under any name; a name a function
+    rebinds (``global``). UPPER_CASE displays read and never written are constants by
+    convention, and so are tuples and frozensets anywhere."""
+    tree = ast.parse(MODULES[name].read_text())
+    changed = _changed_names(tree)
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
+        display = isinstance(value, ast.List | ast.Dict | ast.Set | ast.ListComp | ast.DictComp
+                             | ast.SetComp)
+        call = isinstance(value, ast.Call) and (
+            (isinstance(value.func, ast.Name) and value.func.id in STATEFUL_CALLS)
+            or (isinstance(value.func, ast.Attribute) and value.func.attr in STATEFUL_CALLS))
+        for target in names:
+            if target == "__all__" or (name, target) in DOCUMENTED_STATE:
+                continue
+            if call or (display and (not _is_constant_name(target) or target in changed)):
+                found.append(f"line {node.lineno}: {target}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            found += [f"line {node.lineno}: global {g}" for g in node.names
+                      if (name, g) not in DOCUMENTED_STATE]
+    return found
+
+
+MUTATORS = {"append", "extend", "insert", "add", "update", "setdefault", "pop", "popitem",
+            "remove", "discard", "clear"}
+
+
+def _changed_names(tree: ast.AST) -> set[str]:
+    """Names the module changes in place: ``NAME.append(...)``, ``NAME[k] = v``, ``del NAME[k]``."""
+    changed = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in MUTATORS and isinstance(node.func.value, ast.Name)):
+            changed.add(node.func.value.id)
+        elif (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del)
+              and isinstance(node.value, ast.Name)):
+            changed.add(node.value.id)
+    return changed
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_level_mutable_state_but_documented_caches(name):
+    bad = module_state(name)
+    assert not bad, (f"{name} keeps process-wide state at module level ({', '.join(bad)}); "
+                     "keep it on the object that owns it, or document it in DOCUMENTED_STATE")
+
+
+def test_the_state_scan_sees_a_lock_and_a_lower_case_list(tmp_path, monkeypatch):
+    module = tmp_path / "probe.py"
+    module.write_text('"""A probe."""\nimport itertools\nimport threading\n\nTABLE = {"a": 1}\n'
+                      'NAMES = ("a",)\n_seen: set[str] = set()\n_lock = threading.Lock()\n'
+                      'ids = itertools.count()\nwarned = []\nMADE = []\n_one = None\n\n\n'
+                      'def f():\n    global _one\n    MADE.append(1)\n    return TABLE["a"]\n')
+    monkeypatch.setitem(MODULES, "automl_nb.probe", module)
+    assert module_state("automl_nb.probe") == [
+        "line 7: _seen", "line 8: _lock", "line 9: ids", "line 10: warned", "line 11: MADE",
+        "line 16: global _one"]
+
+
+# -- _kt_compat holds touches, not behaviour ----------------------------------------------
+def test_the_compat_module_holds_small_touches_each_tested():
+    """``_kt_compat`` is functions that touch a private part (and its error), not a library
+    of behaviour: no public class but CompatError, and each public function is called in
+    ``tests/test_kt_compat.py``."""
+    tree = ast.parse(MODULES[COMPAT].read_text())
+    classes = [n.name for n in tree.body
+               if isinstance(n, ast.ClassDef) and not n.name.startswith("_")]
+    assert classes == ["CompatError"], (f"behaviour classes in {COMPAT}: move them to the module "
+                                        "they serve")
+    tests = (Path(__file__).parent / "test_kt_compat.py").read_text()
+    untested = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)
+                and not n.name.startswith("_") and f"compat.{n.name}(" not in tests]
+    assert not untested, f"{COMPAT} functions without a test in test_kt_compat.py: {untested}"
+
+
+# -- the settings file is the store's -----------------------------------------------------
 SETTINGS_FILE = "search.json"
 SETTINGS_OWNER = "automl_nb.store"
 #: What reaches the settings file: its name's constant and the Store's path to it.
 SETTINGS_FILE_NAMES = {"SETTINGS_NAME", "settings_path"}
 
-
-def _docstring_nodes(tree: ast.AST) -> set[int]:
-    out = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            first = node.body[0] if node.body else None
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-                out.add(id(first.value))
-    return out
 
 
 def _names_settings(node: ast.AST) -> bool:

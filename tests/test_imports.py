@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 
 def run(code: str) -> str:
@@ -52,3 +54,22 @@ def test_search_module_imports_no_tensorflow():
         print("tensorflow" in sys.modules, "keras" in sys.modules)
     """)
     assert out == "False False"
+
+
+def test_tensorflow_log_level_is_set_only_when_the_user_has_not(monkeypatch):
+    from automl_nb._util import quiet_tensorflow_startup
+
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    quiet_tensorflow_startup()
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2"
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # the user wants TensorFlow's INFO lines
+    quiet_tensorflow_startup("3")
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+
+
+def test_tensorflow_log_level_is_set_in_one_place():
+    """Only ``_util.quiet_tensorflow_startup`` writes TF_CPP_MIN_LOG_LEVEL."""
+    package = Path(__file__).resolve().parents[1] / "automl_nb"
+    writers = sorted(str(p.relative_to(package)) for p in package.rglob("*.py")
+                     if '"TF_CPP_MIN_LOG_LEVEL"' in p.read_text())
+    assert writers == ["_util.py"]

@@ -16,6 +16,9 @@ import pytest
 
 from automl_nb import _kt_compat as compat
 from automl_nb.acquisition import FastAcquisition
+from automl_nb.backends import tuner as tuners
+from automl_nb.backends.workers.worker import StandInOracleTuner
+from automl_nb.oracles import AtomicOracleFiles
 from automl_nb.store import Store
 
 
@@ -127,7 +130,7 @@ def test_a_stand_in_oracle_tuner_skips_the_initial_space(tmp_path):
         built.append(1)
         return _build(hp)
 
-    class WorkerLike(compat.StandInOracleTuner, kt.Tuner):
+    class WorkerLike(StandInOracleTuner, kt.Tuner):
         pass
 
     WorkerLike(oracle=kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=1),
@@ -161,7 +164,7 @@ def test_a_space_checked_once_is_not_built_again_unless_a_scope_was_left_inactiv
         built.append(1)
         return build(hp)
 
-    class Checked(compat.CheckedSpaceStart, kt.Tuner):
+    class Checked(tuners.CheckedSpaceStart, kt.Tuner):
         def __init__(self, **kwargs):
             self.checked_space = checked
             super().__init__(**kwargs)
@@ -180,13 +183,13 @@ def test_a_space_checked_once_is_not_built_again_unless_a_scope_was_left_inactiv
 def test_builds_hold_one_lock_around_kerastuners_clear_session(tmp_path):
     compat.check_build_hook()
 
-    class Serialized(compat.SerializedBuilds, kt.Tuner):
+    class Serialized(tuners.SerializedBuilds, kt.Tuner):
         pass
 
     tuner = Serialized(oracle=kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=1),
                        hypermodel=_build, directory=str(tmp_path), project_name="kt")
     held = []
-    tuner.hypermodel.build = lambda hp: (held.append(compat.BUILD_LOCK._is_owned()), _build(hp))[1]
+    tuner.hypermodel.build = lambda hp: (held.append(tuners.BUILD_LOCK._is_owned()), _build(hp))[1]
     tuner._try_build(kt.HyperParameters())
     assert held == [True]
 
@@ -197,7 +200,7 @@ def test_oracle_and_tuner_files_are_replaced_whole(tmp_path, monkeypatch):
     oracle = oracles.get_oracle("random", objective="val_loss", direction="min", max_trials=3,
                                 epochs=1, seed=1)
 
-    class Atomic(compat.AtomicTunerFiles, kt.Tuner):
+    class Atomic(tuners.AtomicTunerFiles, kt.Tuner):
         pass
 
     tuner = Atomic(oracle=oracle, hypermodel=_build, directory=str(tmp_path), project_name="kt")
@@ -221,6 +224,36 @@ def test_oracle_and_tuner_files_are_replaced_whole(tmp_path, monkeypatch):
     assert {p.name: p.read_text() for p in (kt_dir / "oracle.json", kt_dir / "tuner0.json")} == before
 
 
+def test_the_state_files_are_where_kerastuner_writes_them(tmp_path):
+    """oracle_file, trial_file, tuner_file and is_worker name what KerasTuner's own saves
+    write, and _save_trial is still the hook AtomicOracleFiles replaces."""
+    compat.check_save_trial_hook()
+    tuner = kt.RandomSearch(_build, objective="val_loss", max_trials=2, directory=str(tmp_path),
+                            project_name="kt", seed=1)
+    trial = tuner.oracle.create_trial("tuner0")
+    tuner.save()  # KerasTuner's own: not atomic, the same paths
+    assert compat.oracle_file(tuner.oracle) == str(tmp_path / "kt" / "oracle.json")
+    assert compat.tuner_file(tuner) == str(tmp_path / "kt" / "tuner0.json")
+    assert compat.trial_file(tuner.oracle, trial.trial_id) == str(
+        tmp_path / "kt" / f"trial_{trial.trial_id}" / "trial.json")
+    for path in (compat.oracle_file(tuner.oracle), compat.tuner_file(tuner),
+                 compat.trial_file(tuner.oracle, trial.trial_id)):
+        assert (tmp_path / path).is_file(), path
+    assert compat.is_worker(tuner) is False
+    from automl_nb import oracles
+
+    steerable = oracles.get_oracle("random", objective="val_loss", direction="min", max_trials=3,
+                                   epochs=1, seed=1)
+    assert isinstance(steerable, AtomicOracleFiles)
+
+
+def test_build_hypermodel_is_kerastuners_build(tmp_path):
+    tuner = kt.RandomSearch(_build, objective="val_loss", max_trials=1, directory=str(tmp_path),
+                            project_name="kt", seed=1)
+    model = compat.build_hypermodel(tuner, kt.HyperParameters())
+    assert isinstance(model, keras.Model) and model.layers[0].units == 8
+
+
 def test_a_torn_oracle_file_is_rebuilt_from_the_trials(tmp_path):
     from automl_nb import oracles
 
@@ -228,7 +261,7 @@ def test_a_torn_oracle_file_is_rebuilt_from_the_trials(tmp_path):
         oracle = oracles.get_oracle("random", objective="val_loss", direction="min", max_trials=5,
                                     epochs=1, seed=1)
 
-        class Reloading(compat.AtomicTunerFiles, kt.Tuner):
+        class Reloading(tuners.AtomicTunerFiles, kt.Tuner):
             def reload(self):
                 compat.reload_project(self, ("COMPLETED", "FAILED"))
 
@@ -317,6 +350,9 @@ def _bound(oracle, values):
 def test_the_bayesian_choice_is_kerastuners_in_a_few_batched_predictions(tmp_path, monkeypatch):
     ours, theirs = _bayesian_pair(tmp_path, completed=10)
     assert isinstance(ours, FastAcquisition)
+    *methods, random_state = compat.bayesian_parts(ours)  # what FastAcquisition reads
+    assert len(methods) == 4 and all(callable(m) for m in methods)
+    assert hasattr(random_state, "uniform")
     calls = {"ours": 0, "theirs": 0}
 
     def counting(name, predict):
@@ -429,15 +465,19 @@ def test_deterministic_ops_is_restored_after():
 def test_builds_collect_garbage_every_few_trials_not_twice_a_trial(tmp_path, monkeypatch):
     import gc
 
-    class Serialized(compat.SerializedBuilds, kt.Tuner):
+    class Serialized(tuners.SerializedBuilds, kt.Tuner):
         pass
 
     tuner = Serialized(oracle=kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=1),
                        hypermodel=_build, directory=str(tmp_path), project_name="kt")
+    other = Serialized(oracle=kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=1),
+                       hypermodel=_build, directory=str(tmp_path), project_name="kt2")
+    other._try_build(kt.HyperParameters())  # another tuner's builds count for it alone
     calls = []
     monkeypatch.setattr(gc, "collect", lambda *args: calls.append(args) or 0)
-    monkeypatch.setattr(compat.SerializedBuilds, "builds_done", 0)
-    for _ in range(2 * compat.FULL_GC_EVERY):
+    start = tuner.builds_done
+    assert other.builds_done == 1 and tuners.SerializedBuilds.builds_done == 0
+    for _ in range(2 * tuners.FULL_GC_EVERY - start):
         assert isinstance(tuner._try_build(kt.HyperParameters()), keras.Model)
     assert len(calls) == 2  # KerasTuner's own collected twice a build: 32 times
     with pytest.raises(kt.errors.FatalTypeError, match="valid Keras Model"):
@@ -479,3 +519,11 @@ def test_run_trial_executions_repeats_kerastuners_run_trial(tmp_path):
     assert seen == [("mine", 0), ("last", 0), ("mine", 1), ("last", 1)]
     (trial,) = tuner.oracle.trials.values()
     assert trial.status == "COMPLETED" and trial.score is not None
+
+
+def test_oracle_status_words_are_kerastuners():
+    from automl_nb.status import OracleStatus
+
+    theirs = {v for k, v in vars(kt.engine.trial.TrialStatus).items()
+              if not k.startswith("_") and isinstance(v, str)}
+    assert {s.value for s in OracleStatus} == theirs

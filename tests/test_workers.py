@@ -142,6 +142,24 @@ def test_a_kerastuner_call_before_the_oracle_exists_imports_nothing_on_the_servi
     assert handlers.service(call) is real  # from now on, the real handler itself
 
 
+def test_the_pool_is_what_the_oracle_service_asks_of_the_chief():
+    """rpc knows the chief only through ``OracleHost`` (no import of chief: no cycle); the
+    pool has each of its members, a method where it asks for a method."""
+    import inspect
+
+    from automl_nb.backends.workers.chief import WorkerPool
+    from automl_nb.backends.workers.rpc import OracleHost
+
+    members = {n: v for n, v in vars(OracleHost).items() if not n.startswith("_")}
+    assert set(members) == {"oracle", "guarded", "create_trial", "end_trial"}
+    for name, spec in members.items():
+        theirs = inspect.getattr_static(WorkerPool, name)
+        assert type(theirs) is type(spec), name  # a property for a property, a function for one
+        if inspect.isfunction(spec):
+            assert list(inspect.signature(theirs).parameters) == list(
+                inspect.signature(spec).parameters), name
+
+
 @pytest.mark.slow
 def test_a_worker_imports_tensorflow_without_sklearn_and_pandas_yet_both_import_after():
     code = (

@@ -49,7 +49,7 @@ class SearchJob:
         data_problem: why a reopened search's data could not be read back (a sentence), or None.
         checked_space: the KerasTuner HyperParameters that ``search()`` filled when it built
             the user's ``space`` once to check it, or None; the tuner's first start uses them
-            instead of building that model again (``_kt_compat.CheckedSpaceStart``).
+            instead of building that model again (``backends.tuner.CheckedSpaceStart``).
     """
 
     store: Store

@@ -27,6 +27,7 @@ from ..events import EpochEnded, EventBus, PlanMade, TrialEnded, TrialStarted
 from ..oracles import kind_of
 from ..record import OWN_SOURCES, SCORED, SearchRecord
 from ..settings import Budget, Settings
+from ..status import TrialStatus
 from .planner import EarlyStop, Halted, PlanConfig, PlanDone, Planner, Replanned, SlowDown
 
 
@@ -364,11 +365,11 @@ class Engine:
         if live.outcome is None:
             if action is Action.PRUNE:
                 self.control.consume_prune(trial_id)
-                live.outcome = ("pruned", "pruned by the user")
+                live.outcome = (TrialStatus.PRUNED, "pruned by the user")
             elif action is Action.STOP:
-                live.outcome = ("stopped", "stopped by the user")
+                live.outcome = (TrialStatus.STOPPED, "stopped by the user")
             else:
-                live.outcome = ("stopped", "the time budget ran out during this trial")
+                live.outcome = (TrialStatus.STOPPED, "the time budget ran out during this trial")
         return action
 
     def epoch_end(self, trial_id: str, epoch_index: int, metrics: dict[str, Any],
@@ -417,29 +418,29 @@ class Engine:
                 return STOP_AFTER
         raise TypeError(f"the planner decided {decision!r}, which the engine does not know")
 
-    def outcome(self, trial_id: str) -> tuple[str, str | None] | None:
+    def outcome(self, trial_id: str) -> tuple[TrialStatus, str | None] | None:
         """How a running trial is set to end (status, reason), when a command or a failure
         decided it; None: it ends as its training does."""
         live = self._live.get(trial_id)
         return None if live is None else live.outcome
 
     def fail(self, trial_id: str, reason: str) -> None:
-        self._live.setdefault(trial_id, _Live()).outcome = ("failed", reason)
+        self._live.setdefault(trial_id, _Live()).outcome = (TrialStatus.FAILED, reason)
 
-    def end_trial(self, trial_id: str, score: float | None = None) -> str:
+    def end_trial(self, trial_id: str, score: float | None = None) -> TrialStatus:
         """Publish how the trial ended; returns its status."""
         live = self._live.pop(trial_id, None) or _Live()
-        status, reason = live.outcome or ("completed", None)
+        status, reason = live.outcome or (TrialStatus.COMPLETED, None)
         early = live.early
-        if status == "completed" and reason is None:
+        if status is TrialStatus.COMPLETED and reason is None:
             reason = early
-        if self.control.consume_prune(trial_id) and status == "completed":
+        if self.control.consume_prune(trial_id) and status is TrialStatus.COMPLETED:
             # the prune came after the last batch (during the final validation): too late to stop it
             reason = "finished its last epoch before the prune could take effect"
         note = self.planner.end(trial_id, status)
         if self.planner.extended(trial_id):
             self._last_planned_promotion = True  # it trained on in place: a new trial's turn
-        if status == "completed" and reason is None:
+        if status is TrialStatus.COMPLETED and reason is None:
             reason = note
         with self.bus.lock:
             trial = self.record.trials.get(trial_id)
@@ -447,14 +448,14 @@ class Engine:
             last_epoch = trial.epochs if trial is not None else 0
         if score is None or (isinstance(score, float) and math.isnan(score)):
             score = best.score if best is not None else None
-        if status == "failed":
+        if status is TrialStatus.FAILED:
             score = None
         self.bus.publish(
             TrialEnded(
                 trial_id=trial_id,
                 status=status,
                 score=score,
-                best_epoch=best.epoch if best is not None and status != "failed" else None,
+                best_epoch=best.epoch if best is not None and status is not TrialStatus.FAILED else None,
                 epochs=last_epoch,
                 duration_s=round(time.monotonic() - live.started, 3),
                 reason=reason,

@@ -13,11 +13,11 @@ the caller's thread for ``best_model()``/``export()`` of a reopened search.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from typing import Any
 
 from .. import oracles
+from .._util import quiet_tensorflow_startup
 from ..errors import OracleError, SearchError, SpaceError, SpaceFailure
 from ..events import SpaceDefined
 from .base import Trainer
@@ -151,7 +151,7 @@ class LocalTrainer(Trainer):
 
     def build_tuner(self, engine: Engine | None) -> Any:
         """A new AutoMLTuner for this search; a space that cannot be built is a SpaceFailure."""
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+        quiet_tensorflow_startup()
         from .. import spaces
         from ..builtin_spaces import BAYESIAN_RANDOM_START
         from ..data.layers import train_rows

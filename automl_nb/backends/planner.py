@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..record import SearchRecord, TrialRecord, better, finite
+from ..status import TrialStatus
 
 #: A trial starts only when the time left holds its start-up and one epoch this many times over
 #: (estimates are medians of a few epochs on a machine whose load moves).
@@ -416,7 +417,7 @@ class Planner:
 
     def _candidate(self, trial_id: str, status: str) -> bool:
         trial = self.trials.get(trial_id)
-        if trial is None or status != "completed" or trial.stopped is not None:
+        if trial is None or status != TrialStatus.COMPLETED or trial.stopped is not None:
             return False
         last = self._rec(trial_id).epochs
         return last >= trial.planned_epochs and self._improving(trial_id, last)

@@ -28,6 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..control import Action, Request
 from ..errors import InputError
+from ..status import OracleStatus
 from .engine import Stop, TrialPlan, Verdict
 
 log = logging.getLogger("automl_nb")
@@ -36,8 +37,8 @@ log = logging.getLogger("automl_nb")
 #: ``{"status": "RUNNING", "values": {...}}``, ``"STOPPED"`` (no more trials) or ``"IDLE"``
 #: (ask again soon).
 Response = dict[str, Any]
-STOPPED: Response = {"status": "STOPPED", "values": None}
-IDLE: Response = {"status": "IDLE", "values": None}
+STOPPED: Response = {"status": OracleStatus.STOPPED, "values": None}
+IDLE: Response = {"status": OracleStatus.IDLE, "values": None}
 
 
 @runtime_checkable
@@ -136,7 +137,7 @@ class Scheduler:
         response = self._next(trial_id, propose)
         if (
             self.others_running is not None
-            and response.get("status") == "STOPPED"
+            and response.get("status") == OracleStatus.STOPPED
             and self.others_running()
             and engine.stop_reason() is None
         ):
@@ -159,12 +160,12 @@ class Scheduler:
                 log.info("skipping a queued trial (%s): %s", request.source, exc)
         if request is not None and (request.source == "promoted" or not self.bracketed):
             engine.plan_request(trial_id, request)
-            return {"status": "RUNNING", "values": dict(request.values)}
+            return {"status": OracleStatus.RUNNING, "values": dict(request.values)}
         response = propose(trial_id)
         if request is not None:
             return self._place(trial_id, request, response)
         status = response.get("status")
-        if status == "RUNNING":
+        if status == OracleStatus.RUNNING:
             self.label(trial_id, response)
             if not self.bracketed:
                 try:
@@ -172,7 +173,7 @@ class Scheduler:
                 except Stop as stop:
                     return self._stopped(str(stop))
             engine.note_oracle_trial()
-        elif status == "STOPPED":
+        elif status == OracleStatus.STOPPED:
             self.stop_reason = "the oracle has no more trials to propose"
         return response
 
@@ -186,7 +187,7 @@ class Scheduler:
         """
         engine = self.engine
         values = response.get("values") or {}
-        if response.get("status") == "RUNNING":
+        if response.get("status") == OracleStatus.RUNNING:
             if values.get("tuner/round") == 0 and "tuner/trial_id" not in values:
                 tuner_values = {k: v for k, v in values.items() if k.startswith("tuner/")}
                 response = {**response, "values": {**request.values, **tuner_values}}
@@ -198,7 +199,7 @@ class Scheduler:
             engine.note_oracle_trial()
             return response
         engine.plan_request(trial_id, request)
-        return {"status": "RUNNING", "values": dict(request.values)}
+        return {"status": OracleStatus.RUNNING, "values": dict(request.values)}
 
     def _stopped(self, reason: str) -> Response:
         self.stop_reason = reason

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import SearchError
 from ..events import SpaceDefined
+from ..status import OracleStatus
 from .base import Trainer
 from .engine import Engine
 from .scheduler import Scheduler
@@ -150,13 +151,13 @@ class ScriptedTrainer(Trainer):
         scheduler = Scheduler(engine, complete=self.check_values)
 
         def propose(trial_id: str) -> dict[str, Any]:
-            return {"status": "RUNNING", "values": sample(self.space, rng)}
+            return {"status": OracleStatus.RUNNING, "values": sample(self.space, rng)}
 
         while True:
             scheduler.boundary()
             trial_id = f"{index:04d}"
             response = scheduler.next(trial_id, propose)
-            if response["status"] != "RUNNING":
+            if response["status"] != OracleStatus.RUNNING:
                 return scheduler.stop_reason
             index += 1
             values = dict(response["values"])

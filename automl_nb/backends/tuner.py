@@ -30,6 +30,7 @@ import logging
 import math
 import os
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -38,9 +39,11 @@ import keras_tuner
 import numpy as np
 
 from .. import _kt_compat as compat
+from .._util import write_json_atomically
 from ..data.layers import compose, epoch_passes, first_samples, repeat_rows
 from ..errors import TrialFailure
 from ..oracles import kind_of, steer
+from ..status import OracleStatus, TrialStatus
 from .engine import TrialPlan
 from .scheduler import Scheduler, TunerEngine
 
@@ -48,7 +51,7 @@ log = logging.getLogger("automl_nb")
 
 
 #: KerasTuner trial statuses that mean the trial is over (INVALID is retried).
-ENDED = ("COMPLETED", "FAILED")
+ENDED = (OracleStatus.COMPLETED, OracleStatus.FAILED)
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -76,7 +79,7 @@ class _SeededHyperModel(keras_tuner.HyperModel):
         self.tuner = tuner
 
     def build(self, hp):
-        with compat.seeded_build(self.tuner.trial_seed):
+        with BUILD_LOCK, compat.seeded_build(self.tuner.trial_seed):
             model = self.inner.build(hp)
             spec = self.tuner.preprocessing
             return model if spec is None else compose(model, spec)
@@ -260,8 +263,97 @@ def _label_hyperband_bracket(oracle: Any, trial_id: str, response: dict[str, Any
         values["tuner/bracket"] = bracket
 
 
-class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.CheckedSpaceStart,
-                  keras_tuner.Tuner):
+# -- KerasTuner's hooks, as a search needs them (the parts behind them: _kt_compat) ----------
+#: Held by every model build automl-nb makes (any search's thread, or the user's for
+#: best_model): Keras's ``clear_session`` resets every thread's state, and
+#: ``_kt_compat.seeded_build`` swaps Keras's seed source, so builds in one process never
+#: overlap. Process-wide on purpose: the one lock for the one Keras in the process.
+BUILD_LOCK = threading.RLock()
+
+#: A full garbage collection runs before every this many builds (see :class:`SerializedBuilds`).
+FULL_GC_EVERY = 8
+
+
+class SerializedBuilds:
+    """Mixed into a tuner (before ``keras_tuner.Tuner``): its builds hold :data:`BUILD_LOCK`,
+    and clear Keras's session without a full garbage collection every time.
+
+    KerasTuner's ``Tuner._try_build`` calls ``keras.backend.clear_session()`` before each
+    build, and Keras's ``clear_session`` replaces the module's ``threading.local`` state: it
+    resets the layer-name counters of EVERY thread. A build running meanwhile on another
+    thread (a second search in the same kernel) then names two layers "dense" and fails. Two
+    automl-nb builds never overlap now; a user's own model built in a cell while a search
+    starts a trial can still meet it (Keras's own limitation).
+
+    ``_try_build`` itself is KerasTuner's (``_kt_compat.check_build_hook`` checks its shape),
+    less its two full garbage collections (the one in ``clear_session`` and its own
+    ``gc.collect()``): in a process that holds TensorFlow each takes a few tenths of a second,
+    most of a small trial's overhead over a plain ``model.fit``. One full collection runs
+    every :data:`FULL_GC_EVERY` builds of the tuner, so the models of ended trials are still
+    freed.
+    """
+
+    builds_done = 0  #: this tuner's builds so far (an instance attribute once it builds)
+
+    def _try_build(self, hp):
+        import gc
+
+        with BUILD_LOCK:
+            keras.backend.clear_session(free_memory=False)
+            self.builds_done += 1
+            if self.builds_done % FULL_GC_EVERY == 0:
+                gc.collect()
+            model = compat.build_hypermodel(self, hp)
+            if not isinstance(model, keras.Model):
+                raise keras_tuner.errors.FatalTypeError(
+                    "Expected the model-building function, or HyperModel.build() to return a "
+                    f"valid Keras Model instance. Received: {model} of type {type(model)}."
+                )
+            return model
+
+
+class CheckedSpaceStart:
+    """Mixed into a tuner (before ``keras_tuner.Tuner``): KerasTuner's
+    ``_populate_initial_space``, less its first build when ``search()`` already made it.
+
+    KerasTuner builds the model with the oracle's (empty) space, then again for each
+    conditional scope that build left inactive (``HyperParameters.inactive_scopes``), to learn
+    every hyperparameter. ``search()`` builds the user's ``build(hp)`` once with an empty
+    HyperParameters to check it, and hands them over as ``checked_space``: when that build
+    left no scope inactive, KerasTuner's builds would be exactly that one, so its
+    hyperparameters are taken as they are (a model's build less at the start: 70 ms for a
+    small CNN, seconds for a large model). Anything else (a scope left inactive, an oracle
+    that holds a space already, a HyperModel that declares hyperparameters first, a later
+    start, a KerasTuner that no longer records inactive scopes) builds as KerasTuner does.
+    """
+
+    checked_space: Any = None
+
+    def _populate_initial_space(self):
+        checked, self.checked_space = self.checked_space, None
+        inactive = getattr(checked, "inactive_scopes", None)
+        tunable = getattr(self.hypermodel, "tunable", False)  # else KerasTuner's builds record nothing
+        if checked is not None and tunable and isinstance(inactive, list) and not inactive:
+            hp = self.oracle.get_space()
+            if not hp.space:
+                self.hypermodel.declare_hyperparameters(hp)
+                if not hp.space:
+                    self.oracle.update_space(checked)
+                    return
+        super()._populate_initial_space()
+
+
+class AtomicTunerFiles:
+    """Mixed into a tuner's class (before ``keras_tuner.Tuner``): its save writes the oracle's
+    files and ``tuner0.json`` whole, as ``oracles.AtomicOracleFiles`` does."""
+
+    def save(self):
+        if not compat.is_worker(self):
+            self.oracle.save()
+        write_json_atomically(compat.tuner_file(self), self.get_state())
+
+
+class AutoMLTuner(SerializedBuilds, AtomicTunerFiles, CheckedSpaceStart, keras_tuner.Tuner):
     """A KerasTuner Tuner that streams events and obeys the search's controls."""
 
     def __init__(
@@ -388,9 +480,10 @@ class AutoMLTuner(compat.SerializedBuilds, compat.AtomicTunerFiles, compat.Check
         try:
             super().on_trial_end(trial)
         finally:
-            if trial.status == "FAILED" and self.engine.outcome(trial.trial_id) is None:
-                self.engine.fail(trial.trial_id, (trial.message or "failed").strip().splitlines()[-1])
-            score = trial.score if trial.status == "COMPLETED" else None
+            if trial.status == OracleStatus.FAILED and self.engine.outcome(trial.trial_id) is None:
+                reason = trial.message or str(TrialStatus.FAILED)
+                self.engine.fail(trial.trial_id, reason.strip().splitlines()[-1])
+            score = trial.score if trial.status == OracleStatus.COMPLETED else None
             self._release_gradients()
             self.engine.end_trial(trial.trial_id, score)
 

@@ -63,6 +63,8 @@ class ImageFiles:
     codes: np.ndarray
     size: tuple[int, int]
     channels: int
+    #: The files of this data that could not be read, shared with its subsets (a split).
+    skipped: SkippedImages = field(default_factory=lambda: SkippedImages(), repr=False)
     _cache: np.ndarray | None = field(default=None, repr=False)
     _cached: np.ndarray | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -80,18 +82,19 @@ class ImageFiles:
         return len(self.paths) * math.prod(self.shape)
 
     def subset(self, index: np.ndarray) -> ImageFiles:
-        return ImageFiles([self.paths[i] for i in index], self.codes[index], self.size, self.channels)
+        return ImageFiles([self.paths[i] for i in index], self.codes[index], self.size,
+                          self.channels, skipped=self.skipped)
 
     def __add__(self, other: ImageFiles) -> ImageFiles:
         return ImageFiles(self.paths + other.paths, np.concatenate([self.codes, other.codes]),
-                          self.size, self.channels)
+                          self.size, self.channels, skipped=self.skipped)
 
     def image(self, i: int) -> np.ndarray | None:
         """Image ``i`` as uint8 (H, W, C), from the cache or the file; None if it cannot be read."""
         cache = self._cache_array()
         if cache is not None and self._cached[i]:
             return cache[i]
-        pixels = read_image(self.paths[i], self.size, self.channels)
+        pixels = read_image(self.paths[i], self.size, self.channels, self.skipped)
         if pixels is not None and cache is not None:
             cache[i] = pixels
             self._cached[i] = True
@@ -107,12 +110,37 @@ class ImageFiles:
         return self._cache
 
 
-_warned: set[str] = set()
-_warned_lock = threading.Lock()
+class SkippedImages:
+    """The image files some data skipped because they could not be read: the first
+    :data:`NAMED` are named in a warning, once each, the rest counted."""
+
+    def __init__(self) -> None:
+        self._paths: set[str] = set()
+        self._lock = threading.Lock()
+
+    def note(self, path: str, exc: BaseException) -> None:
+        with self._lock:
+            if path in self._paths:
+                return
+            self._paths.add(path)
+            n = len(self._paths)
+        if n <= NAMED:
+            log.warning("skipped image %r: it cannot be read (%s)", path,
+                        str(exc).strip() or type(exc).__name__)
+        elif n == NAMED + 1:
+            log.warning("skipping more images that cannot be read; they are counted, not named")
+
+    @property
+    def paths(self) -> list[str]:
+        """Every file skipped so far, sorted."""
+        with self._lock:
+            return sorted(self._paths)
 
 
-def read_image(path: str, size: tuple[int, int], channels: int) -> np.ndarray | None:
-    """One image file as uint8 (H, W, C) of ``size``; None (and a warning) if unreadable."""
+def read_image(path: str, size: tuple[int, int], channels: int,
+               skipped: SkippedImages | None = None) -> np.ndarray | None:
+    """One image file as uint8 (H, W, C) of ``size``; None if unreadable (told to ``skipped``,
+    which warns)."""
     from PIL import Image
 
     try:
@@ -123,27 +151,10 @@ def read_image(path: str, size: tuple[int, int], channels: int) -> np.ndarray | 
                 im = im.resize((size[1], size[0]), Image.BILINEAR)
             pixels = np.asarray(im, dtype=np.uint8)
     except Exception as exc:  # noqa: BLE001 - PIL raises many kinds for a broken file
-        _skip(path, exc)
+        if skipped is not None:
+            skipped.note(path, exc)
         return None
     return pixels.reshape(size[0], size[1], channels)
-
-
-def _skip(path: str, exc: BaseException) -> None:
-    with _warned_lock:
-        if path in _warned:
-            return
-        _warned.add(path)
-        n = len(_warned)
-    if n <= NAMED:
-        log.warning("skipped image %r: it cannot be read (%s)", path, str(exc).strip() or type(exc).__name__)
-    elif n == NAMED + 1:
-        log.warning("skipping more images that cannot be read; they are counted, not named")
-
-
-def skipped_images() -> list[str]:
-    """Every image file skipped so far in this process because it could not be read."""
-    with _warned_lock:
-        return sorted(_warned)
 
 
 def available_memory() -> int:
@@ -169,7 +180,7 @@ def load_image_folder(
     folder: Path, validation: Any, seed: int | None, split: float
 ) -> Dataset:
     files, class_names, stamp = list_folder(folder, "data")
-    size, channels = choose_format(files.paths, folder)
+    size, channels = choose_format(files.paths, folder, files.skipped)
     files.size, files.channels = size, channels
     source: dict[str, Any] = {
         "kind": "images", "path": str(folder.resolve()), "fingerprint": stamp,
@@ -243,10 +254,11 @@ def list_folder(
             f"in its own sub-folder, e.g. {shown}/cat/1.png and {shown}/dog/1.png"
         )
     found = [(name, [path for path, st in images if st.st_size > 0]) for name, images in scanned]
+    skipped = SkippedImages()
     for _, images in scanned:
         for path, st in images:
             if st.st_size == 0:
-                _skip(path, OSError("the file is empty"))
+                skipped.note(path, OSError("the file is empty"))
     extensions = ", ".join(IMAGE_EXTENSIONS)
     if not any(images for _, images in found):
         raise DataError(
@@ -277,11 +289,14 @@ def list_folder(
     index = {name: i for i, name in enumerate(class_names)}
     paths = [p for _, images in found for p in images]
     codes = np.array([index[name] for name, images in found for _ in images], dtype=np.int64)
-    return ImageFiles(paths, codes, (0, 0), 0), class_names, _digest(folder, scanned)
+    return (ImageFiles(paths, codes, (0, 0), 0, skipped=skipped), class_names,
+            _digest(folder, scanned))
 
 
-def choose_format(paths: list[str], folder: Path) -> tuple[tuple[int, int], int]:
-    """The (height, width) most sampled images have, and 1 or 3 channels, from their headers."""
+def choose_format(paths: list[str], folder: Path,
+                  skipped: SkippedImages | None = None) -> tuple[tuple[int, int], int]:
+    """The (height, width) most sampled images have, and 1 or 3 channels, from their headers;
+    a sampled file that cannot be read is told to ``skipped``."""
     from PIL import Image
 
     step = max(1, len(paths) // SAMPLE)
@@ -302,7 +317,8 @@ def choose_format(paths: list[str], folder: Path) -> tuple[tuple[int, int], int]
             f"{paths[0]!r}); check that they are PNG or JPEG files"
         )
     for path, exc in broken:
-        _skip(path, exc)
+        if skipped is not None:
+            skipped.note(path, exc)
     (size, _), *others = sizes.most_common()
     if others:
         other = others[0][0]

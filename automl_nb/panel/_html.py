@@ -10,6 +10,7 @@ from typing import Any
 
 from .._util import format_duration
 from ..record import SearchRecord
+from ..status import SearchState, TrialStatus
 from ._colours import BEST, RUNNING
 from ._data import BestInfo, HeaderInfo, finite, trial_curve
 
@@ -45,11 +46,11 @@ def header_html(info: HeaderInfo) -> str:
 def status_html(text: str, state: str) -> str:
     """The status line, with a coloured dot for the state."""
     colour = {
-        "running": "#2ca02c",
-        "paused": "#ff7f0e",
-        "stopping": "#ff7f0e",
-        "done": "#1f77b4",
-        "failed": "#d62728",
+        SearchState.RUNNING: "#2ca02c",
+        SearchState.PAUSED: "#ff7f0e",
+        SearchState.STOPPING: "#ff7f0e",
+        SearchState.DONE: "#1f77b4",
+        SearchState.FAILED: "#d62728",
     }.get(state, "#999")
     return f"<span style='color:{colour}'>●</span> {escape(text)}"
 
@@ -119,7 +120,8 @@ def details_html(record: SearchRecord, trial_id: str) -> str:
         f"status <b>{escape(trial.status)}</b>",
         f"score <b>{score:.4f}</b>" if score is not None else "no score",
         f"epochs {trial.initial_epoch + 1 if trial.curve else trial.initial_epoch}–{trial.epochs}",
-        f"took {format_duration(trial.duration_s, '—')}" if trial.duration_s is not None else "running",
+        f"took {format_duration(trial.duration_s, '—')}" if trial.duration_s is not None
+        else str(TrialStatus.RUNNING),
     ]
     if trial.parent_id:
         facts.append(

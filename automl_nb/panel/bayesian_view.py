@@ -15,6 +15,7 @@ import ipywidgets as widgets
 
 from ..oracles import kind_of
 from ..record import SearchRecord
+from ..status import SearchState
 from ..teaching import axis_names, bayesian_state
 from ._colours import MUTED, RUNNING
 from ._data.axes import log_ticks
@@ -214,7 +215,7 @@ class BayesianView(widgets.VBox):
         # paused (step mode): preview the very trial the oracle proposes next, as it would;
         # otherwise show the decision behind the running (or last) trial, which costs far less
         record = self._record
-        paused = record is not None and record.state == "paused"
+        paused = record is not None and record.state == SearchState.PAUSED
         try:
             state = bayesian_state(oracle, preview=paused, timeout=2.0)
         except TimeoutError:  # the oracle holds its lock while it chooses; its trial comes next

@@ -12,9 +12,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..status import FINAL_STATES, SearchState
 from ._widgets import assign
-
-FINAL = ("done", "failed")
 
 
 class Controls(widgets.HBox):
@@ -76,7 +75,7 @@ class Controls(widgets.HBox):
     def toggle_pause(self) -> Any:
         """Pause a running search, resume a paused one."""
         state = str(getattr(self.search, "state", self._state()))
-        if state == "paused":
+        if state == SearchState.PAUSED:
             return self._command(self.search.resume)
         return self._command(self.search.pause)
 
@@ -90,8 +89,8 @@ class Controls(widgets.HBox):
 
     def update(self, state: str) -> int:
         """Fit the buttons to the search's ``state``; returns the comm messages sent."""
-        paused = state == "paused"
-        off = state in FINAL or state == "stopping"
+        paused = state == SearchState.PAUSED
+        off = state in FINAL_STATES or state == SearchState.STOPPING
         with self.pause_button.hold_sync():  # one message for the three traits
             changed = assign(self.pause_button, "description", "Resume" if paused else "Pause")
             changed += assign(self.pause_button, "icon", "play" if paused else "pause")

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..status import SCORED, TrialStatus
 from ._colours import BEST, MUTED, RUNNING, SCORE_COLOURS, STATUS_COLOURS
 from ._data import (
     IMPORTANCE_METHOD,
@@ -30,7 +31,8 @@ from ._data import (
 from ._data.axes import axis_label, integer_dtick, tick_text
 from .chart import Chart
 
-SYMBOLS = {"completed": "circle", "pruned": "diamond", "stopped": "square"}
+SYMBOLS = {TrialStatus.COMPLETED: "circle", TrialStatus.PRUNED: "diamond",
+           TrialStatus.STOPPED: "square"}
 HEIGHT = 250
 #: Two charts side by side where there is room, one under the other where there is not.
 CHART_GRID = "repeat(auto-fit, minmax(360px, 1fr))"
@@ -87,7 +89,7 @@ class ObjectiveFigure(_Renderer):
     """(a) The objective per trial (x = trial order), markers by status, best-so-far line,
     the best trial a gold star."""
 
-    STATUSES = ("completed", "pruned", "stopped")
+    STATUSES = SCORED
     EMPTY = "Scores appear here as trials finish: one point a trial, and the best so far."
 
     def __init__(self, height: int = HEIGHT) -> None:
@@ -97,7 +99,7 @@ class ObjectiveFigure(_Renderer):
                 "x": [],
                 "y": [],
                 "mode": "markers",
-                "name": status,
+                "name": str(status),
                 "marker": {"color": STATUS_COLOURS[status], "size": 8, "symbol": SYMBOLS[status]},
                 "customdata": [],
                 "hovertemplate": "trial %{customdata}<br>%{y:.4f}<extra>" + status + "</extra>",
@@ -237,7 +239,7 @@ class CurvesFigure(_Renderer):
     def _trace(self, curve: Curve) -> dict[str, Any]:
         tid = curve.trial_id
         style = curve_style(curve.status, is_best=tid == self._best)
-        if style.role == "running":
+        if style.role == TrialStatus.RUNNING:
             order = self._running.index(tid) if tid in self._running else 0
             colour, name = RUNNING[order % len(RUNNING)], f"trial {tid} · running"
         elif style.role == "best":

@@ -29,6 +29,7 @@ import ipywidgets as widgets
 
 from ..events import EpochEnded, Event
 from ..record import SearchRecord
+from ..status import FINAL_STATES, SearchState, TrialStatus
 from . import _html
 from ._cadence import RARE, Cadence, parts
 from ._data import (
@@ -55,7 +56,6 @@ log = logging.getLogger("automl_nb")
 
 __all__ = ["PARTS", "Panel", "ViewRecord"]
 
-FINAL = ("done", "failed")
 #: The parts of a panel with the charts registered when this module was imported (each panel
 #: takes the registry as it is when it is made): (seconds, messages) a part, the live parts
 #: in refresh order, the summary parts.
@@ -258,7 +258,8 @@ class Panel(widgets.VBox):
     @property
     def finished(self) -> bool:
         """The search has ended and every event so far is folded."""
-        return self.record.state in FINAL and self.record.ended_at is not None and not self._events
+        record = self.record
+        return record.state in FINAL_STATES and record.ended_at is not None and not self._events
 
     @property
     def settled(self) -> bool:
@@ -374,7 +375,7 @@ class Panel(widgets.VBox):
 
     def _clock_due(self, now: float) -> bool:
         """The elapsed time moves on its own while the search runs."""
-        return self.record.state == "running" and self._cadence.clock_due(now)
+        return self.record.state == SearchState.RUNNING and self._cadence.clock_due(now)
 
     def _push_rare(self) -> int:
         """Header, buttons, form, the last command's sentence; returns messages sent."""
@@ -402,11 +403,12 @@ class Panel(widgets.VBox):
         sent = assign(self.status_line, "value", _html.status_html(status_text(info), info.state))
         with self.progress.hold_sync():
             changed = assign(self.progress, "value", round(info.progress, 3))
-            changed += assign(self.progress, "bar_style", "success" if info.state == "done" else "")
+            style = "success" if info.state == SearchState.DONE else ""
+            changed += assign(self.progress, "bar_style", style)
         return sent + min(changed, 1)
 
     def _row(self, order: int, trial: Any) -> dict[str, Any]:
-        if trial.status == "running":
+        if trial.status == TrialStatus.RUNNING:
             return table_row(self.record, trial, order)
         row = self._rows.get(trial.trial_id)
         if row is None:
@@ -425,7 +427,7 @@ class Panel(widgets.VBox):
             live = {}
             for i in range(len(trials), 0, -1):  # the running trials are the latest ones
                 trial = trials[i - 1]
-                if trial.status == "running":
+                if trial.status == TrialStatus.RUNNING:
                     live[trial.trial_id] = self._row(i, trial)
                 elif len(trials) - i > 8:
                     break

@@ -16,6 +16,7 @@ from .. import _kt_compat
 from ..events import jsonable
 from ..oracles import kind_of
 from ..record import better
+from ..status import OracleStatus
 from ._common import oracle_of
 
 __all__ = ["BayesianState", "bayesian_state", "bayesian_surrogate"]
@@ -79,7 +80,7 @@ class BayesianState:
         self.beta = float(box.beta)
         self.space = _kt_compat.nonfixed_space(box)
         self.names = [hp.name for hp in self.space]
-        completed = [t for t in box.trials.values() if t.status == "COMPLETED"]
+        completed = [t for t in box.trials.values() if t.status == OracleStatus.COMPLETED]
         self.completed = len(completed)
         dims = len(box.hyperparameters.space)
         self.initial_points = int(box.num_initial_points or max(3 * dims, 3))
@@ -101,7 +102,7 @@ class BayesianState:
         self.message = ""
         self.next_values: dict[str, Any] | None = None
         self.next_trial: str | None = chosen.trial_id if chosen is not None else None
-        self.next_running = chosen is not None and chosen.status == "RUNNING"
+        self.next_running = chosen is not None and chosen.status == OracleStatus.RUNNING
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # sklearn's ConvergenceWarning on a handful of points
             try:
@@ -125,9 +126,9 @@ class BayesianState:
                 try:
                     response = type(oracle).populate_space(box, "preview")
                 except Exception as exc:  # noqa: BLE001 - a preview must never break a view
-                    response = {"status": "FAILED", "values": None}
+                    response = {"status": OracleStatus.FAILED, "values": None}
                     self.message = self.message or f"the oracle could not preview ({exc})"
-                if response.get("status") == "RUNNING" and response.get("values"):
+                if response.get("status") == OracleStatus.RUNNING and response.get("values"):
                     self.next_values = {k: jsonable(v) for k, v in response["values"].items()}
 
     def _vector(self, hps: Any) -> list[float]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from .._util import plural
 from ..record import SCORED, SearchRecord, TrialRecord, finite
+from ..status import FINAL_STATES, SearchState, TrialStatus
 from ._common import record_of
 
 __all__ = [
@@ -125,7 +126,7 @@ def hyperband_diagram(
     max_epochs, factor = _check_hyperband_args(max_epochs, factor)
     n_brackets = hyperband_brackets(max_epochs, factor)
     first_epochs = {hyperband_epochs(b, 0, max_epochs, factor): b for b in range(n_brackets)}
-    over = record.state in ("done", "failed")
+    over = record.state in FINAL_STATES
 
     instances: list[dict[str, Any]] = []
     placed: dict[str, tuple[dict[str, Any], int]] = {}  # trial_id -> (instance, round)
@@ -257,10 +258,8 @@ def _bracket_data(
         ranks = {t.trial_id: i for i, t in enumerate(scored, start=1)}
         marks = []
         for t in trials:
-            if t.status == "running":
-                fate = "running"
-            elif t.status == "failed":
-                fate = "failed"
+            if t.status in (TrialStatus.RUNNING, TrialStatus.FAILED):
+                fate = str(t.status)
             elif r == len(plan) - 1:
                 fate = "final"
             elif t.trial_id in children:
@@ -286,7 +285,7 @@ def _bracket_data(
         rounds.append({**spec, "pending": max(0, spec["size"] - len(trials)), "trials": marks})
     started = sum(len(r["trials"]) for r in rounds)
     complete = rounds[-1]["pending"] == 0 and all(
-        m["status"] != "running" for m in rounds[-1]["trials"]
+        m["status"] != TrialStatus.RUNNING for m in rounds[-1]["trials"]
     )
     if started == 0:
         status = "not started"
@@ -354,12 +353,12 @@ def _hyperband_now(
 ) -> str:
     running = record.running
     if running is None:
-        if record.state in ("done", "failed"):
+        if record.state in FINAL_STATES:
             done = sum(1 for b in brackets if b["status"] == "done")
             return f"The search has ended: {done} of {len(brackets)} brackets played to the end."
         if not record.trials:
             return "Waiting for the first trial."
-        if record.state == "paused":
+        if record.state == SearchState.PAUSED:
             return "Paused between trials: Step runs the next one, Resume the rest."
         return "Between trials."
     spot = placed.get(running.trial_id)

@@ -25,7 +25,7 @@ from typing import Any
 
 import comm as comm_package
 
-from ..control import CommandResult, SearchState
+from ..control import CommandResult
 from ..events import (
     JOURNAL_NAME,
     EpochEnded,
@@ -40,6 +40,7 @@ from ..events import (
     read_journal,
 )
 from ..record import SearchRecord
+from ..status import SearchState, TrialStatus
 
 SPACE: list[dict[str, Any]] = [
     {
@@ -158,7 +159,7 @@ def trial_events(
     hps: dict[str, Any],
     epochs: int,
     *,
-    status: str = "completed",
+    status: str = TrialStatus.COMPLETED,
     initial_epoch: int = 0,
     parent_id: str | None = None,
     source: str = "oracle",
@@ -191,16 +192,17 @@ def trial_events(
         out.append(EpochEnded(trial_id=trial_id, epoch=e, metrics=metrics, score=acc))
         if best is None or acc > best:
             best, best_epoch = acc, e
-    if status != "running":
+    if status != TrialStatus.RUNNING:
         out.append(
             TrialEnded(
                 trial_id=trial_id,
                 status=status,
-                score=None if status == "failed" else best,
+                score=None if status == TrialStatus.FAILED else best,
                 best_epoch=best_epoch,
                 epochs=initial_epoch + epochs,
                 duration_s=0.1 * epochs,
-                reason={"pruned": "pruned by the user", "failed": "NaN loss"}.get(status),
+                reason={TrialStatus.PRUNED: "pruned by the user",
+                        TrialStatus.FAILED: "NaN loss"}.get(status),
             )
         )
     return out
@@ -222,16 +224,18 @@ def scripted_events(
     space = space or SPACE
     rng = random.Random(seed)
     yield started(trials=trials, epochs=epochs, space=space)
-    yield StateChanged(state="running", previous="idle", reason="started")
+    yield StateChanged(state=SearchState.RUNNING, previous=SearchState.IDLE, reason="started")
     for i in range(trials):
         pruned = bool(prune_every) and (i + 1) % prune_every == 0
         n = max(1, epochs // 2) if pruned else epochs
         yield from trial_events(
-            f"{i:04d}", sample(space, rng), n, status="pruned" if pruned else "completed", rng=rng
+            f"{i:04d}", sample(space, rng), n,
+            status=TrialStatus.PRUNED if pruned else TrialStatus.COMPLETED, rng=rng,
         )
     if finish:
-        yield StateChanged(state="done", previous="running", reason=f"all {trials} trials are done")
-        yield SearchEnded(state="done", reason=f"all {trials} trials are done")
+        done = f"all {trials} trials are done"
+        yield StateChanged(state=SearchState.DONE, previous=SearchState.RUNNING, reason=done)
+        yield SearchEnded(state=SearchState.DONE, reason=done)
 
 
 class FakeSearch:
@@ -301,7 +305,7 @@ class FakeSearch:
         self.publish(StateChanged(state=state, previous=self._record.state, reason=reason))
 
     def pause(self) -> CommandResult:
-        if self._record.state != "running" and "pause" not in self.refuse:
+        if self._record.state != SearchState.RUNNING and "pause" not in self.refuse:
             self.calls.append(("pause",))
             return CommandResult(
                 "pause",
@@ -310,13 +314,13 @@ class FakeSearch:
             )
         result = self._command("pause", ok="pausing at the next batch end")
         if result:
-            self._move("paused", "paused by the user")
+            self._move(SearchState.PAUSED, "paused by the user")
         return result
 
     def resume(self) -> CommandResult:
         result = self._command("resume", ok="resuming")
-        if result and self._record.state == "paused":
-            self._move("running", "resumed by the user")
+        if result and self._record.state == SearchState.PAUSED:
+            self._move(SearchState.RUNNING, "resumed by the user")
         return result
 
     def stop(self) -> CommandResult:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .._util import did_you_mean
+from .._util import did_you_mean, quiet_tensorflow_startup
 from . import args as _args
 from .args import ArgumentError
 from .options import BUNDLED_DATASETS, CLI, search_kwargs
@@ -62,7 +62,7 @@ def _search(argv: list[str]) -> int:
             argument="--validation",
             value=args.validation,
         )
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ chatter off stderr
+    quiet_tensorflow_startup("3")  # a terminal: TensorFlow C++ errors off stderr too
     from .._entry import search as start_search
 
     try:

@@ -26,6 +26,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, output_can
 
 from .._util import did_you_mean
 from ..events import SearchEnded
+from ..status import SearchState
 from . import args as _args
 from .args import ArgumentError
 from .options import BUNDLED_DATASETS, CELL, COMMAND_NAMES, LINE, search_kwargs
@@ -173,7 +174,7 @@ class AutoMLMagics(Magics):
             print("stopped waiting; the search goes on in the background (%automl stop to stop it)")
             return
         search.wait(timeout=10)  # the search thread's last steps after its final event
-        failed = search.state.value == "failed"
+        failed = search.state == SearchState.FAILED
         if progress is not None:
             progress.drain()
             progress.close()

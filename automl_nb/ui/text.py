@@ -15,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from .._util import format_duration, plural
 from ..events import EpochEnded, Event, PlanMade, SearchEnded, TrialEnded, TrialStarted
+from ..status import SearchState, TrialStatus
 
 if TYPE_CHECKING:
     from .._search import Search
@@ -60,7 +61,7 @@ def trial_line(event: TrialEnded, search: Search) -> str:
     line = "  ".join(parts)
     if best is not None and best.trial_id == event.trial_id:
         line += "  (best so far)"
-    if event.reason and event.status != "completed":
+    if event.reason and event.status != TrialStatus.COMPLETED:
         line += f"  [{event.reason}]"
     return line
 
@@ -81,13 +82,15 @@ def status_text(search: Search) -> str:
         record = search.record
         trials = list(record.trials.values())
         best = record.best()
-        running = [t for t in trials if t.status == "running"]
+        running = [t for t in trials if t.status == TrialStatus.RUNNING]
     counts: dict[str, int] = {}
     for trial in trials:
         counts[trial.status] = counts.get(trial.status, 0) + 1
     shown = ", ".join(f"{n} {status}" for status, n in counts.items())
     state = search.state.value
-    verb = {"failed": "failed", "idle": "has not started"}.get(state, f"is {state}")
+    # "search 'x' failed", "... has not started", else "... is paused" and the like
+    verbs = {SearchState.FAILED: str(SearchState.FAILED), SearchState.IDLE: "has not started"}
+    verb = verbs.get(state, f"is {state}")
     text = f"search '{search.name}' {verb}: {plural(len(trials), 'trial')}"
     if shown:
         text += f" ({shown})"
@@ -122,7 +125,7 @@ def leaderboard(search: Search, top: int = 10) -> str:
     frame = search.results
     if frame.empty:
         return "no trials yet"
-    frame = frame[frame["status"] != "running"]
+    frame = frame[frame["status"] != TrialStatus.RUNNING]
     if frame.empty:
         return "no trial has finished yet"
     ascending = search.direction == "min"

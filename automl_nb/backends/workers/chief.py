@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ..._kt_compat import DISTRIBUTED_ENV
-from ...control import SearchState
 from ...errors import JournalError, SearchError, WorkerError
+from ...status import OracleStatus, SearchState, TrialStatus
 from ..engine import Engine
 from ..local import LocalTrainer
 from .rpc import (
@@ -237,7 +237,6 @@ class WorkerPool(LocalTrainer):
         env = {k: v for k, v in os.environ.items() if k not in DISTRIBUTED_ENV}
         env.update(thread_env(self.threads))
         env[TOKEN_ENV] = self.token
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env["PYTHONPATH"] = os.pathsep.join(_import_path())
         cmd = [
             sys.executable, "-m", "automl_nb", "worker",
@@ -319,7 +318,7 @@ class WorkerPool(LocalTrainer):
                 return
             if oracle is not None and trial_id in oracle.trials:
                 stored = oracle.trials[trial_id]
-                stored.status = "FAILED"
+                stored.status = OracleStatus.FAILED
                 stored.message = reason
                 oracle.end_trial(stored)
                 if not self._closing:
@@ -333,7 +332,7 @@ class WorkerPool(LocalTrainer):
         in_a_row = 0
         for trial_id in oracle.end_order:
             trial = oracle.trials[trial_id]
-            in_a_row = in_a_row + 1 if trial.status == "FAILED" else 0
+            in_a_row = in_a_row + 1 if trial.status == OracleStatus.FAILED else 0
             if in_a_row == self._failure_limit:
                 self._fatal = self._fatal or RuntimeError(
                     f"Number of consecutive failures exceeded the limit of {self._failure_limit}.\n"
@@ -388,16 +387,16 @@ class WorkerPool(LocalTrainer):
         with self._lock:
             worker = self.members.get(tuner_id)
             if worker is None or worker.gone or worker.told_stop or self._closing or self._tuner is None:
-                return Trial(keras_tuner.HyperParameters(), status="STOPPED")
+                return Trial(keras_tuner.HyperParameters(), status=OracleStatus.STOPPED)
             oracle = self._tuner.oracle
             worker.seen = time.monotonic()
             trial = oracle.create_trial(tuner_id)
-            if trial.status == "RUNNING":
+            if trial.status == OracleStatus.RUNNING:
                 values = dict(trial.hyperparameters.values)
                 plan = self._engine.plan_for(trial.trial_id, values)
                 self._running[tuner_id] = trial.trial_id
                 self._engine.begin_trial(plan, values, info={"worker": tuner_id, **self._tuner.epoch_info(values)})
-            elif trial.status == "STOPPED":
+            elif trial.status == OracleStatus.STOPPED:
                 worker.told_stop = True
                 self._oracle_stopped = True
             return trial
@@ -414,12 +413,13 @@ class WorkerPool(LocalTrainer):
             outcome = engine.outcome(trial.trial_id)
             self._check_failures(outcome[1] if outcome else None)
             stored = oracle.get_trial(trial.trial_id)
-            if stored.status == "FAILED" and engine.outcome(trial.trial_id) is None:
-                engine.fail(trial.trial_id, (stored.message or "failed").strip().splitlines()[-1])
-            score = stored.score if stored.status == "COMPLETED" else None
+            if stored.status == OracleStatus.FAILED and engine.outcome(trial.trial_id) is None:
+                reason = stored.message or str(TrialStatus.FAILED)
+                engine.fail(trial.trial_id, reason.strip().splitlines()[-1])
+            score = stored.score if stored.status == OracleStatus.COMPLETED else None
             status = engine.end_trial(trial.trial_id, score)
             self._running.pop(worker_id, None)
-            if status != "failed":
+            if status is not TrialStatus.FAILED:
                 self._crashes = 0
 
     # -- our own service ---------------------------------------------------------------------

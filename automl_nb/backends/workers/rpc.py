@@ -13,14 +13,33 @@ from __future__ import annotations
 import hmac
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..._kt_compat import oracle_servicer_class, protos
 from ...errors import SearchError
 
-if TYPE_CHECKING:
-    from .chief import WorkerPool
+
+class OracleHost(Protocol):
+    """What KerasTuner's Oracle service asks of the chief (``chief.WorkerPool`` is one): its
+    oracle, and the trial starts and ends it tells its engine about. The service calls these
+    at run time, from gRPC's threads; this module needs no more of the chief than that."""
+
+    @property
+    def oracle(self) -> Any: ...
+
+    def guarded(self, fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        """``fn(request, context)``, ending the search when its journal cannot be written."""
+        ...
+
+    def create_trial(self, tuner_id: str) -> Any:
+        """The oracle's next trial for worker ``tuner_id``, told to the engine."""
+        ...
+
+    def end_trial(self, trial: Any) -> None:
+        """A worker's trial ended: the oracle scores it, the engine publishes it."""
+        ...
 
 SERVICE = "automl_nb.Chief"
 SERVICE_METHODS = ("Hello", "Plan", "Epoch", "Fail", "Poll")
@@ -70,7 +89,7 @@ def join_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def oracle_handlers(pool: WorkerPool, ready: threading.Event):
+def oracle_handlers(pool: OracleHost, ready: threading.Event):
     """KerasTuner's Oracle service, its handlers made once ``ready`` is set (the chief's oracle
     exists, so the search thread has imported KerasTuner).
 
@@ -144,7 +163,7 @@ class _Call:
     invocation_metadata: tuple = ()
 
 
-def _oracle_servicer(pool: WorkerPool):
+def _oracle_servicer(pool: OracleHost):
     """KerasTuner's OracleServicer, with trial starts and ends told to our engine."""
     from keras_tuner.engine.trial import Trial
 
@@ -168,7 +187,7 @@ def _oracle_servicer(pool: WorkerPool):
 class _LazyOracle:
     """The chief tuner's oracle, built after the server starts (calls wait for it: the gate)."""
 
-    def __init__(self, pool: WorkerPool):
+    def __init__(self, pool: OracleHost):
         self._pool = pool
 
     def __getattr__(self, name: str) -> Any:

@@ -19,7 +19,8 @@ import threading
 import time
 from typing import Any
 
-from ..._kt_compat import StandInOracleTuner, deterministic_ops, protos
+from ..._kt_compat import deterministic_ops, protos
+from ..._util import quiet_tensorflow_startup
 from ...control import Action
 from ...errors import WorkerError
 from ...store import Store
@@ -222,6 +223,15 @@ def _limit_tensorflow(threads: int) -> None:
         pass
 
 
+class StandInOracleTuner:
+    """Mixed into a worker's tuner (before ``keras_tuner.Tuner``): its oracle is a client of
+    the chief's, which holds the space, so KerasTuner's ``Tuner._populate_initial_space`` is
+    skipped (the hook ``_kt_compat.check_stand_in_hook`` checks)."""
+
+    def _populate_initial_space(self):
+        pass
+
+
 def _worker_tuner_class():
     import keras_tuner
 
@@ -271,7 +281,7 @@ def run_worker(
 
     threads = threads or cpu_count()
     os.environ.update(thread_env(threads))  # before TensorFlow is imported
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow_startup()
     _die_with_parent(parent_pid)
     host, port = parse_address(chief)
     link = _Link(join_address(host, port), token, worker_id=worker_id, parent_pid=parent_pid)

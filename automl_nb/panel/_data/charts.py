@@ -10,6 +10,7 @@ import math
 from typing import Any, NamedTuple
 
 from ...record import SCORED, SearchRecord, TrialRecord, better, finite
+from ...status import TrialStatus
 from .axes import log_ticks
 from .space import kind_of, searchable_names, space_of, value_key
 
@@ -123,7 +124,7 @@ def visible_curve_ids(record: SearchRecord, limit: int = 40, keep_best: int = 5)
     ids = list(record.trials)
     if len(ids) <= limit:
         return ids
-    keep = [t.trial_id for t in record.trials.values() if t.status == "running"]
+    keep = [t.trial_id for t in record.trials.values() if t.status == TrialStatus.RUNNING]
     keep += [tid for tid in best_trial_ids(record, keep_best) if tid not in keep]
     chosen = set(keep[:limit])
     for tid in reversed(ids):
@@ -140,20 +141,21 @@ class CurveStyle(NamedTuple):
     width: float
     dash: str
     opacity: float
-    role: str  #: "running", "best" or "finished": which colour and whether the legend names it
+    #: running (the status), "best" or "finished": its colour, whether the legend names it
+    role: str
 
 
-DASHES = {"pruned": "dash", "stopped": "dashdot", "failed": "dot"}
+DASHES = {TrialStatus.PRUNED: "dash", TrialStatus.STOPPED: "dashdot", TrialStatus.FAILED: "dot"}
 
 
 def curve_style(status: str, is_best: bool = False) -> CurveStyle:
     """The line style of a trial's curve from its status and whether it is the best."""
     dash = DASHES.get(status, "solid")
-    if status == "running":
-        return CurveStyle(3.0, "solid", 1.0, "running")
+    if status == TrialStatus.RUNNING:
+        return CurveStyle(3.0, "solid", 1.0, TrialStatus.RUNNING)
     if is_best:
         return CurveStyle(3.0, dash, 1.0, "best")
-    if status == "failed":
+    if status == TrialStatus.FAILED:
         return CurveStyle(1.0, dash, 0.35, "finished")
     return CurveStyle(1.2, dash, 0.5, "finished")
 
@@ -316,7 +318,7 @@ def curves_chart(record: SearchRecord, limit: int = 40, keep_best: int = 5) -> C
     return CurvesChart(
         tuple(learning_curves(record, trial_ids=visible_curve_ids(record, limit, keep_best))),
         best[0] if best else None,
-        tuple(t.trial_id for t in record.trials.values() if t.status == "running"),
+        tuple(t.trial_id for t in record.trials.values() if t.status == TrialStatus.RUNNING),
         record.objective or "validation objective",
         record.direction,
         max((t.epochs for t in record.trials.values()), default=1),

@@ -9,9 +9,8 @@ from typing import Any
 
 from ...events import jsonable
 from ...record import SearchRecord
+from ...status import FINISHED  # noqa: F401 - read from here by the panel's data functions
 
-#: Trial statuses whose score counts (a failed trial has none).
-FINISHED = ("completed", "pruned", "stopped", "failed")
 plain = jsonable  # a JSON-safe copy of a hyperparameter value (numpy scalars, NaN, tuples)
 
 

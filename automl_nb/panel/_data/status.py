@@ -11,6 +11,7 @@ from ...ensemble import weights_of
 from ...record import OWN_SOURCES, SearchRecord, TrialRecord, finite
 from ...referee import standing
 from ...settings import Budget
+from ...status import FINAL_STATES, TrialStatus
 from .space import plain, searchable_names
 
 
@@ -48,10 +49,10 @@ def status_info(record: SearchRecord, now: float) -> StatusInfo:
     budget = record.budget
     total = budget.trials if budget else None
     time_budget = budget.time_budget_s if budget else None
-    now_running = [t for t in record.trials.values() if t.status == "running"]
+    now_running = [t for t in record.trials.values() if t.status == TrialStatus.RUNNING]
     running = now_running[-1] if now_running else None  # the latest, as record.running
     elapsed = record.elapsed(now)
-    final = record.state in ("done", "failed")
+    final = record.state in FINAL_STATES
     fractions: list[float] = []
     etas: list[float] = []
     if total:
@@ -125,7 +126,7 @@ def status_text(info: StatusInfo) -> str:
         parts.append(_running_text(RunningTrial(info.running_id, info.running_epoch or 0,
                                                 info.running_target, None)))
     parts.append(f"elapsed {format_duration(info.elapsed_s, '—')}")
-    if info.eta_s is not None and info.state not in ("done", "failed"):
+    if info.eta_s is not None and info.state not in FINAL_STATES:
         parts.append(f"about {format_duration(info.eta_s, '—')} left")
     if info.plan:
         parts.append(info.plan)
@@ -218,12 +219,12 @@ def main_hyperparameters(record: SearchRecord, limit: int = 6) -> list[str]:
 
 def table_row(record: SearchRecord, trial: TrialRecord, order: int) -> dict[str, Any]:
     """One JSON-safe table row; a running trial's score is its best epoch so far."""
-    score = record.best_so_far(trial) if trial.status == "running" else trial.score
+    score = record.best_so_far(trial) if trial.status == TrialStatus.RUNNING else trial.score
     target = trial.planned_epochs or None
     return {
         "trial_id": trial.trial_id,
         "n": order,
-        "status": trial.status,
+        "status": str(trial.status),  # the plain word, for the front end
         "score": finite(score),
         "epochs": trial.epochs,
         "target": target,

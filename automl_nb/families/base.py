@@ -11,7 +11,9 @@ A *data family* (tabular, image, sequence; text next) is one module with one
 - its Keras **preprocessing layers** (``input_layers``) and what ``fit`` gets (``fit_data``);
 - what an exported model's **predictor** accepts: the sidecar's ``inputs`` (``export_inputs``)
   and a user's raw input turned into the model's (``predictor_inputs``, then ``model_inputs``);
-- its **built-in space** (``build_space``) and warm-start **portfolio**.
+- its **built-in space** (``build_space``) and warm-start **portfolio**;
+- tiny **examples** of its inputs, which its conformance test (``tests/test_families.py``)
+  runs every question above on.
 
 The registry keeps the families in the order :func:`recognise` asks them (``register``'s
 ``before`` puts a more specific family, such as text over tabular, ahead). Family names are
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -34,8 +38,24 @@ from ..errors import DataError
 if TYPE_CHECKING:  # pragma: no cover
     from ..builtin_spaces import DataSpec
 
-__all__ = ["DataFamily", "array_layers", "get", "model_inputs", "recognise", "register", "registered",
-           "unregister"]
+__all__ = ["DataFamily", "Example", "array_layers", "get", "model_inputs", "recognise", "register",
+           "registered", "unregister"]
+
+
+@dataclass
+class Example:
+    """A tiny input of a family, as a user gives it: what every family's conformance test
+    (``tests/test_families.py``) loads, stores, describes and predicts from.
+
+    Attributes: ``data`` (what ``automl_nb.search`` takes), ``rows`` (raw input for ``n``
+    samples, as the exported model's ``predict`` takes it), ``kwargs`` (``load_data``'s other
+    arguments, such as ``target``).
+    """
+
+    data: Any
+    rows: Any
+    n: int
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 class DataFamily(ABC):
@@ -131,6 +151,12 @@ class DataFamily(ABC):
         HyperParameters). A family without one leaves this as it is; a search on it then
         needs the user's ``space``."""
         raise NotImplementedError
+
+    # -- for the conformance test ----------------------------------------------------------
+    @abstractmethod
+    def examples(self, directory: Path) -> list[Example]:
+        """Tiny inputs of this family, each kind it recognises (files written under
+        ``directory``, which exists), seeded: what its conformance test runs on."""
 
     @property
     def has_space(self) -> bool:

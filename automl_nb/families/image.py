@@ -27,7 +27,7 @@ from ..data.images import (
     read_images,
 )
 from ..errors import DataError, Keyword
-from .base import DataFamily, array_export_inputs, array_inputs, is_path
+from .base import DataFamily, Example, array_export_inputs, array_inputs, is_path
 
 
 class ImageFamily(DataFamily):
@@ -106,6 +106,26 @@ class ImageFamily(DataFamily):
         return array_inputs(inputs, data)
 
     build_space = staticmethod(builtin_spaces.build_cnn)
+
+    def examples(self, directory: Path) -> list[Example]:
+        from PIL import Image
+
+        rng = np.random.default_rng(0)
+        colour = rng.integers(0, 256, (24, 6, 6, 3), dtype=np.uint8)
+        grey = rng.integers(0, 256, (24, 5, 5), dtype=np.uint8)
+        labels = np.arange(24) % 2
+        folder = directory / "images"
+        files = []
+        for i in range(16):
+            sub = folder / ("cat" if i % 2 else "dog")
+            sub.mkdir(parents=True, exist_ok=True)
+            files.append(str(sub / f"{i}.png"))
+            Image.fromarray(colour[i]).save(files[-1])
+        return [
+            Example((colour, labels), colour[:3], 3),
+            Example((grey, labels), grey[:2], 2),
+            Example(str(folder), files[:3], 3),
+        ]
 
 
 FAMILY = ImageFamily()

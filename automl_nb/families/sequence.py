@@ -8,6 +8,7 @@ training split's mean and variance inside the model. Its built-in space is the 1
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ import numpy as np
 from .. import builtin_spaces
 from ..data.arrays import load_arrays, pair_sample
 from ..data.dataset import Dataset, reject_target
-from .base import DataFamily, array_export_inputs, array_inputs
+from .base import DataFamily, Example, array_export_inputs, array_inputs
 
 
 class SequenceFamily(DataFamily):
@@ -49,6 +50,12 @@ class SequenceFamily(DataFamily):
         return array_inputs(inputs, data)
 
     build_space = staticmethod(builtin_spaces.build_sequence)
+
+    def examples(self, directory: Path) -> list[Example]:
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(30, 7, 2)).astype(np.float32)
+        y = rng.normal(size=30)  # a regression
+        return [Example((x, y), x[:4], 4), Example((x, np.arange(30) % 3), x[0], 1)]
 
 
 FAMILY = SequenceFamily()

@@ -21,6 +21,7 @@ from ..data.dataset import Dataset, is_dataframe, reject_target
 from ..data.frames import frame_columns, load_csv, load_frame, reload_csv
 from .base import (
     DataFamily,
+    Example,
     array_export_inputs,
     array_inputs,
     array_layers,
@@ -106,6 +107,26 @@ class TabularFamily(DataFamily):
         return frame_columns({"columns": inputs["columns"]}, data, "data")
 
     build_space = staticmethod(builtin_spaces.build_mlp)
+
+    def examples(self, directory: Path) -> list[Example]:
+        import pandas as pd
+
+        rng = np.random.default_rng(0)
+        n = 40
+        frame = pd.DataFrame({
+            "size": rng.normal(10, 2, n), "colour": rng.choice(["red", "blue", None], n),
+            "count": rng.integers(0, 5, n).astype(float), "y": rng.choice(["yes", "no"], n),
+        })
+        frame.loc[3, "size"] = np.nan
+        csv = directory / "table.csv"
+        frame.to_csv(csv, index=False)
+        x = rng.normal(size=(n, 3))
+        y = rng.integers(0, 2, n)
+        return [
+            Example(frame, frame.drop(columns="y").head(5), 5, {"target": "y"}),
+            Example(str(csv), frame.head(4).to_dict("records"), 4, {"target": "y"}),
+            Example((x, y), x[:6], 6),
+        ]
 
 
 def column_layers(columns: list[dict[str, Any]]) -> tuple[dict[str, Any], Any]:

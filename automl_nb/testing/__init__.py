@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from .. import families
 from .._search import Search
 from ..backends.scripted import DEFAULT_SPACE, ScriptedTrainer, default_curve, sample
-from ..store import FORMAT, Store, prepare_directory
+from ..data import load_data
+from ..store import FORMAT, Store, dataset_meta, prepare_directory
 
 __all__ = ["DEFAULT_SPACE", "ScriptedTrainer", "default_curve", "sample", "scripted_search"]
 
@@ -33,12 +36,16 @@ def scripted_search(
     warm_start: bool = False,
     patience: int | None = None,
     plan: bool = True,
+    data: Any = None,
+    target: Any = None,
 ) -> Search:
     """A :class:`Search` run by a :class:`ScriptedTrainer` (fast, no TensorFlow).
 
     Unlike :func:`automl_nb.search`, the warm start and early stopping are off unless asked
     for (``warm_start=True``, ``patience=N``); ``plan=False`` turns off the planning of a
-    time budget (trials then train their epochs until the budget cuts one short).
+    time budget (trials then train their epochs until the budget cuts one short). ``data``
+    (with ``target``) is loaded as :func:`automl_nb.search` loads it, through its data family,
+    and kept in the directory as a real search's; without it the search has no data.
     """
     trainer = trainer or ScriptedTrainer()
     path = prepare_directory(directory, overwrite)
@@ -62,8 +69,12 @@ def scripted_search(
         "plan": plan,
         "created": datetime.now().isoformat(timespec="seconds"),
     }
-    Store(path).create(settings, None)
-    search = Search(directory=path, settings=settings, dataset=None, trainer=trainer)
+    dataset = None
+    if data is not None:
+        dataset = load_data(data, target=target, seed=trainer.seed)
+        settings["data"], settings["dataset"] = families.describe(dataset), dataset_meta(dataset)
+    Store(path).create(settings, dataset)
+    search = Search(directory=path, settings=settings, dataset=dataset, trainer=trainer)
     if start:
         search.start()
     return search

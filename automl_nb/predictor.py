@@ -96,8 +96,7 @@ class Predictor:
 
     def __repr__(self) -> str:
         what = f"{len(self.class_names)} classes" if self.class_names else self.task
-        kind = "rows of a table" if self.inputs.get("kind") == "columns" else "arrays"
-        return f"<Predictor {self.path.name}: {what}, predicts from {kind}>"
+        return f"<Predictor {self.path.name}: {what}, predicts from {self.family.accepts(self.inputs)}>"
 
 
 def class_indices(out: np.ndarray) -> np.ndarray:

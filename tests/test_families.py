@@ -76,7 +76,7 @@ def check_family(family, directory):
         assert n_samples(x) == example.n, what
         assert structure(x) == structure(ds.x_val), what
         predictor = Predictor(directory / "model.keras", {"family": family.name, "inputs": inputs})
-        assert predictor.family is family
+        assert predictor.family is family and family.accepts(inputs) in repr(predictor)
     return examples
 
 

@@ -145,6 +145,10 @@ class DataFamily(ABC):
         """A user's raw ``data`` as the model's inputs, before tensors (``model_inputs``);
         ``inputs`` is the sidecar's. Raises ValueError with a sentence when it does not fit."""
 
+    def accepts(self, inputs: dict[str, Any]) -> str:
+        """What the predictor takes, in a few words (``"arrays"``), for its repr."""
+        return "arrays"
+
     # -- the built-in space -----------------------------------------------------------------
     def build_space(self, hp: Any, spec: DataSpec) -> Any:
         """The built-in hypermodel: a compiled Keras model for ``hp`` (KerasTuner's

@@ -87,6 +87,11 @@ def test_every_registered_family_conforms(name, tmp_path):
 
 def test_the_registry_asks_in_order_and_refuses_twins():
     assert FAMILIES[:3] == ["tabular", "image", "sequence"]
+    table = {"kind": "columns", "columns": [{"name": "a", "input": "a", "kind": "numeric"}]}
+    assert families.get("tabular").accepts(table) == "rows of a table"
+    assert families.get("image").accepts({"kind": "array", "shape": [4, 4, 3], "dtype": "uint8"}) == (
+        "arrays or image files")
+    assert families.get("sequence").accepts({"kind": "array", "shape": [9, 1], "dtype": "float32"}) == "arrays"
     with pytest.raises(ValueError, match="registered already"):
         families.register(families.get("tabular"))
     with pytest.raises(KeyError, match="no data family named 'audio'"):
@@ -211,3 +216,20 @@ def test_a_new_family_is_one_module_and_one_registration(toy_family, tmp_path, s
         assert store.read_data(store.read_settings()) is None
     finally:
         families.register(toy_family)
+
+
+def test_text_inputs_are_kept_without_pickle_and_reach_keras_as_strings(tmp_path):
+    """What a family of strings (text) inherits: a 1-D array of str objects is written to
+    data.npz as fixed-width strings, read back as str objects, and given to Keras as a string
+    tensor."""
+    family = families.get("sequence")  # any family: these are the protocol's defaults
+    texts = np.array(["a short message", "", "ünïcode too"], dtype=object)
+    saved = family.saved_inputs(texts, "x_train")
+    assert saved["x_train"].dtype.kind == "U"
+    path = tmp_path / "texts.npz"
+    np.savez(path, **saved)
+    with np.load(path, allow_pickle=False) as arrays:
+        back = family.restored_inputs(arrays, {"inputs": "array"}, "x_train")
+    assert back.dtype == object and back.tolist() == texts.tolist()
+    tensor = family.model_inputs(back)
+    assert tensor.dtype.name == "string" and [t.decode() for t in tensor.numpy()] == texts.tolist()

@@ -100,16 +100,15 @@ class DataFamily(ABC):
         """``x`` (``part`` is "x_train" or "x_val") as named arrays for ``data.npz``, text as
         fixed-width strings (never pickled objects)."""
         if isinstance(x, dict):
-            return {f"{part}.{i}": v.astype(str) if v.dtype == object else v
-                    for i, v in enumerate(x.values())}
-        return {part: np.asarray(x)}
+            return {f"{part}.{i}": _fixed_width(v) for i, v in enumerate(x.values())}
+        return {part: _fixed_width(np.asarray(x))}
 
     def restored_inputs(self, arrays: Any, spec: dict[str, Any], part: str) -> Any:
         """What :meth:`saved_inputs` wrote, read back from ``data.npz`` as the model takes it."""
         if spec.get("inputs") == "columns":
             return {c["name"]: _text_objects(arrays[f"{part}.{i}"])
                     for i, c in enumerate(spec["columns"])}
-        return arrays[part]
+        return _text_objects(arrays[part])
 
     # -- the model ---------------------------------------------------------------------------
     def input_layers(self, spec: dict[str, Any]) -> tuple[Any, Any]:
@@ -245,14 +244,25 @@ def is_frame_like(data: Any) -> bool:
 
 
 def model_inputs(x: Any) -> Any:
-    """Raw inputs as Keras takes them: arrays as they are, a dict of columns with its text
-    columns as string tensors (Keras' array adapter takes no NumPy strings). Imports
-    TensorFlow only for a dict."""
-    if not isinstance(x, dict):
-        return x
+    """Raw inputs as Keras takes them: numeric arrays as they are, text (an array of str
+    objects, alone or as a dict's column) as string tensors (Keras' array adapter takes no
+    NumPy strings). Imports TensorFlow only for text."""
+    if isinstance(x, dict):
+        return {k: _strings(v) for k, v in x.items()}
+    return _strings(x)
+
+
+def _strings(values: Any) -> Any:
+    if not (isinstance(values, np.ndarray) and values.dtype == object):
+        return values
     import tensorflow as tf
 
-    return {k: tf.constant(v.astype(str)) if v.dtype == object else v for k, v in x.items()}
+    return tf.constant(values.astype(str))
+
+
+def _fixed_width(values: np.ndarray) -> np.ndarray:
+    """Text (str objects) as fixed-width strings, which ``np.save`` writes without pickle."""
+    return values.astype(str) if values.dtype == object else values
 
 
 def _text_objects(values: Any) -> Any:

@@ -105,6 +105,10 @@ class ImageFamily(DataFamily):
                 return read_images(paths, shape[:2], shape[2])
         return array_inputs(inputs, data)
 
+    def accepts(self, inputs: dict[str, Any]) -> str:
+        shape = inputs.get("shape") or ()
+        return "arrays or image files" if len(shape) == 3 and inputs.get("dtype") == "uint8" else "arrays"
+
     build_space = staticmethod(builtin_spaces.build_cnn)
 
     def examples(self, directory: Path) -> list[Example]:

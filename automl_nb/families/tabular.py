@@ -106,6 +106,9 @@ class TabularFamily(DataFamily):
             )
         return frame_columns({"columns": inputs["columns"]}, data, "data")
 
+    def accepts(self, inputs: dict[str, Any]) -> str:
+        return "rows of a table" if inputs.get("kind") == "columns" else "arrays"
+
     build_space = staticmethod(builtin_spaces.build_mlp)
 
     def examples(self, directory: Path) -> list[Example]:

@@ -1,9 +1,10 @@
 """Search spaces: choosing one, the checks a user's build(hp) goes through, describing one.
 
 A search space is a KerasTuner ``HyperModel``. :func:`get_space` turns what the user gave
-(``None``, a ``build(hp)`` function, or a ``HyperModel``) into one; the built-in spaces (a
-small MLP for tabular data, a 1-D conv net for sequences and a small CNN for images) are the
-data families' (:mod:`automl_nb.families`, built by :mod:`automl_nb.builtin_spaces`). :func:`check_model` checks each model a space builds,
+(``None``, a ``build(hp)`` function, or a ``HyperModel``) into one; a built-in space (a small
+MLP for tabular data, a 1-D conv net for sequences and a small CNN for images) is the data
+family's (:mod:`automl_nb.families`; the builds are in :mod:`automl_nb.builtin_spaces`, with
+:class:`DataSpec`). :func:`check_model` checks each model a space builds,
 :func:`describe_space` and :func:`hp_spec` describe a space as JSON, :func:`check_values`
 checks values given for it (enqueue).
 

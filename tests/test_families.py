@@ -99,6 +99,16 @@ def test_the_registry_asks_in_order_and_refuses_twins():
     assert families.recognise(42) is None
 
 
+def test_a_familys_own_options_reach_it_and_the_others_refuse_them():
+    from automl_nb.errors import DataError
+
+    x, y = np.zeros((10, 3)), np.arange(10) % 2
+    for data in ((x, y), "iris"):
+        with pytest.raises(DataError, match="text_columns does not apply to") as err:
+            load_data(data, text_columns=["a"])
+        assert err.value.argument == "text_columns"
+
+
 @pytest.mark.parametrize("name", FAMILIES)
 def test_every_family_builds_its_layers_fit_data_and_space(name, tmp_path):
     import keras
@@ -138,10 +148,10 @@ class PointsFamily(DataFamily):
     name = "points"
     portfolio = (("wide", {"units": 256}),)
 
-    def recognise(self, data, target=None):
+    def recognise(self, data, target=None, **options):
         return isinstance(data, dict) and set(data) == {"points", "labels"}
 
-    def load(self, data, *, target, validation, seed, validation_split, task):
+    def load(self, data, *, target, validation, seed, validation_split, task, **options):
         x = np.asarray(data["points"], dtype=np.float32)
         y = np.asarray(data["labels"], dtype=np.int64)
         train, val = split_indices(len(x), y, seed, validation_split)

@@ -85,6 +85,7 @@ def load_data(
     seed: int | None = None,
     validation_split: float = 0.2,
     task: str | None = None,
+    **options: Any,
 ) -> Dataset:
     """Turn an input into a `Dataset` of raw inputs, encoded labels and a validation set.
 
@@ -102,6 +103,8 @@ def load_data(
         validation_split: the fraction held out when ``validation`` is None, in (0, 1).
         task: "classification" or "regression" to override the task inferred from the target
             (see :mod:`automl_nb.data.labels`).
+        options: arguments of one data family (:mod:`automl_nb.families`), passed to its
+            ``recognise`` and ``load``; a family that takes none refuses them in a sentence.
 
     Raises:
         DataError: bad input, with one sentence naming the argument and the fix.
@@ -117,6 +120,7 @@ def load_data(
                  ", they apply only to raw inputs"),
                 argument="data",
             )
+        families.refuse_options(options, "a Dataset")
         return data
     if isinstance(data, str) and bundled_key(data) in BUNDLED:
         key = bundled_key(data)
@@ -127,11 +131,13 @@ def load_data(
                 hint=("use ", Keyword("validation_split"), " to choose the held-out fraction"),
             )
         _no_task(task, f"the bundled set {key!r}")
+        families.refuse_options(options, f"the bundled set {key!r}")
         return load_bundled(key, seed, validation_split)
-    family = families.recognise(data, target)
+    family = families.recognise(data, target, **options)
     if family is not None:
         return family.load(data, target=target, validation=validation, seed=seed,
-                           validation_split=validation_split, task=task)
+                           validation_split=validation_split, task=task, **options)
+    families.refuse_options(options, "this data")
     if isinstance(data, (tuple, list)):  # no family's: say what is wrong with it
         if len(data) != 2:
             raise DataError(

@@ -400,7 +400,8 @@ def load_csv(path: Path, target: Any, validation: Any, seed: int | None, split: 
                          task, family)
     if validation is None or isinstance(validation, (str, os.PathLike)):
         dataset.source = {
-            "kind": "csv", "path": str(path.resolve()), "fingerprint": file_fingerprint(path),
+            "kind": "csv", "family": family, "path": str(path.resolve()),
+            "fingerprint": file_fingerprint(path),
             "target": int(target) if isinstance(target, np.integer) else target, "seed": seed,
             "validation_split": split, "task": task,
             "validation": None if validation is None else str(Path(validation).resolve()),

@@ -18,14 +18,15 @@ from .base import (
     get,
     model_inputs,
     recognise,
+    refuse_options,
     register,
     registered,
     source_family,
     unregister,
 )
 
-__all__ = ["DataFamily", "describe", "get", "model_inputs", "recognise", "register", "registered",
-           "source_family", "spec_family", "unregister"]
+__all__ = ["DataFamily", "describe", "get", "model_inputs", "recognise", "refuse_options", "register",
+           "registered", "source_family", "spec_family", "unregister"]
 
 register(tabular.FAMILY)
 register(image.FAMILY)

@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..data.dataset import Dataset, concat
-from ..errors import DataError
+from ..errors import DataError, Keyword
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..builtin_spaces import DataSpec
 
-__all__ = ["DataFamily", "Example", "array_layers", "get", "model_inputs", "recognise", "register",
-           "registered", "unregister"]
+__all__ = ["DataFamily", "Example", "array_layers", "get", "model_inputs", "recognise",
+           "refuse_options", "register", "registered", "source_family", "unregister"]
 
 
 @dataclass
@@ -75,16 +75,19 @@ class DataFamily(ABC):
 
     # -- the user's input ---------------------------------------------------------------
     @abstractmethod
-    def recognise(self, data: Any, target: Any = None) -> bool:
+    def recognise(self, data: Any, target: Any = None, **options: Any) -> bool:
         """Whether ``data`` (as given to ``automl_nb.search``, never a Dataset or a bundled
-        set's name) is this family's. Cheap, and never raises."""
+        set's name) is this family's. ``options`` are the family-specific arguments the user
+        gave ``load_data`` (such as ``text_columns=``), which may decide it. Cheap, and never
+        raises."""
 
     @abstractmethod
     def load(self, data: Any, *, target: Any, validation: Any, seed: int | None,
-             validation_split: float, task: str | None) -> Dataset:
+             validation_split: float, task: str | None, **options: Any) -> Dataset:
         """The :class:`Dataset` of ``data``: raw inputs, encoded labels, the validation split
         and the ``preprocessing`` spec learnt from the training split. Raises
-        :class:`~automl_nb.errors.DataError` with a sentence for bad input."""
+        :class:`~automl_nb.errors.DataError` with a sentence for bad input, and for an
+        option the family does not take (:func:`refuse_options`)."""
 
     def reload(self, source: dict[str, Any]) -> Dataset:
         """The Dataset again from ``Dataset.source`` (file-backed data), checking the files."""
@@ -309,16 +312,27 @@ def get(name: str) -> DataFamily:
                    + ", ".join(f.name for f in _FAMILIES))
 
 
-def recognise(data: Any, target: Any = None) -> DataFamily | None:
-    """The first registered family that recognises ``data``, or None."""
+def recognise(data: Any, target: Any = None, **options: Any) -> DataFamily | None:
+    """The first registered family that recognises ``data`` (with ``options``), or None."""
     for family in _FAMILIES:
-        if family.recognise(data, target):
+        if family.recognise(data, target, **options):
             return family
     return None
 
 
+def refuse_options(options: dict[str, Any], what: str) -> None:
+    """A family's ``load`` given options it does not take: one sentence naming the first."""
+    if options:
+        name = min(options)
+        raise DataError(f"does not apply to {what}", argument=name, value=options[name],
+                        hint=("drop ", Keyword(name)))
+
+
 def source_family(source: dict[str, Any]) -> DataFamily:
-    """The family that reads again the data reference ``source`` (``Dataset.source``)."""
+    """The family that reads again the data reference ``source`` (``Dataset.source``): the
+    one it names (``family``), else the one that reads its ``kind``."""
+    if source.get("family"):
+        return get(source["family"])
     kind = source.get("kind")
     for family in _FAMILIES:
         if kind in family.source_kinds:

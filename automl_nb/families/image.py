@@ -27,7 +27,7 @@ from ..data.images import (
     read_images,
 )
 from ..errors import DataError, Keyword
-from .base import DataFamily, Example, array_export_inputs, array_inputs, is_path
+from .base import DataFamily, Example, array_export_inputs, array_inputs, is_path, refuse_options
 
 
 class ImageFamily(DataFamily):
@@ -42,7 +42,7 @@ class ImageFamily(DataFamily):
         ("large-batch", {"batch_size": 128, "learning_rate": 3e-3}),
     )
 
-    def recognise(self, data: Any, target: Any = None) -> bool:
+    def recognise(self, data: Any, target: Any = None, **options: Any) -> bool:
         if is_path(data):
             try:
                 return Path(data).expanduser().is_dir()
@@ -52,7 +52,8 @@ class ImageFamily(DataFamily):
         return sample is not None and (sample[0] == 4 or (sample[0] == 3 and sample[1] == np.uint8))
 
     def load(self, data: Any, *, target: Any, validation: Any, seed: int | None,
-             validation_split: float, task: str | None) -> Dataset:
+             validation_split: float, task: str | None, **options: Any) -> Dataset:
+        refuse_options(options, f"{self.name} data")
         if is_path(data):
             reject_target(target, f"an image folder ({str(data)!r})")
             if task == "regression":

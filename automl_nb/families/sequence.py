@@ -16,7 +16,7 @@ import numpy as np
 from .. import builtin_spaces
 from ..data.arrays import load_arrays, pair_sample
 from ..data.dataset import Dataset, reject_target
-from .base import DataFamily, Example, array_export_inputs, array_inputs
+from .base import DataFamily, Example, array_export_inputs, array_inputs, refuse_options
 
 
 class SequenceFamily(DataFamily):
@@ -30,12 +30,13 @@ class SequenceFamily(DataFamily):
         ("small-kernel", {"kernel_size": 3, "learning_rate": 3e-3, "batch_size": 32}),
     )
 
-    def recognise(self, data: Any, target: Any = None) -> bool:
+    def recognise(self, data: Any, target: Any = None, **options: Any) -> bool:
         sample = pair_sample(data)
         return sample is not None and sample[0] == 3 and sample[1] != np.uint8
 
     def load(self, data: Any, *, target: Any, validation: Any, seed: int | None,
-             validation_split: float, task: str | None) -> Dataset:
+             validation_split: float, task: str | None, **options: Any) -> Dataset:
+        refuse_options(options, f"{self.name} data")
         reject_target(target, "arrays (X, y)")
         return load_arrays(data[0], data[1], validation, seed, validation_split, task, self.name)
 

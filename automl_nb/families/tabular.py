@@ -27,6 +27,7 @@ from .base import (
     array_layers,
     is_frame_like,
     is_path,
+    refuse_options,
 )
 
 
@@ -44,7 +45,7 @@ class TabularFamily(DataFamily):
         ("large-batch", {"batch_size": 128, "learning_rate": 3e-3}),
     )
 
-    def recognise(self, data: Any, target: Any = None) -> bool:
+    def recognise(self, data: Any, target: Any = None, **options: Any) -> bool:
         if is_dataframe(data):
             return True
         if is_path(data):
@@ -56,7 +57,8 @@ class TabularFamily(DataFamily):
         return sample is not None and sample[0] == 2
 
     def load(self, data: Any, *, target: Any, validation: Any, seed: int | None,
-             validation_split: float, task: str | None) -> Dataset:
+             validation_split: float, task: str | None, **options: Any) -> Dataset:
+        refuse_options(options, f"{self.name} data")
         if is_dataframe(data):
             return load_frame(data, target, validation, seed, validation_split, "dataframe", task,
                               self.name)

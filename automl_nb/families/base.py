@@ -96,7 +96,8 @@ class DataFamily(ABC):
     @abstractmethod
     def describe(self, dataset: Dataset) -> str:
         """One line on what the data is, for the panel's header and the command line
-        (``"8 × 8 images, 1 channel"``); ``Dataset.summary`` keeps it as ``description``."""
+        (``"8 × 8 images, grey"``); ``automl_nb.families.describe`` puts it in the data's
+        summary as ``description``, which ``search.json`` keeps."""
 
     # -- the search directory -------------------------------------------------------------
     def saved_inputs(self, x: Any, part: str) -> dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ import logging
 import os
 from typing import Any
 
+from . import families
 from . import oracles as _oracles
 from ._checks import check_objective, check_seed, check_time, positive_int
 from ._search import Search
@@ -120,7 +121,7 @@ def search(
     )
     settings = Settings(
         name=path.name if directory is not None else f"{name}-{oracle_name}",
-        data=dataset.summary(),
+        data=families.describe(dataset),
         dataset=dataset_meta(dataset),
         oracle=oracle_name,
         objective=objective,

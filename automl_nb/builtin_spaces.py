@@ -1,20 +1,22 @@
-"""The built-in search spaces: one hypermodel a data family, and the portfolio each starts with.
+"""The built-in search spaces' builds, and the :class:`DataSpec` every space is built for.
 
-``BUILTIN_SPACES`` maps a family ("tabular", "sequence", "image") to a ``build(hp, spec)``
-function; :func:`automl_nb.spaces.get_space` wraps it for a data set. Every hyperparameter
-is declared at the top of a build, whatever the values, so each space is one flat, fixed set
-(simpler for the panel and the Bayesian oracle), and its defaults make a good first trial.
-
-``PORTFOLIOS`` lists, a family, the configurations a search tries right after the space's
-defaults (the warm start, which :mod:`automl_nb.backends.engine` queues): values known to work
-on such data, chosen by measurement with ``bench/quality.py``.
+A data family (:mod:`automl_nb.families`) offers one built-in hypermodel, a ``build(hp,
+spec)`` function: :func:`build_mlp` (tabular), :func:`build_sequence` and :func:`build_cnn`
+(image) are here with the pieces they share (the input, the head, the common
+hyperparameters), for a new family's build to reuse; each family's module holds its
+portfolio, the configurations a search tries right after the space's defaults.
+:func:`automl_nb.spaces.get_space` wraps a family's build for a data set. Every
+hyperparameter is declared at the top of a build, whatever the values, so each space is one
+flat, fixed set (simpler for the panel and the Bayesian oracle), and its defaults make a good
+first trial.
 
 Importing this module does not import TensorFlow or Keras; the builds import Keras.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import numbers
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import SpaceError
@@ -22,30 +24,80 @@ from .errors import SpaceError
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
-    from .spaces import DataSpec
-
-__all__ = ["BAYESIAN_RANDOM_START", "BUILTIN_SPACES", "FAMILIES", "PORTFOLIOS", "build_cnn", "build_mlp",
-           "build_sequence"]
-
-FAMILIES = ("tabular", "sequence", "image")
+__all__ = ["BAYESIAN_RANDOM_START", "DataSpec", "build_cnn", "build_mlp", "build_sequence",
+           "head_and_compile", "hp_batch_size", "hp_dropout", "hp_learning_rate", "space_input"]
 
 
-def _learning_rate(hp: Any, default: float = 1e-3) -> float:
+@dataclass(frozen=True)
+class DataSpec:
+    """The few facts about a data set that a search space needs (no arrays, cheap to copy).
+
+    Attributes:
+        family: the data family's name ("tabular", "sequence", "image", ...).
+        task: "classification" or "regression".
+        input_shape: one sample's shape, without the batch dimension.
+        n_classes: the number of classes (classification), else None.
+        n_outputs: the size of the model's last layer: n_classes, or the number of targets.
+    """
+
+    family: str
+    task: str
+    input_shape: tuple[int | None, ...]
+    n_classes: int | None
+    n_outputs: int
+
+    @classmethod
+    def of(cls, dataset: Any) -> DataSpec:
+        """Read the spec from a Dataset (anything with the Dataset attributes) or a DataSpec."""
+        if isinstance(dataset, DataSpec):
+            return dataset
+        task = getattr(dataset, "task", None)
+        if task not in ("classification", "regression"):
+            raise SpaceError(f"dataset.task must be 'classification' or 'regression'; got {task!r}")
+        shape = tuple(None if d is None else int(d) for d in dataset.input_shape)
+        if task == "classification":
+            n_classes = dataset.n_classes
+            if not isinstance(n_classes, numbers.Integral) or n_classes < 2:
+                raise SpaceError(
+                    f"a classification data set needs n_classes >= 2; got {n_classes!r}"
+                )
+            n_classes = int(n_classes)
+            n_outputs = n_classes
+        else:
+            n_classes = None
+            y = getattr(dataset, "y_train", None)
+            ndim = getattr(y, "ndim", 1)
+            n_outputs = int(y.shape[-1]) if ndim >= 2 else 1
+        return cls(
+            family=str(getattr(dataset, "family", "")),
+            task=task,
+            input_shape=shape,
+            n_classes=n_classes,
+            n_outputs=n_outputs,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# what the builds share
+
+
+def hp_learning_rate(hp: Any, default: float = 1e-3) -> float:
     """Log-uniform over 1e-4..1e-2, a range centred on 1e-3 (Adam's usual rate)."""
     return hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=default)
 
 
-def _batch_size(hp: Any, default: int = 32) -> int:
+def hp_batch_size(hp: Any, default: int = 32) -> int:
     """Fit's batch size: larger batches run more samples a second on a CPU, smaller ones take
     more steps an epoch (``SpaceHyperModel.fit`` passes it on)."""
     return hp.Choice("batch_size", [16, 32, 64, 128], default=default)
 
 
-def _dropout(hp: Any, default: float) -> float:
+def hp_dropout(hp: Any, default: float) -> float:
+    """A dropout rate from 0 to 0.5 by tenths."""
     return hp.Float("dropout", 0.0, 0.5, step=0.1, default=default)
 
 
-def _input(spec: DataSpec, rank: int) -> tuple[Any, Any]:
+def space_input(spec: DataSpec, rank: int) -> tuple[Any, Any]:
     """A keras.Input for one sample, reshaped (adding a channel axis) to ``rank`` dims."""
     import keras
 
@@ -64,7 +116,7 @@ def _input(spec: DataSpec, rank: int) -> tuple[Any, Any]:
     return inputs, x
 
 
-def _head_and_compile(inputs: Any, x: Any, spec: DataSpec, optimizer: Any, name: str) -> Any:
+def head_and_compile(inputs: Any, x: Any, spec: DataSpec, optimizer: Any, name: str) -> Any:
     """Add the output layer for the task, build the model and compile it."""
     import keras
 
@@ -91,13 +143,13 @@ def build_mlp(hp: Any, spec: DataSpec) -> keras.Model:
     # of 32 on the tables at hand (docs/benchmarks.md, "Figures behind the code").
     layers = hp.Int("layers", 1, 3, default=2)
     units = hp.Int("units", 16, 256, step=2, sampling="log", default=256)
-    dropout = _dropout(hp, default=0.1)
+    dropout = hp_dropout(hp, default=0.1)
     batch_norm = hp.Boolean("batch_norm", default=False)
     optimizer = hp.Choice("optimizer", ["adam", "rmsprop", "sgd"], default="adam")
-    learning_rate = _learning_rate(hp, default=2e-3)
-    _batch_size(hp, default=64)
+    learning_rate = hp_learning_rate(hp, default=2e-3)
+    hp_batch_size(hp, default=64)
 
-    inputs, x = _input(spec, rank=1)
+    inputs, x = space_input(spec, rank=1)
     for _ in range(layers):
         x = keras.layers.Dense(units, use_bias=not batch_norm)(x)
         if batch_norm:
@@ -111,7 +163,7 @@ def build_mlp(hp: Any, spec: DataSpec) -> keras.Model:
         opt = keras.optimizers.RMSprop(learning_rate=learning_rate)
     else:
         opt = keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9)
-    return _head_and_compile(inputs, x, spec, opt, "mlp")
+    return head_and_compile(inputs, x, spec, opt, "mlp")
 
 
 def _can_pool(size: int | None) -> bool:
@@ -142,11 +194,11 @@ def build_sequence(hp: Any, spec: DataSpec) -> keras.Model:
     head = hp.Choice("head", ["global_max", "global_avg", "flatten"], default="global_max")
     recurrent = hp.Boolean("recurrent", default=False)
     dense_units = hp.Choice("dense_units", [0, 64, 128], default=0)
-    dropout = _dropout(hp, default=0.1)
-    learning_rate = _learning_rate(hp, default=2e-3)
-    _batch_size(hp, default=64)
+    dropout = hp_dropout(hp, default=0.1)
+    learning_rate = hp_learning_rate(hp, default=2e-3)
+    hp_batch_size(hp, default=64)
 
-    inputs, x = _input(spec, rank=2)
+    inputs, x = space_input(spec, rank=2)
     steps = spec.input_shape[0]
     width = filters
     for i in range(blocks):
@@ -173,7 +225,7 @@ def build_sequence(hp: Any, spec: DataSpec) -> keras.Model:
     if dense_units:
         x = keras.layers.Dense(dense_units, activation="relu")(x)
     opt = keras.optimizers.Adam(learning_rate=learning_rate)
-    return _head_and_compile(inputs, x, spec, opt, "sequence_net")
+    return head_and_compile(inputs, x, spec, opt, "sequence_net")
 
 
 def build_cnn(hp: Any, spec: DataSpec) -> keras.Model:
@@ -195,12 +247,12 @@ def build_cnn(hp: Any, spec: DataSpec) -> keras.Model:
     kernel_size = hp.Choice("kernel_size", [3, 5], default=3)
     pooling = hp.Choice("pooling", ["max", "avg"], default="max")
     dense_units = hp.Choice("dense_units", [0, 32, 64, 128], default=64)
-    dropout = _dropout(hp, default=0.2)
+    dropout = hp_dropout(hp, default=0.2)
     augmentation = hp.Boolean("augmentation", default=False)
-    learning_rate = _learning_rate(hp, default=2e-3)
-    _batch_size(hp, default=64)
+    learning_rate = hp_learning_rate(hp, default=2e-3)
+    hp_batch_size(hp, default=64)
 
-    inputs, x = _input(spec, rank=3)
+    inputs, x = space_input(spec, rank=3)
     if augmentation:
         x = keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant")(x)
         x = keras.layers.RandomZoom(0.1, fill_mode="constant")(x)
@@ -227,37 +279,8 @@ def build_cnn(hp: Any, spec: DataSpec) -> keras.Model:
     if dropout > 0:
         x = keras.layers.Dropout(dropout)(x)
     opt = keras.optimizers.Adam(learning_rate=learning_rate)
-    return _head_and_compile(inputs, x, spec, opt, "cnn")
+    return head_and_compile(inputs, x, spec, opt, "cnn")
 
-
-BUILTIN_SPACES: dict[str, Callable[[Any, DataSpec], Any]] = {
-    "tabular": build_mlp,
-    "sequence": build_sequence,
-    "image": build_cnn,
-}
-
-
-#: Configurations tried right after the space's defaults (warm start), a family: (name, a
-#: partial set of values; the rest take the space's defaults). Chosen with bench/quality.py;
-#: docs/benchmarks.md ("Figures behind the code") has what each entry scored when it was chosen.
-PORTFOLIOS: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
-    "tabular": (
-        # the defaults without dropout: the best of those tried on two regression tables
-        ("no-dropout", {"dropout": 0.0}),
-        # the fastest of those tried on diamonds
-        ("large-batch", {"batch_size": 128, "learning_rate": 3e-3}),
-    ),
-    "sequence": (
-        # MNIST-1D: the fastest of those tried; then a smaller kernel at a higher rate
-        ("large-batch", {"batch_size": 128, "learning_rate": 3e-3}),
-        ("small-kernel", {"kernel_size": 3, "learning_rate": 3e-3, "batch_size": 32}),
-    ),
-    "image": (
-        # digits: the best with the wider head; the large batch the fastest
-        ("wide-head", {"dense_units": 128, "batch_size": 32}),
-        ("large-batch", {"batch_size": 128, "learning_rate": 3e-3}),
-    ),
-}
 
 #: The Bayesian oracle's random start with a built-in space: its Gaussian process proposes every
 #: trial once this many have completed (the warm start's and the promotions among them).

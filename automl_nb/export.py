@@ -103,14 +103,11 @@ def target_path(path: Any, fmt: str, directory: Path) -> Path:
 def metadata(trial: Any, dataset: Any, settings: Settings, fmt: str, final: bool,
              directory: Path) -> dict[str, Any]:
     """The ``.json`` beside an export: labels and provenance, no preprocessing recipe."""
-    spec = dataset.preprocessing if dataset is not None else {}
-    if spec.get("inputs") == "columns":
-        inputs: dict[str, Any] = {"kind": "columns", "columns": [
-            {"name": c["name"], "input": c["input"], "kind": c["kind"]} for c in spec["columns"]]}
-    elif spec:
-        inputs = {"kind": "array", "shape": spec["shape"], "dtype": spec["dtype"]}
-    else:
-        inputs = {}
+    from . import families
+
+    inputs: dict[str, Any] = {}
+    if dataset is not None and dataset.preprocessing:
+        inputs = families.get(dataset.family).export_inputs(dataset.preprocessing)
     return {
         "format": FORMAT,
         "export_format": fmt,

@@ -58,64 +58,25 @@ class Predictor:
             self._model = keras.saving.load_model(self.path, safe_mode=True)  # runs no code
         return self._model
 
+    @property
+    def family(self) -> Any:
+        """The data family of the model's inputs (:mod:`automl_nb.families`), which turns a
+        user's raw input into the model's; the sidecar names it ("tabular" where it does not)."""
+        from . import families
+
+        return families.get(self.meta.get("family") or "tabular")
+
     def features(self, data: Any) -> Any:
         """The model's input for ``data``, as Keras takes it (no scaling: the model does that).
 
         For a model of a DataFrame: a dict of columns, numbers as float32 (NaN where missing)
         and text as string tensors ("" where missing). For arrays: the array in its own dtype,
         one sample given alone gaining its batch axis. For an image folder's model, image files
-        (a path, a folder, or a list of paths) are read at the model's size.
+        (a path, a folder, or a list of paths) are read at the model's size. Each data family
+        says what it accepts (``DataFamily.predictor_inputs``).
         """
-        from .data.dataset import is_dataframe
-
-        inputs = self.inputs
-        if inputs.get("kind") == "columns":
-            from .data.frames import frame_columns
-            from .data.layers import model_inputs
-
-            if not (is_dataframe(data) or _is_frame_like(data)):
-                raise ValueError(
-                    "data must be rows of a table (a DataFrame, a dict of columns or a list of "
-                    "row dicts) with the columns the model was trained on; got "
-                    f"{type(data).__name__}"
-                )
-            return model_inputs(frame_columns({"columns": inputs["columns"]}, data, "data"))
-        if _is_frame_like(data) and not isinstance(data, dict):
-            raise ValueError(
-                "data is a table, but this model was trained on arrays; pass a NumPy array of "
-                f"samples shaped {tuple(inputs.get('shape') or ())}"
-            )
-        shape = tuple(inputs.get("shape") or ())
-        if inputs.get("kind") == "array" and len(shape) == 3 and inputs.get("dtype") == "uint8":
-            from .data.images import image_paths, read_images
-
-            paths = image_paths(data)
-            if paths is not None:
-                return read_images(paths, shape[:2], shape[2])
-        array = np.asarray(data)
-        if array.dtype == object:
-            raise ValueError(
-                "data must be a numeric NumPy array (or rows of a table for a DataFrame's model); "
-                "got an array of Python objects"
-            )
-        if shape and tuple(array.shape[1:]) != shape:
-            if tuple(array.shape) == shape:
-                array = array[None, ...]  # one sample
-            elif array.ndim >= 1 and array.size == len(array) * int(np.prod(shape)):
-                array = array.reshape((len(array), *shape))  # (N, H, W, 1) for an (H, W) model
-            else:
-                raise ValueError(
-                    f"data has shape {tuple(array.shape)}, but the model takes samples shaped "
-                    f"{shape} (so an array shaped (n, {', '.join(map(str, shape))}))"
-                )
-        if inputs.get("dtype") == "uint8" and array.dtype != np.uint8:
-            if array.size and (array.min() < 0 or array.max() > 255 or np.any(array != np.round(array))):
-                raise ValueError(
-                    "the model takes images as uint8 values 0..255, as the search got them; "
-                    f"data holds {array.dtype} values from {array.min():g} to {array.max():g}"
-                )
-            array = array.astype(np.uint8)
-        return array
+        family = self.family
+        return family.model_inputs(family.predictor_inputs(self.inputs, data))
 
     def predict_proba(self, data: Any) -> np.ndarray:
         """The model's output: class probabilities (classification) or values in the target's
@@ -137,8 +98,7 @@ class Predictor:
 
     def __repr__(self) -> str:
         what = f"{len(self.class_names)} classes" if self.class_names else self.task
-        kind = "rows of a table" if self.inputs.get("kind") == "columns" else "arrays"
-        return f"<Predictor {self.path.name}: {what}, predicts from {kind}>"
+        return f"<Predictor {self.path.name}: {what}, predicts from {self.family.accepts(self.inputs)}>"
 
 
 def class_indices(out: np.ndarray) -> np.ndarray:
@@ -148,15 +108,6 @@ def class_indices(out: np.ndarray) -> np.ndarray:
     if out.shape[1] == 1:  # one sigmoid unit: the probability of class 1
         return (out[:, 0] >= 0.5).astype(int)
     return out.argmax(axis=1)
-
-
-def _is_frame_like(data: Any) -> bool:
-    module = type(data).__module__.split(".")[0]
-    if module == "pandas":
-        return True
-    if isinstance(data, dict):
-        return True
-    return isinstance(data, list) and bool(data) and all(isinstance(r, dict) for r in data)
 
 
 def load(path: str | os.PathLike[str]) -> Predictor:

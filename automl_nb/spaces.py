@@ -1,9 +1,10 @@
 """Search spaces: choosing one, the checks a user's build(hp) goes through, describing one.
 
 A search space is a KerasTuner ``HyperModel``. :func:`get_space` turns what the user gave
-(``None``, a ``build(hp)`` function, or a ``HyperModel``) into one; the built-in spaces (a
-small MLP for tabular data, a 1-D conv net for sequences and a small CNN for images) live in
-:mod:`automl_nb.builtin_spaces`. :func:`check_model` checks each model a space builds,
+(``None``, a ``build(hp)`` function, or a ``HyperModel``) into one; a built-in space (a small
+MLP for tabular data, a 1-D conv net for sequences and a small CNN for images) is the data
+family's (:mod:`automl_nb.families`; the builds are in :mod:`automl_nb.builtin_spaces`, with
+:class:`DataSpec`). :func:`check_model` checks each model a space builds,
 :func:`describe_space` and :func:`hp_spec` describe a space as JSON, :func:`check_values`
 checks values given for it (enqueue).
 
@@ -19,12 +20,12 @@ import functools
 import math
 import numbers
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._util import did_you_mean
+from .builtin_spaces import DataSpec
 from .errors import SpaceError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,59 +41,6 @@ __all__ = [
     "hp_spec",
     "space_hyperparameters",
 ]
-
-# --------------------------------------------------------------------------------------------
-# What a space needs to know about the data
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """The few facts about a data set that a search space needs (no arrays, cheap to copy).
-
-    Attributes:
-        family: "tabular", "sequence" or "image".
-        task: "classification" or "regression".
-        input_shape: one sample's shape, without the batch dimension.
-        n_classes: the number of classes (classification), else None.
-        n_outputs: the size of the model's last layer: n_classes, or the number of targets.
-    """
-
-    family: str
-    task: str
-    input_shape: tuple[int | None, ...]
-    n_classes: int | None
-    n_outputs: int
-
-    @classmethod
-    def of(cls, dataset: Any) -> DataSpec:
-        """Read the spec from a Dataset (anything with the Dataset attributes) or a DataSpec."""
-        if isinstance(dataset, DataSpec):
-            return dataset
-        task = getattr(dataset, "task", None)
-        if task not in ("classification", "regression"):
-            raise SpaceError(f"dataset.task must be 'classification' or 'regression'; got {task!r}")
-        shape = tuple(None if d is None else int(d) for d in dataset.input_shape)
-        if task == "classification":
-            n_classes = dataset.n_classes
-            if not isinstance(n_classes, numbers.Integral) or n_classes < 2:
-                raise SpaceError(
-                    f"a classification data set needs n_classes >= 2; got {n_classes!r}"
-                )
-            n_classes = int(n_classes)
-            n_outputs = n_classes
-        else:
-            n_classes = None
-            y = getattr(dataset, "y_train", None)
-            ndim = getattr(y, "ndim", 1)
-            n_outputs = int(y.shape[-1]) if ndim >= 2 else 1
-        return cls(
-            family=str(getattr(dataset, "family", "")),
-            task=task,
-            input_shape=shape,
-            n_classes=n_classes,
-            n_outputs=n_outputs,
-        )
-
 
 # --------------------------------------------------------------------------------------------
 # Checking a model built from a space
@@ -260,18 +208,21 @@ def get_space(space: Any, dataset: Any) -> keras_tuner.HyperModel:
             f"space is the HyperModel class {space.__name__}; pass an instance: "
             f"{space.__name__}(...)"
         )
-    from .builtin_spaces import BUILTIN_SPACES, FAMILIES
+    from . import families
 
     spec = DataSpec.of(dataset)
     cls = _hypermodel_class()
     if space is None:
-        build = BUILTIN_SPACES.get(spec.family)
-        if build is None:
+        with_space = [f for f in families.registered() if f.has_space]
+        family = next((f for f in with_space if f.name == spec.family), None)
+        if family is None:
             raise SpaceError(
                 f"there is no built-in space for dataset.family {spec.family!r}; use one of "
-                f"{', '.join(FAMILIES)} or pass a build(hp) function"
+                f"{', '.join(f.name for f in with_space)} or pass a build(hp) function"
             )
-        return cls(functools.partial(build, spec=spec), spec, name=build.__name__, builtin=True)
+        build = family.build_space
+        return cls(functools.partial(build, spec=spec), spec,
+                   name=getattr(build, "__name__", family.name), builtin=True)
     if callable(space):
         return cls(space, spec)
     raise SpaceError(

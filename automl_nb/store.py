@@ -142,14 +142,12 @@ class Store:
 
         if dataset.source is not None:
             return
+        from . import families
+
+        family = families.get(dataset.family)
         arrays: dict[str, Any] = {"y_train": dataset.y_train, "y_val": dataset.y_val}
         for part in ("x_train", "x_val"):
-            x = getattr(dataset, part)
-            if isinstance(x, dict):
-                for i, values in enumerate(x.values()):
-                    arrays[f"{part}.{i}"] = values.astype(str) if values.dtype == object else values
-            else:
-                arrays[part] = x
+            arrays.update(family.saved_inputs(getattr(dataset, part), part))
         _write_npz(self.data_path, arrays)
 
     def read_data(self, settings: Settings) -> Any:
@@ -160,6 +158,7 @@ class Store:
         """
         import numpy as np
 
+        from . import families
         from .data import Dataset, reload_data
 
         meta = settings.dataset
@@ -169,13 +168,9 @@ class Store:
             return None
         try:
             spec = meta["preprocessing"]
+            family = families.get(meta["family"])
             with np.load(self.data_path, allow_pickle=False) as arrays:
-                if spec.get("inputs") == "columns":
-                    names = [c["name"] for c in spec["columns"]]
-                    x_train, x_val = ({name: _column(arrays[f"{part}.{i}"]) for i, name in enumerate(names)}
-                                      for part in ("x_train", "x_val"))
-                else:
-                    x_train, x_val = arrays["x_train"], arrays["x_val"]
+                x_train, x_val = (family.restored_inputs(arrays, spec, part) for part in ("x_train", "x_val"))
                 return Dataset(
                     name=meta.get("name", settings.name),
                     family=meta["family"],
@@ -231,11 +226,6 @@ def dataset_meta(dataset: Any) -> dict[str, Any]:
         "task_reason": dataset.task_reason,
         "source": dataset.source,
     }
-
-
-def _column(values: Any) -> Any:
-    """A column read back from ``data.npz``: text as str objects, as the model's inputs take."""
-    return values.astype(object) if values.dtype.kind == "U" else values
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

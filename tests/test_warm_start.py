@@ -5,15 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from automl_nb import SearchState
+from automl_nb import SearchState, families
 from automl_nb._search import Search
-from automl_nb.builtin_spaces import (
-    BAYESIAN_RANDOM_START,
-    PORTFOLIOS,
-    build_cnn,
-    build_mlp,
-    build_sequence,
-)
+from automl_nb.builtin_spaces import BAYESIAN_RANDOM_START
 from automl_nb.events import PlanMade, TrialStarted, read_journal
 from automl_nb.store import Store
 from automl_nb.testing import DEFAULT_SPACE, ScriptedTrainer
@@ -80,20 +74,20 @@ def test_a_reopened_search_runs_only_the_portfolio_entries_it_had_not(scripted, 
     assert [t.info.get("portfolio") for t in started(again)] == ["defaults", "slow-sgd", "wide", None]
 
 
-@pytest.mark.parametrize("family, build", [("tabular", build_mlp), ("sequence", build_sequence),
-                                           ("image", build_cnn)])
-def test_every_portfolio_entry_is_valid_for_its_space(family, build):
+@pytest.mark.parametrize("family", ["tabular", "sequence", "image"])
+def test_every_portfolio_entry_is_valid_for_its_space(family):
     import keras_tuner
 
     from automl_nb.spaces import DataSpec, check_values
 
     shape = {"tabular": (6,), "sequence": (40, 1), "image": (8, 8, 1)}[family]
     spec = DataSpec(family=family, task="classification", input_shape=shape, n_classes=3, n_outputs=3)
+    build, portfolio = families.get(family).build_space, families.get(family).portfolio
     hp = keras_tuner.HyperParameters()
     build(hp, spec)
-    names = [name for name, _ in PORTFOLIOS[family]]
+    names = [name for name, _ in portfolio]
     assert len(names) == len(set(names)) and "defaults" not in names
-    for name, values in PORTFOLIOS[family]:
+    for name, values in portfolio:
         chosen = hp.copy()
         chosen.values = check_values(hp, values)
         model = build(chosen, spec)
@@ -129,7 +123,7 @@ def test_hyperband_places_the_warm_start_in_a_first_round(tmp_path, searches):
     assert s.wait(300) is SearchState.DONE, s.error
     trials = started(s)
     portfolio = [t for t in trials if t.source == "portfolio"]
-    names = ["defaults"] + [name for name, _ in PORTFOLIOS["tabular"]]
+    names = ["defaults"] + [name for name, _ in families.get("tabular").portfolio]
     assert [t.info["portfolio"] for t in portfolio] == names and trials[0] is portfolio[0]
     for trial in portfolio:  # each in a bracket's first round, with that round's epochs (3 / 3)
         assert trial.info["placed"] == "hyperband" and trial.info["round"] == 0

@@ -77,9 +77,9 @@ class LocalTrainer(Trainer):
         entries = super().portfolio()
         job = self.job
         if job.space is None and job.dataset is not None:
-            from ..builtin_spaces import PORTFOLIOS
+            from .. import families
 
-            entries += [(name, dict(values)) for name, values in PORTFOLIOS.get(job.dataset.family, ())]
+            entries += [(name, dict(values)) for name, values in families.get(job.dataset.family).portfolio]
         return entries
 
     def has_checkpoint(self, trial_id: str) -> bool:

@@ -8,7 +8,9 @@ statistics, from which :mod:`automl_nb.data.layers` makes the first (and, for a 
 the last) layers of every model the search trains and exports. Nothing is scaled outside the
 model, so the exported model takes the raw input the search took.
 
-The modules, by input kind: :mod:`.arrays` (``(X, y)``), :mod:`.frames` (DataFrames, CSV
+Which data family an input is, and how it loads, the registered families decide
+(:mod:`automl_nb.families`: tabular, image, sequence); the loaders they use are here. The
+modules, by input kind: :mod:`.arrays` (``(X, y)``), :mod:`.frames` (DataFrames, CSV
 files), :mod:`.images` (image folders, streamed), :mod:`.bundled`; :mod:`.labels` (the task,
 classes, a regression target's scaling, the split); :mod:`.layers` (the spec as Keras layers).
 Nothing here imports TensorFlow, Keras or any UI library; pandas, scikit-learn and PIL are
@@ -17,16 +19,16 @@ imported only when needed.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .. import families
 from .._util import slug
 from ..errors import DataError, Keyword
-from .arrays import load_arrays
+from .arrays import features
 from .bundled import load_bundled
 from .dataset import (
     BUNDLED,
@@ -37,8 +39,7 @@ from .dataset import (
     is_dataframe,
     reject_target,
 )
-from .frames import load_frame, read_csv
-from .images import check_fingerprint, load_image_folder
+from .frames import file_fingerprint
 from .labels import check_task
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "DataError",
     "Dataset",
     "describe_input",
+    "file_fingerprint",
     "load_data",
     "reload_data",
 ]
@@ -83,6 +85,7 @@ def load_data(
     seed: int | None = None,
     validation_split: float = 0.2,
     task: str | None = None,
+    **options: Any,
 ) -> Dataset:
     """Turn an input into a `Dataset` of raw inputs, encoded labels and a validation set.
 
@@ -100,6 +103,8 @@ def load_data(
         validation_split: the fraction held out when ``validation`` is None, in (0, 1).
         task: "classification" or "regression" to override the task inferred from the target
             (see :mod:`automl_nb.data.labels`).
+        options: arguments of one data family (:mod:`automl_nb.families`), passed to its
+            ``recognise`` and ``load``; a family that takes none refuses them in a sentence.
 
     Raises:
         DataError: bad input, with one sentence naming the argument and the fix.
@@ -115,46 +120,34 @@ def load_data(
                  ", they apply only to raw inputs"),
                 argument="data",
             )
+        families.refuse_options(options, "a Dataset")
         return data
-    if is_dataframe(data):
-        return load_frame(data, target, validation, seed, validation_split, "dataframe", task)
-    if isinstance(data, (tuple, list)):
+    if isinstance(data, str) and bundled_key(data) in BUNDLED:
+        key = bundled_key(data)
+        reject_target(target, f"the bundled set {key!r}")
+        if validation is not None:
+            raise DataError(
+                (Keyword("validation"), f" is not supported with the bundled set {key!r}"),
+                hint=("use ", Keyword("validation_split"), " to choose the held-out fraction"),
+            )
+        _no_task(task, f"the bundled set {key!r}")
+        families.refuse_options(options, f"the bundled set {key!r}")
+        return load_bundled(key, seed, validation_split)
+    family = families.recognise(data, target, **options)
+    if family is not None:
+        return family.load(data, target=target, validation=validation, seed=seed,
+                           validation_split=validation_split, task=task, **options)
+    families.refuse_options(options, "this data")
+    if isinstance(data, (tuple, list)):  # no family's: say what is wrong with it
         if len(data) != 2:
             raise DataError(
                 f"data as a {type(data).__name__} must be a pair (X, y) of arrays; "
                 f"got {len(data)} items"
             )
         reject_target(target, "arrays (X, y)")
-        return load_arrays(data[0], data[1], validation, seed, validation_split, task)
+        features(data[0], "data")  # raises the sentence for X's shape or values
     if isinstance(data, (str, os.PathLike)):
-        if isinstance(data, str) and bundled_key(data) in BUNDLED:
-            key = bundled_key(data)
-            reject_target(target, f"the bundled set {key!r}")
-            if validation is not None:
-                raise DataError(
-                    (Keyword("validation"), f" is not supported with the bundled set {key!r}"),
-                    hint=("use ", Keyword("validation_split"), " to choose the held-out fraction"),
-                )
-            _no_task(task, f"the bundled set {key!r}")
-            return load_bundled(key, seed, validation_split)
-        path = existing_path(data)
-        if path.is_dir():
-            reject_target(target, f"an image folder ({str(data)!r})")
-            _no_task(task, "an image folder")
-            return load_image_folder(path, validation, seed, validation_split)
-        frame = read_csv(path, "data")
-        dataset = load_frame(frame, target, validation, seed, validation_split,
-                             slug(path.stem or path.name), task)
-        if validation is None or isinstance(validation, (str, os.PathLike)):
-            dataset.source = {
-                "kind": "csv", "path": str(path.resolve()), "fingerprint": file_fingerprint(path),
-                "target": dataset_target(frame, target), "seed": seed,
-                "validation_split": validation_split, "task": task,
-                "validation": None if validation is None else str(Path(validation).resolve()),
-            }
-            if validation is not None:
-                dataset.source["validation_fingerprint"] = file_fingerprint(Path(validation))
-        return dataset
+        existing_path(data)  # raises: the path does not exist
     kinds = f"must be a bundled data set name ({', '.join(BUNDLED)}), a tuple (X, y) of arrays"
     raise DataError(
         (kinds, ", a pandas DataFrame with ", Keyword("target"), ", a CSV path with ", Keyword("target"),
@@ -168,51 +161,9 @@ def reload_data(source: dict[str, Any]) -> Dataset:
 
     Raises :class:`DataError` with a sentence when the files are gone or have changed since.
     """
-    kind = source.get("kind")
-    if kind == "bundled":
+    if source.get("kind") == "bundled":
         return load_bundled(source["name"], source.get("seed"), source["validation_split"])
-    if kind == "images":
-        check_fingerprint(source["path"], source["fingerprint"])
-        if source.get("validation"):
-            check_fingerprint(source["validation"], source["validation_fingerprint"],
-                              "validation image folder")
-        return load_image_folder(Path(source["path"]), source.get("validation"),
-                                 source.get("seed"), source["validation_split"])
-    if kind == "csv":
-        for key, what in (("path", "CSV file"), ("validation", "validation CSV file")):
-            if source.get(key):
-                _check_file(source[key], source[f"{'' if key == 'path' else 'validation_'}fingerprint"], what)
-        return load_data(source["path"], target=source["target"], validation=source.get("validation"),
-                         seed=source.get("seed"), validation_split=source["validation_split"],
-                         task=source.get("task"))
-    raise DataError(f"the search's data reference has an unknown kind {kind!r}")
-
-
-def file_fingerprint(path: Path) -> dict[str, Any]:
-    """A file's size and the SHA-1 of its content."""
-    digest = hashlib.sha1()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return {"bytes": path.stat().st_size, "digest": digest.hexdigest()}
-
-
-def dataset_target(frame: Any, target: Any) -> Any:
-    """The target column's name as JSON keeps it."""
-    return int(target) if isinstance(target, np.integer) else target
-
-
-def _check_file(path: str, saved: dict[str, Any], what: str) -> None:
-    if not Path(path).is_file():
-        raise DataError(
-            f"the {what} {path!r} this search trained on is gone; its trials are shown, but to "
-            "train again put the file back at that path"
-        )
-    if file_fingerprint(Path(path))["digest"] != saved.get("digest"):
-        raise DataError(
-            f"the {what} {path!r} changed since the search started; its trials are shown, but "
-            "to train on the new rows start a new search"
-        )
+    return families.source_family(source).reload(source)
 
 
 def _no_task(task: str | None, what: str) -> None:

@@ -1,8 +1,9 @@
 """``(X, y)`` arrays: kept in their raw dtype, with the statistics the model's first layers use.
 
-X's dimensions decide the family: 2-D is tabular (N, features), 3-D is a sequence (N, steps,
-channels) unless its dtype is uint8, in which case it is a one-channel image (N, height,
-width), and 4-D is an image (N, height, width, channels). X is never converted to float32 as a
+The families (:mod:`automl_nb.families`) decide from :func:`pair_sample` whose a pair is (2-D
+tabular (N, features), 3-D a sequence (N, steps, channels) unless uint8, then a one-channel
+image (N, height, width), 4-D an image (N, height, width, channels)) and load it here with
+:func:`load_arrays`. X is never converted to float32 as a
 whole: the model takes it as it is (uint8 images through ``Rescaling(1/255)``, everything else
 through a ``Normalization`` whose mean and variance come from the training split, per feature
 for tabular data and per channel for sequences and float images). NaN or infinite values in
@@ -34,10 +35,32 @@ from .labels import (
 )
 
 
+def pair_sample(data: Any) -> tuple[int, np.dtype] | None:
+    """(X's number of dimensions, its dtype) when ``data`` is a pair ``(X, y)`` whose X reads
+    as an array, else None. Cheap for arrays (no copy); never raises."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        return None
+    x = data[0]
+    if is_dataframe(x):
+        return 2, np.dtype(np.float64)
+    if not (hasattr(x, "ndim") and hasattr(x, "dtype")):
+        try:
+            x = np.asarray(x)
+        except (ValueError, TypeError):
+            return None
+    try:
+        return int(x.ndim), np.dtype(x.dtype)
+    except TypeError:  # a dtype NumPy does not know (a framework's tensor)
+        return None
+
+
 def load_arrays(
-    x_raw: Any, y_raw: Any, validation: Any, seed: int | None, split: float, task: str | None
+    x_raw: Any, y_raw: Any, validation: Any, seed: int | None, split: float, task: str | None,
+    family: str, *, image: bool = False,
 ) -> Dataset:
-    x, family, feature_names = features(x_raw, "data")
+    """The Dataset of a pair ``(X, y)`` for ``family``; ``image`` keeps uint8 (and boolean)
+    samples as uint8 images, rescaled in the model, an (H, W) sample gaining its channel."""
+    x, feature_names = features(x_raw, "data", image=image)
     y_values = label_values(y_raw, "data", "y")
     check_lengths(len(x), len(y_values), "data")
     labels = fit_labels(y_values, label_kind(y_values, "y"), "y", task)
@@ -52,16 +75,17 @@ def load_arrays(
                 f"got {kind_name(validation)}"
             )
         x_train, y_train = x, labels.values
-        x_val, val_family, _ = features(validation[0], "validation")
+        x_val, _ = features(validation[0], "validation", image=image)
         if x_val.shape[1:] != x.shape[1:]:
+            val_kind = family if x_val.ndim == x.ndim else f"{x_val.ndim}-D"
             raise DataError(
-                f"validation: X_val has sample shape {x_val.shape[1:]} ({val_family}) but X has "
+                f"validation: X_val has sample shape {x_val.shape[1:]} ({val_kind}) but X has "
                 f"{x.shape[1:]} ({family}); they must match"
             )
         val_values = label_values(validation[1], "validation", "y_val")
         check_lengths(len(x_val), len(val_values), "validation")
         y_val = encode_labels(val_values, labels, "y_val", "y")
-    spec = array_spec(x_train, family)
+    spec = array_spec(x_train, image=image)
     if labels.task == "regression":
         spec["target"] = target_scaling(y_train)
     return Dataset(
@@ -72,8 +96,9 @@ def load_arrays(
     )
 
 
-def features(x_raw: Any, arg: str) -> tuple[np.ndarray, str, list[str] | None]:
-    """X as a numeric array in its own dtype, its family, and feature names (from a DataFrame)."""
+def features(x_raw: Any, arg: str, *, image: bool = False) -> tuple[np.ndarray, list[str] | None]:
+    """X as a numeric array in its own dtype (booleans as uint8 for an image, else float32),
+    and its feature names (from a DataFrame, for a 2-D X)."""
     feature_names = None
     if is_dataframe(x_raw):
         feature_names = [str(c) for c in x_raw.columns]
@@ -95,14 +120,8 @@ def features(x_raw: Any, arg: str) -> tuple[np.ndarray, str, list[str] | None]:
         )
     if 0 in x.shape[1:]:
         raise DataError(f"{arg}: X has shape {x.shape}; each sample needs at least one value")
-    if x.ndim == 2:
-        family = "tabular"
-    elif x.ndim == 3:
-        family = "image" if x.dtype == np.uint8 else "sequence"
-    else:
-        family = "image"
     if x.dtype.kind == "b":
-        x = x.astype(np.uint8) if family == "image" else x.astype(np.float32)
+        x = x.astype(np.uint8) if image else x.astype(np.float32)
     elif x.dtype.kind not in "iuf":
         try:
             x = x.astype(np.float32)
@@ -113,7 +132,7 @@ def features(x_raw: Any, arg: str) -> tuple[np.ndarray, str, list[str] | None]:
                 hint=("pass numbers, or a DataFrame with ", Keyword("target"),
                       " to one-hot encode text columns"),
             ) from None
-    if feature_names is not None and family != "tabular":
+    if feature_names is not None and x.ndim != 2:
         feature_names = None
     if x.dtype.kind == "f":
         bad = int(x.size - np.count_nonzero(np.isfinite(x)))
@@ -123,18 +142,18 @@ def features(x_raw: Any, arg: str) -> tuple[np.ndarray, str, list[str] | None]:
                 hint=("impute them first (e.g. sklearn.impute.SimpleImputer), or pass a DataFrame with ",
                       Keyword("target"), ", which handles missing values"),
             )
-    return np.ascontiguousarray(x), family, feature_names
+    return np.ascontiguousarray(x), feature_names
 
 
-def array_spec(x_train: np.ndarray, family: str, scale: float | None = None) -> dict[str, Any]:
+def array_spec(x_train: np.ndarray, *, image: bool = False, scale: float | None = None) -> dict[str, Any]:
     """The preprocessing spec of array inputs, from the training samples.
 
-    uint8 images (or ``scale`` given, as for the bundled digits) are rescaled; other arrays
+    uint8 images (``image``), or ``scale`` given (as for the bundled digits), are rescaled; other arrays
     are standardised along their last axis (per feature, or per channel) with the training
     split's mean and variance. An (N, H, W) image gains a channel axis for the space.
     """
     shape = [int(d) for d in x_train.shape[1:]]
-    features_shape = shape + [1] if family == "image" and len(shape) == 2 else list(shape)
+    features_shape = shape + [1] if image and len(shape) == 2 else list(shape)
     spec: dict[str, Any] = {
         "version": SPEC_VERSION,
         "inputs": "array",
@@ -145,7 +164,7 @@ def array_spec(x_train: np.ndarray, family: str, scale: float | None = None) -> 
         "normalize": None,
         "target": None,
     }
-    if scale is not None or (family == "image" and x_train.dtype == np.uint8):
+    if scale is not None or (image and x_train.dtype == np.uint8):
         spec["scale"] = float(scale if scale is not None else 1.0 / 255.0)
         return spec
     mean, variance = channel_stats(x_train.reshape(-1, features_shape[-1]))

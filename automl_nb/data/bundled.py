@@ -34,7 +34,7 @@ def load_bundled(name: str, seed: int | None, split: float) -> Dataset:
             name=name, family="image", task="classification",
             x_train=x[train], y_train=y[train], x_val=x[val], y_val=y[val],
             class_names=[str(int(t)) for t in bunch.target_names], feature_names=None,
-            preprocessing=array_spec(x[train], "image", scale=1.0 / 16.0), label_dtype="int",
+            preprocessing=array_spec(x[train], image=True, scale=1.0 / 16.0), label_dtype="int",
             source=source,
         )
     x = np.asarray(bunch.data, dtype=np.float64)
@@ -43,6 +43,6 @@ def load_bundled(name: str, seed: int | None, split: float) -> Dataset:
         name=name, family="tabular", task="classification",
         x_train=x[train], y_train=y[train], x_val=x[val], y_val=y[val],
         class_names=names, feature_names=[str(f) for f in bunch.feature_names],
-        preprocessing=array_spec(x[train], "tabular"), label_dtype="str",
+        preprocessing=array_spec(x[train]), label_dtype="str",
         source=source,
     )

@@ -31,7 +31,8 @@ class Dataset:
 
     Attributes:
         name: a short name ("digits", "arrays", "dataframe", a CSV stem, an image folder name).
-        family: "tabular", "sequence" or "image".
+        family: the name of its data family (:mod:`automl_nb.families`): "tabular",
+            "sequence" or "image" among the built-in ones.
         task: "classification" or "regression".
         x_train, x_val: the raw inputs: a NumPy array in the dtype the user gave (uint8 images
             stay uint8), a dict of column name -> 1-D array (a DataFrame: float32 numbers with
@@ -44,7 +45,7 @@ class Dataset:
             "age", "color=red"), or None.
         preprocessing: the JSON spec (``SPEC_VERSION``) of the layers around the space's model:
             its raw inputs, their scaling, encoding and imputation, the regression target's
-            scaling; see :mod:`automl_nb.data.layers`.
+            scaling, and the ``family`` whose layers read it; see :mod:`automl_nb.data.layers`.
         label_dtype: "int", "str" or "float": how predictions map back to labels.
         task_reason: why the task is what it is, in words (shown in the header).
         source: for file-backed data, how to find and check it again (path, fingerprint and
@@ -64,6 +65,11 @@ class Dataset:
     label_dtype: str
     task_reason: str = ""
     source: dict | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        # the spec names its family, so the layers it makes (and a search directory written
+        # before specs did) need nothing else to find it
+        self.preprocessing.setdefault("family", self.family)
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -13,6 +13,7 @@ one more feature. Values unseen in training fall into the lookup's out-of-vocabu
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._util import did_you_mean, short_list
+from .._util import did_you_mean, short_list, slug
 from ..errors import DataError, Keyword
 from .dataset import (
     SPEC_VERSION,
@@ -60,6 +61,7 @@ def load_frame(
     split: float,
     name: str,
     task: str | None,
+    family: str = "tabular",
 ) -> Dataset:
     check_columns(frame, "data")
     columns = list(frame.columns)
@@ -95,7 +97,7 @@ def load_frame(
     if labels.task == "regression":
         spec["target"] = target_scaling(y_train)
     return Dataset(
-        name=name, family="tabular", task=labels.task,
+        name=name, family=family, task=labels.task,
         x_train=frame_columns(spec, train_frame, "data"),
         y_train=y_train,
         x_val=frame_columns(spec, val_frame, "validation"),
@@ -382,3 +384,60 @@ def read_csv(path: Path, arg: str) -> pd.DataFrame:
             f"{arg} {str(path)!r} could not be read as a CSV file ({first}); pass a "
             "comma-separated file with a header row"
         ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# a CSV file: read by path, recorded by path and fingerprint, read again when a search reopens
+
+
+def load_csv(path: Path, target: Any, validation: Any, seed: int | None, split: float,
+             task: str | None, family: str = "tabular") -> Dataset:
+    """The Dataset of a CSV file; its ``source`` records the file (and a validation file) by
+    path and fingerprint, so a search directory keeps no copy of the rows."""
+    frame = read_csv(path, "data")
+    dataset = load_frame(frame, target, validation, seed, split, slug(path.stem or path.name),
+                         task, family)
+    if validation is None or isinstance(validation, (str, os.PathLike)):
+        dataset.source = {
+            "kind": "csv", "family": family, "path": str(path.resolve()),
+            "fingerprint": file_fingerprint(path),
+            "target": int(target) if isinstance(target, np.integer) else target, "seed": seed,
+            "validation_split": split, "task": task,
+            "validation": None if validation is None else str(Path(validation).resolve()),
+        }
+        if validation is not None:
+            dataset.source["validation_fingerprint"] = file_fingerprint(Path(validation))
+    return dataset
+
+
+def reload_csv(source: dict[str, Any], family: str = "tabular") -> Dataset:
+    """The Dataset of a CSV file again from its ``source``, after checking the files."""
+    for key, what in (("path", "CSV file"), ("validation", "validation CSV file")):
+        if source.get(key):
+            check_file(source[key], source[f"{'' if key == 'path' else 'validation_'}fingerprint"], what)
+    validation = source.get("validation")
+    return load_csv(Path(source["path"]), source["target"], validation, source.get("seed"),
+                    source["validation_split"], source.get("task"), family)
+
+
+def file_fingerprint(path: Path) -> dict[str, Any]:
+    """A file's size and the SHA-1 of its content."""
+    digest = hashlib.sha1()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return {"bytes": path.stat().st_size, "digest": digest.hexdigest()}
+
+
+def check_file(path: str, saved: dict[str, Any], what: str) -> None:
+    """Raise a sentence when the file a search trained on is gone or changed."""
+    if not Path(path).is_file():
+        raise DataError(
+            f"the {what} {path!r} this search trained on is gone; its trials are shown, but to "
+            "train again put the file back at that path"
+        )
+    if file_fingerprint(Path(path))["digest"] != saved.get("digest"):
+        raise DataError(
+            f"the {what} {path!r} changed since the search started; its trials are shown, but "
+            "to train on the new rows start a new search"
+        )

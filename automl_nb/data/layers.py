@@ -6,8 +6,9 @@ which receives the encoded features it always did) between
 - **its raw inputs**, as the user gave them: one ``keras.Input`` in the array's own dtype and
   shape (uint8 images stay uint8, an (N, H, W) image stays (H, W)), or for a DataFrame one
   input a column, keyed by the column's name (float32 numbers with NaN for missing, strings);
-- **the preprocessing**, from the statistics of the training split stored in the spec (nothing
-  is adapted per trial): ``Rescaling`` for uint8 images, ``Normalization`` (mean, variance) for
+- **the preprocessing**, as the spec's data family builds it (``DataFamily.input_layers``,
+  :mod:`automl_nb.families`) from the statistics of the training split stored in the spec
+  (nothing is adapted per trial): ``Rescaling`` for uint8 images, ``Normalization`` (mean, variance) for
   numbers, missing numbers filled with the training median plus a 0/1 missing feature,
   ``StringLookup`` one-hot (or into an ``Embedding``) for text, and for an ordered category
   its position in the order (a second lookup, standardised);
@@ -30,64 +31,19 @@ from typing import Any
 import numpy as np
 
 from .. import _kt_compat as compat
-from .dataset import Dataset, concat
-from .images import ImageFiles, image_stream
+from .. import families
+from ..families import model_inputs
+from .dataset import Dataset
+from .images import ImageFiles
+
+__all__ = ["MIN_STEPS", "compose", "epoch_passes", "first_samples", "fit_data", "input_layers",
+           "model_inputs", "repeat_rows", "target_inverse", "train_rows"]
 
 
 def input_layers(spec: dict[str, Any]) -> tuple[Any, Any]:
-    """(the model's raw inputs: one Input or a dict of them by column name, the features)."""
-    import keras
-    from keras import layers, ops
-
-    if spec["inputs"] == "columns":
-        inputs: dict[str, Any] = {}
-        for column in spec["columns"]:
-            dtype = "float32" if column["kind"] == "numeric" else "string"
-            inputs[column["name"]] = keras.Input(shape=(1,), name=column["input"], dtype=dtype)
-        parts = []
-        numbers = [c for c in spec["columns"] if c["kind"] == "numeric"]
-        if numbers:  # one block: fill, standardise, flag what was missing
-            raw = [inputs[c["name"]] for c in numbers]
-            block = raw[0] if len(raw) == 1 else layers.Concatenate()(raw)
-            finite = ops.isfinite(block)
-            filled = ops.where(finite, block, np.array([c["fill"] for c in numbers], "float32"))
-            parts.append(layers.Normalization(mean=[c["mean"] for c in numbers],
-                                              variance=[c["variance"] for c in numbers])(filled))
-            flagged = [i for i, c in enumerate(numbers) if c.get("missing")]
-            if flagged:
-                missing = ops.cast(ops.logical_not(finite), "float32")
-                parts.append(missing if len(flagged) == len(numbers) else ops.take(missing, flagged, axis=1))
-        for column in spec["columns"]:
-            if column["kind"] == "numeric":
-                continue
-            raw, vocabulary = inputs[column["name"]], list(column["vocabulary"])
-            if column["encoding"] == "one_hot":
-                parts.append(ops.cast(layers.StringLookup(vocabulary=vocabulary, output_mode="one_hot")(raw),
-                                      "float32"))
-            else:
-                index = layers.StringLookup(vocabulary=vocabulary, output_mode="int")(raw)
-                embedded = layers.Embedding(len(vocabulary) + 1, column["dim"])(index)
-                parts.append(layers.Reshape((column["dim"],))(embedded))
-            order = column.get("order")
-            if order:  # the position in an ordered category, standardised; 0 if unknown
-                index = ops.cast(layers.StringLookup(vocabulary=list(order["values"]),
-                                                     output_mode="int")(raw), "float32")
-                position = (index - 1.0 - order["mean"]) / order["std"]
-                parts.append(ops.where(index > 0, position, ops.zeros_like(position)))
-        features = parts[0] if len(parts) == 1 else layers.Concatenate()(parts)
-        return inputs, features
-    raw = keras.Input(shape=tuple(spec["shape"]), name="inputs", dtype=spec["dtype"])
-    x = raw
-    if spec.get("scale") is not None:
-        x = layers.Rescaling(spec["scale"])(x)
-    if list(spec["features_shape"]) != list(spec["shape"]):
-        x = layers.Reshape(tuple(spec["features_shape"]))(x)
-    normalize = spec.get("normalize")
-    if normalize:
-        x = layers.Normalization(axis=-1, mean=normalize["mean"], variance=normalize["variance"])(x)
-    if x is raw:
-        x = ops.cast(x, "float32")
-    return raw, x
+    """(the model's raw inputs: one Input or a dict of them by column name, the features),
+    as the spec's data family makes them (``DataFamily.input_layers``)."""
+    return families.spec_family(spec).input_layers(spec)
 
 
 def target_inverse(z: Any, target: dict[str, Any]) -> Any:
@@ -143,26 +99,15 @@ def _weighted(weights: Any, factor: float) -> Any:
 
 def fit_data(dataset: Dataset, batch_size: int | None, seed: int | None, *, final: bool = False
              ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """The positional and keyword arguments of ``fit`` (or ``tuner.search``) for a dataset.
+    """The positional and keyword arguments of ``fit`` (or ``tuner.search``) for a dataset,
+    as its data family gives them (``DataFamily.fit_data``).
 
     Arrays go as they are (Keras slices and converts one batch at a time), a DataFrame's text
     columns as string tensors (Keras' array adapter takes no NumPy strings), an image folder
     as :func:`~automl_nb.data.images.image_stream` batches. ``final`` trains on training and
     validation data together, without validation.
     """
-    x, y = dataset.x_train, dataset.y_train
-    if final:
-        x, y = concat(x, dataset.x_val), np.concatenate([y, dataset.y_val])
-    if isinstance(x, ImageFiles):
-        kwargs: dict[str, Any] = {}
-        if not final:
-            kwargs["validation_data"] = image_stream(dataset.x_val, batch_size or 32, shuffle=False,
-                                                     seed=seed)
-        return (image_stream(x, batch_size or 32, shuffle=True, seed=seed),), kwargs
-    kwargs = {"batch_size": batch_size, "shuffle": True}
-    if not final:
-        kwargs["validation_data"] = (model_inputs(dataset.x_val), dataset.y_val)
-    return (model_inputs(x), y), kwargs
+    return families.get(dataset.family).fit_data(dataset, batch_size, seed, final=final)
 
 
 #: The fewest batches an epoch trains. A training split smaller than that many batches is
@@ -211,15 +156,6 @@ def repeat_rows(x: Any, y: Any, batch_size: int | None) -> tuple[Any, Any, int]:
 
     x = {k: take(v) for k, v in x.items()} if isinstance(x, dict) else take(x)
     return x, y[index], passes
-
-
-def model_inputs(x: Any) -> Any:
-    """Raw inputs as Keras takes them: text columns of a dict as string tensors."""
-    if not isinstance(x, dict):
-        return x
-    import tensorflow as tf
-
-    return {k: tf.constant(v.astype(str)) if v.dtype == object else v for k, v in x.items()}
 
 
 def first_samples(x: Any, y: Any, n: int = 2) -> tuple[Any, Any] | None:

@@ -7,12 +7,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
+from .. import families
 from .._search import Search
 from ..backends.scripted import DEFAULT_SPACE, ScriptedTrainer, default_curve, sample
+from ..data import load_data
 from ..settings import Budget, Settings
-from ..store import Store, prepare_directory
+from ..store import Store, dataset_meta, prepare_directory
 
 __all__ = ["DEFAULT_SPACE", "ScriptedTrainer", "default_curve", "sample", "scripted_search"]
 
@@ -33,12 +37,16 @@ def scripted_search(
     warm_start: bool = False,
     patience: int | None = None,
     plan: bool = True,
+    data: Any = None,
+    target: Any = None,
 ) -> Search:
     """A :class:`Search` run by a :class:`ScriptedTrainer` (fast, no TensorFlow).
 
     Unlike :func:`automl_nb.search`, the warm start and early stopping are off unless asked
     for (``warm_start=True``, ``patience=N``); ``plan=False`` turns off the planning of a
-    time budget (trials then train their epochs until the budget cuts one short).
+    time budget (trials then train their epochs until the budget cuts one short). ``data``
+    (with ``target``) is loaded as :func:`automl_nb.search` loads it, through its data family,
+    and kept in the directory as a real search's; without it the search has no data.
     """
     trainer = trainer or ScriptedTrainer()
     path = prepare_directory(directory, overwrite)
@@ -58,8 +66,13 @@ def scripted_search(
         patience=patience,
         plan=plan,
     )
-    Store(path).create(settings, None)
-    search = Search(directory=path, settings=settings, dataset=None, trainer=trainer)
+    dataset = None
+    if data is not None:
+        dataset = load_data(data, target=target, seed=trainer.seed)
+        settings = dataclasses.replace(settings, data=families.describe(dataset),
+                                       dataset=dataset_meta(dataset))
+    Store(path).create(settings, dataset)
+    search = Search(directory=path, settings=settings, dataset=dataset, trainer=trainer)
     if start:
         search.start()
     return search

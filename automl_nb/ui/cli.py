@@ -85,6 +85,8 @@ def _run(search: Search) -> int:
     )
     if data.get("task_reason"):  # which task was inferred from the target, and why
         print(f"task: {data.get('task')}, as {data['task_reason']}")
+    if data.get("description"):  # the data family's line on the data
+        print(f"data: {data['description']}")
     print(f"directory: {search.directory}", flush=True)
     search.subscribe(Progress(search))
     started = search.start()

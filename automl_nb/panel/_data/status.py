@@ -151,7 +151,8 @@ class HeaderInfo(NamedTuple):
 
 
 def data_text(data: dict[str, Any] | None) -> str:
-    """The data summary in words: name, samples, shape, classes or regression."""
+    """The data summary in words: name, samples, the family's description (else the shape),
+    classes or regression."""
     if not data:
         return "data not described yet"
     parts: list[str] = []
@@ -166,7 +167,9 @@ def data_text(data: dict[str, Any] | None) -> str:
             else f"{n_train} samples"
         )
     shape = data.get("input_shape", data.get("shape"))
-    if shape is not None:
+    if data.get("description"):  # the data family's own line ("8 × 8 images, grey")
+        parts.append(str(data["description"]))
+    elif shape is not None:
         dims = tuple(shape) if isinstance(shape, list | tuple) else (shape,)
         parts.append("shape " + " × ".join(str(d) for d in dims))
     task = data.get("task")

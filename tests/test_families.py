@@ -17,6 +17,7 @@ from automl_nb.data.dataset import n_samples
 from automl_nb.data.images import ImageFiles
 from automl_nb.events import TrialStarted
 from automl_nb.predictor import Predictor
+from automl_nb.settings import Settings
 from automl_nb.store import Store, dataset_meta
 
 FAMILIES = [f.name for f in families.registered()]
@@ -62,8 +63,9 @@ def check_family(family, directory):
 
         # the search directory: settings and data written, then read back the same
         store = Store(directory / f"search-{family.name}-{i}")
-        settings = {"data": families.describe(ds), "dataset": dataset_meta(ds)}
-        store.create(json.loads(json.dumps(settings)), ds)
+        settings = Settings(name=family.name, data=families.describe(ds), oracle="random",
+                            objective="val_loss", direction="min", dataset=dataset_meta(ds))
+        store.create(Settings.from_dict(json.loads(json.dumps(settings.to_dict()))), ds)
         again = store.read_data(store.read_settings())
         assert again is not None and again.family == family.name, what
         for part in ("x_train", "x_val", "y_train", "y_val"):
@@ -209,7 +211,7 @@ def test_a_new_family_is_one_module_and_one_registration(toy_family, tmp_path, s
     searches.append(s)
     assert s.wait(20) is SearchState.DONE
     assert s.dataset.family == "points"
-    data = s.settings["data"]
+    data = s.settings.data
     assert data["family"] == "points" and data["description"] == "40 points in the plane"
     assert "40 points in the plane" in data_text(data)
     started = [e for e in s.events() if isinstance(e, TrialStarted)]

@@ -292,6 +292,8 @@ DOCUMENTED_STATE: dict[tuple[str, str], str] = {
     ("automl_nb.panel.chart", "_library_lock"): "guards that cache",
     ("automl_nb.oracles", "_KINDS"): "the registry of oracle kinds: a registration is the "
                                      "process's by design (oracles.register)",
+    ("automl_nb.families.base", "_FAMILIES"): "the registry of data families: a registration "
+                                              "is the process's by design (families.register)",
     ("automl_nb.panel.registry", "_CHARTS"): "the registry of panel charts: a registration is "
                                              "the process's by design (registry.register)",
 }

@@ -52,25 +52,36 @@ def count(directory, kind) -> int:
     return sum(isinstance(e, kind) for e in journal(directory))
 
 
-class OwnerProcess:
-    """``python -m automl_nb.testing.owner DIR ...`` with its stdout lines in a queue."""
+class Process:
+    """``python -m MODULE ARGS...`` with its stdout lines in a queue."""
 
-    def __init__(self, directory, *args: str):
+    def __init__(self, module: str, *args: str):
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "automl_nb.testing.owner", str(directory), *args],
+            [sys.executable, "-m", module, *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
         )
-        self.lines: queue.Queue[str] = queue.Queue()
+        self.lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         for line in self.proc.stdout:
             self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def rest(self, timeout: float = 30.0) -> list[str]:
+        """Every line up to the end of its output (it must end within ``timeout``)."""
+        self.proc.wait(timeout)
+        out = []
+        while (line := self.lines.get(timeout=5)) is not None:
+            out.append(line)
+        return out
 
     def first_line(self, timeout: float = 60.0) -> str:
         try:
-            return self.lines.get(timeout=timeout)
+            line = self.lines.get(timeout=timeout)
+            assert line is not None, self.proc.stderr.read()
+            return line
         except queue.Empty:
             self.kill()
             raise AssertionError(f"no line from the owner: {self.proc.stderr.read()}") from None
@@ -82,11 +93,26 @@ class OwnerProcess:
 
 
 @pytest.fixture
-def owners():
-    started: list[OwnerProcess] = []
+def processes():
+    """Start ``python -m MODULE ARGS`` processes; each is killed and reaped at teardown."""
+    started: list[Process] = []
 
-    def start(directory, *args: str) -> OwnerProcess:
-        owner = OwnerProcess(directory, *args)
+    def start(module: str, *args: str) -> Process:
+        process = Process(module, *args)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()
+
+
+@pytest.fixture
+def owners():
+    started: list[Process] = []
+
+    def start(directory, *args: str) -> Process:
+        owner = Process("automl_nb.testing.owner", str(directory), *args)
         started.append(owner)
         return owner
 
@@ -386,3 +412,52 @@ def test_attach_from_another_process_follows_and_a_pause_holds_the_owner(tmp_pat
         assert owner.proc.wait(30) == 0
     finally:
         view.close()
+
+
+# -- the shell --------------------------------------------------------------------------------------
+
+
+def test_the_shell_lists_steers_and_watches_a_live_search(tmp_path, owners, processes, capsys):
+    from automl_nb.ui import cli
+
+    directory = tmp_path / "runs" / "shell"
+    owner = owners(directory, "--create", "--trials", "2", "--epochs", "400",
+                   "--batch-seconds", "0.05")
+    assert owner.first_line().startswith("started")
+    watch = processes("automl_nb", "watch", str(directory))
+    assert watch.first_line().startswith("search 'scripted' is running")
+    assert cli.main(["ls", str(tmp_path)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:3] == ["STATE", "BEST", "TRIALS"]
+    assert table[1].startswith("running") and f"{owner.proc.pid}@" in table[1]
+    assert str(directory) in table[1] and "0/2" in table[1]
+    assert cli.main(["ls", str(tmp_path), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["state"] == "running" and listed["owner"]["pid"] == owner.proc.pid
+
+    assert cli.main(["status", str(directory)]) == 0
+    out = capsys.readouterr().out
+    assert "search 'scripted' is running" in out and f"run by process {owner.proc.pid}" in out
+
+    assert cli.main(["pause", str(directory)]) == 0
+    assert capsys.readouterr().out.strip() == "paused: the running trial holds at its next batch"
+    assert wait_until(lambda: doors.summary(directory).state == "paused")
+    assert cli.main(["prune", str(directory), "0042"]) == 1
+    assert "there is no trial 0042" in capsys.readouterr().err
+    assert cli.main(["extend", str(directory)]) == 2
+    assert "extend needs more trials or more time" in capsys.readouterr().err
+    assert cli.main(["resume", str(directory)]) == 0
+    assert capsys.readouterr().out.strip() == "resumed"
+    assert cli.main(["stop", str(directory)]) == 0
+    assert "stopping" in capsys.readouterr().out
+    assert owner.proc.wait(30) == 0
+    lines = watch.rest()
+    assert watch.proc.returncode == 0, watch.proc.stderr.read()
+    assert any(line.startswith("paused: ") for line in lines)
+    assert any(line.startswith("from ") and line.endswith(": resumed") for line in lines)
+    assert any(line.startswith("trial 0000 stopped") for line in lines), lines
+    assert lines[-1].startswith("search 'scripted' is done")
+    assert cli.main(["pause", str(directory)]) == 1  # nobody runs it now
+    assert "no process runs the search" in capsys.readouterr().err
+    assert cli.main(["ls", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("done")

@@ -461,3 +461,26 @@ def test_the_shell_lists_steers_and_watches_a_live_search(tmp_path, owners, proc
     assert "no process runs the search" in capsys.readouterr().err
     assert cli.main(["ls", str(tmp_path)]) == 0
     assert capsys.readouterr().out.splitlines()[1].startswith("done")
+
+
+def test_an_attached_panel_follows_and_its_pause_button_holds_the_owner(live):
+    from automl_nb.testing.panel import recording_comms
+
+    search = live()
+    with recording_comms():
+        view = automl_nb.attach(search.directory)
+        try:
+            panel = view.panel()
+            assert view.panel() is panel
+            assert wait_until(lambda: (panel.flush(), panel.record.state == "running")[1])
+            panel.controls.toggle_pause()
+            assert search.state.value == "paused"
+            assert wait_until(lambda: (panel.flush(), panel.record.state == "paused")[1])
+            assert panel.record.last_command.source is not None
+            panel.controls.toggle_pause()
+            assert search.state.value == "running"
+            search.stop()
+            assert wait_until(lambda: (panel.flush(), panel.finished)[1])
+        finally:
+            panel.close()
+            view.close()

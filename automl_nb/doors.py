@@ -86,6 +86,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "enqueue": ("values",),
     "extend": ("trials", "time"),
 }
+#: How many times (20 ms apart) a start tries a lock held with no live owner's record.
+_LOCK_TRIES = 25
 #: Search states in which a journal says its search is live (an owner should hold it).
 LIVE_STATES = ("running", "paused", "stopping")
 
@@ -110,6 +112,8 @@ class Owner:
 
     def describe(self) -> str:
         """``"process 1234 on host x since 15:02"``."""
+        if not self.pid:
+            return "another process"
         since = datetime.fromtimestamp(self.started).strftime("%H:%M") if self.started else "?"
         return f"process {self.pid} on host {self.host} since {since}"
 
@@ -252,7 +256,7 @@ class Door:
         """Hold ``directory`` for ``search`` and start reading its inbox; refuse a live owner."""
         path = Path(directory)
         fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-        for attempt in range(5):
+        for attempt in range(_LOCK_TRIES):
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
@@ -260,13 +264,16 @@ class Door:
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     os.close(fd)
                     raise SearchError(f"'{path}' cannot be locked ({exc.strerror})") from None
-                current = owner(path)
-                if attempt == 4 or (current is not None and current.alive and current.pid):
+                record = _read_json(path / OWNER_NAME)
+                # held with a record not ended, and still held a moment later: a live owner;
+                # else a reader probing the lock for an instant (owner(), ls, the sidebar) or
+                # an owner between its lock and its record
+                live = record is not None and not record.get("ended") and attempt >= 2
+                if live or attempt == _LOCK_TRIES - 1:
                     os.close(fd)
-                    if current is None:
-                        current = Owner("?", 0, 0.0, 0.0, "?", True)
+                    current = _owner_from(record or {}, alive=True)
                     raise SearchError(refusal(path, current)) from None
-                time.sleep(0.05)  # a reader's short probe of the lock, or an owner starting
+                time.sleep(0.02)
         previous = _read_json(path / OWNER_NAME)  # ours now: a record not ended is a dead one's
         note = None
         if previous is not None and not previous.get("ended"):

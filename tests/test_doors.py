@@ -484,3 +484,36 @@ def test_an_attached_panel_follows_and_its_pause_button_holds_the_owner(live):
         finally:
             panel.close()
             view.close()
+
+
+def test_a_reader_probing_the_lock_does_not_refuse_a_start(tmp_path):
+    import fcntl
+
+    search = scripted_search(directory=tmp_path / "s", trials=1, epochs=1)
+    search.wait(20)
+    fd = os.open(search.directory / "owner.lock", os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_SH)  # what owner() does for an instant, held longer here
+    release = threading.Timer(0.1, os.close, (fd,))
+    release.start()
+    try:
+        again = open_scripted(search.directory, ScriptedTrainer())
+        started = again.extend(trials=1)
+        assert started.accepted and "the search continues" in str(started), started
+        assert again.wait(20).value == "done"
+    finally:
+        release.join()
+
+
+def test_the_owner_record_is_ended_at_interpreter_exit(tmp_path):
+    directory = tmp_path / "exits"
+    code = ("from automl_nb.testing import ScriptedTrainer, scripted_search; "
+            f"s = scripted_search(ScriptedTrainer(batch_seconds=0.05), directory={str(directory)!r},"
+            " trials=2, epochs=400); print(s.state.value, flush=True)")  # then the interpreter exits
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "running", done.stderr
+    current = doors.owner(directory)
+    assert current is not None and not current.alive and current.ended
+    assert doors.summary(directory).state == "orphaned"
+    assert doors.takeover_note(directory) is None  # it let go cleanly: nothing to take over

@@ -50,19 +50,8 @@ from .store import SETTINGS_NAME, write_json
 log = logging.getLogger("automl_nb")
 
 __all__ = [
-    "COMMANDS",
-    "INBOX_NAME",
-    "LOCK_NAME",
-    "OWNER_HEARTBEAT_S",
-    "OWNER_NAME",
-    "Door",
-    "JournalTail",
-    "Owner",
-    "SearchSummary",
-    "owner",
-    "send",
-    "summaries",
-    "wait_for_answer",
+    "COMMANDS", "INBOX_NAME", "LOCK_NAME", "OWNER_HEARTBEAT_S", "OWNER_NAME", "Door",
+    "JournalTail", "Owner", "SearchSummary", "owner", "send", "summaries", "wait_for_answer",
 ]
 
 OWNER_NAME = "owner.json"
@@ -121,10 +110,6 @@ class Owner:
         return dataclasses.asdict(self)
 
 
-def _this_host() -> str:
-    return socket.gethostname()
-
-
 def _label() -> str:
     """What kind of process this is, in a few words (``owner.json``'s ``process``)."""
     if "ipykernel" in sys.modules:
@@ -137,7 +122,7 @@ def _label() -> str:
 
 def source_label() -> str:
     """The ``from`` of a command this process sends: ``"host:pid label"``."""
-    return f"{_this_host()}:{os.getpid()} {_label()}"
+    return f"{socket.gethostname()}:{os.getpid()} {_label()}"
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -175,7 +160,7 @@ def owner(directory: str | os.PathLike[str]) -> Owner | None:
             return None
         data = {}  # locked, its record not written yet (or torn): a live owner all the same
     found = _owner_from(data, alive=held)
-    if not held and not found.ended and found.host != _this_host():
+    if not held and not found.ended and found.host != socket.gethostname():
         # another host's lock may not show on a shared filesystem: trust a fresh heartbeat
         found = dataclasses.replace(found, alive=time.time() - found.heartbeat < STALE_AFTER_S)
     return dataclasses.replace(found, ended=found.ended and not held)
@@ -241,7 +226,7 @@ class Door:
         self._fd: int | None = fd
         self._closed = threading.Event()
         self._record = {
-            "host": _this_host(), "pid": os.getpid(), "started": time.time(),
+            "host": socket.gethostname(), "pid": os.getpid(), "started": time.time(),
             "heartbeat": time.time(), "process": _label(), "version": 1,
         }
         self._write_record()
@@ -307,10 +292,6 @@ class Door:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
         atexit.unregister(self.close)
-
-    @property
-    def closed(self) -> bool:
-        return self._closed.is_set()
 
     def _serve(self) -> None:
         last_beat = time.monotonic()
@@ -389,13 +370,6 @@ class Door:
 # --------------------------------------------------------------------------------------
 # the other doors: send, follow
 # --------------------------------------------------------------------------------------
-def _check_search(directory: str | os.PathLike[str]) -> Path:
-    path = Path(directory)
-    if not (path / SETTINGS_NAME).exists() or not (path / JOURNAL_NAME).exists():
-        raise SearchError(f"'{path}' holds no search (no {SETTINGS_NAME} and {JOURNAL_NAME})")
-    return path
-
-
 def send(directory: str | os.PathLike[str], command: str, **args: Any) -> str:
     """Append ``command`` (with its keyword ``args``) to the inbox of the search in
     ``directory``; returns the command's id. The owner applies it at its next safe point and
@@ -404,7 +378,9 @@ def send(directory: str | os.PathLike[str], command: str, **args: Any) -> str:
     Raises :class:`~automl_nb.errors.SearchError` (one sentence) when ``directory`` holds no
     search, nothing runs it now, or ``command`` is not one the inbox takes.
     """
-    path = _check_search(directory)
+    path = Path(directory)
+    if not _is_search(path):
+        raise SearchError(f"'{path}' holds no search (no {SETTINGS_NAME} and {JOURNAL_NAME})")
     if command not in COMMANDS:
         raise SearchError(f"unknown command {command!r}; commands are: {', '.join(COMMANDS)}")
     current = owner(path)

@@ -29,6 +29,7 @@ from .control import CommandResult, SearchState
 from .errors import SearchError
 from .events import Event, EventBus, SearchEnded
 from .record import SearchRecord
+from .settings import Budget, Settings
 from .store import open_directory
 
 if TYPE_CHECKING:
@@ -49,8 +50,8 @@ class AttachedSearch:
     def __init__(self, directory: str | os.PathLike[str], *, follow: bool = True):
         self.store = open_directory(directory)
         self.directory = self.store.directory
-        self.settings: dict[str, Any] = self.store.read_settings()
-        self.name: str = str(self.settings.get("name") or Path(self.directory).name)
+        self.settings: Settings = self.store.read_settings()
+        self.name: str = self.settings.name or Path(self.directory).name
         self._bus = EventBus()  # no journal: the owner writes the one record
         self._record = SearchRecord()
         self._bus.subscribe(self._record.apply)
@@ -118,15 +119,20 @@ class AttachedSearch:
 
     @property
     def error(self) -> str | None:
-        return self._record.end_reason if self._record.state == "failed" else None
+        return self._record.end_reason if self._record.state == SearchState.FAILED else None
 
     @property
     def objective(self) -> str:
-        return self._record.objective or str(self.settings.get("objective") or "score")
+        return self._record.objective or self.settings.objective
 
     @property
     def direction(self) -> str:
-        return self._record.direction if self._record.config else self.settings.get("direction", "max")
+        return self._record.direction if self._record.config else self.settings.direction
+
+    @property
+    def budget(self) -> Budget:
+        """The budget now: the journal's (raised by every ``extend()``), else the settings'."""
+        return self._record.budget or self.settings.budget
 
     @property
     def space(self) -> list[dict[str, Any]]:

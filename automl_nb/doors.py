@@ -1,4 +1,4 @@
-"""Who owns a running search, and how any other process reaches it (issue 32: "many doors").
+"""Who owns a running search, and how any other process reaches it.
 
 A running search holds its directory. The process that runs it takes an OS file lock on
 ``owner.lock`` (``fcntl.flock``, held for as long as its search runs and let go by the OS
@@ -17,9 +17,8 @@ sidebar) follows the journal (``events.jsonl``) and sends commands through ``inb
 ``source``; :func:`wait_for_answer` follows the journal for it. A line that is not a command,
 an unknown command or one that does not apply is answered in the journal, never raised.
 
-:func:`summaries` lists every search under a folder for ``python -m automl_nb ls`` and the
-sidebar, reading files only. Nothing here imports TensorFlow, and nothing here imports the
-Search: the owner side is handed the Search object.
+:func:`summaries` lists the searches under a folder (``python -m automl_nb ls``, the sidebar)
+from their files. Nothing here imports TensorFlow or the Search (the owner hands it over).
 """
 
 from __future__ import annotations
@@ -45,7 +44,9 @@ from typing import Any
 from .errors import SearchError
 from .events import JOURNAL_NAME, CommandIssued, Event, event_from_dict
 from .record import SearchRecord
-from .store import SETTINGS_NAME, write_json
+from .settings import Settings
+from .status import SearchState
+from .store import Store, write_json
 
 log = logging.getLogger("automl_nb")
 
@@ -78,7 +79,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 #: How many times (20 ms apart) a start tries a lock held with no live owner's record.
 _LOCK_TRIES = 25
 #: Search states in which a journal says its search is live (an owner should hold it).
-LIVE_STATES = ("running", "paused", "stopping")
+LIVE_STATES = (SearchState.RUNNING, SearchState.PAUSED, SearchState.STOPPING)
 
 
 # --------------------------------------------------------------------------------------
@@ -380,7 +381,7 @@ def send(directory: str | os.PathLike[str], command: str, **args: Any) -> str:
     """
     path = Path(directory)
     if not _is_search(path):
-        raise SearchError(f"'{path}' holds no search (no {SETTINGS_NAME} and {JOURNAL_NAME})")
+        raise SearchError(f"'{path}' holds no search (no settings file and {JOURNAL_NAME})")
     if command not in COMMANDS:
         raise SearchError(f"unknown command {command!r}; commands are: {', '.join(COMMANDS)}")
     current = owner(path)
@@ -493,7 +494,7 @@ class SearchSummary:
 
 
 def _is_search(path: Path) -> bool:
-    return (path / SETTINGS_NAME).is_file() and (path / JOURNAL_NAME).is_file()
+    return Store(path).is_search()
 
 
 def search_directories(root: str | os.PathLike[str], max_depth: int = 3) -> Iterator[Path]:
@@ -542,7 +543,10 @@ def _fold(path: Path) -> SearchRecord:
 def summary(directory: str | os.PathLike[str]) -> SearchSummary:
     """The :class:`SearchSummary` of one search directory (files only; torn lines skipped)."""
     path = Path(directory)
-    settings = _read_json(path / SETTINGS_NAME) or {}
+    try:
+        settings: Settings | None = Store(path).read_settings()
+    except SearchError:  # half-written or foreign: the journal still says what it can
+        settings = None
     current = owner(path)
     try:
         last_write = (path / JOURNAL_NAME).stat().st_mtime
@@ -552,28 +556,31 @@ def summary(directory: str | os.PathLike[str]) -> SearchSummary:
         return _summary(path, settings, _fold(path), current, last_write)
 
 
-def _summary(path: Path, settings: dict[str, Any], record: SearchRecord,
+def _summary(path: Path, settings: Settings | None, record: SearchRecord,
              current: Owner | None, last_write: float) -> SearchSummary:
     state = record.state
     if state in LIVE_STATES and (current is None or not current.alive):
         state = "orphaned"  # its clock stopped at the journal's last line
     best = record.best()
-    data = settings.get("data") if isinstance(settings.get("data"), dict) else {}
-    budget = record.time_budget_s if record.config is not None else settings.get("time_budget_s")
+    data = settings.data if settings is not None and isinstance(settings.data, dict) else {}
+    plan = record.budget if record.budget is not None else (
+        settings.budget if settings is not None else None)
+    budget = plan.time_budget_s if plan is not None else None
     now = time.time() if state in LIVE_STATES else last_write
     used = record.elapsed(now) if record.config is not None else None
     left = max(0.0, budget - used) if budget is not None and used is not None else None
-    trials_budget = record.trials_budget if record.config is not None else settings.get("trials")
-    described = str(data.get("name") or settings.get("name") or path.name)
+    trials_budget = plan.trials if plan is not None else None
+    name = settings.name if settings is not None else path.name
+    described = str(data.get("name") or name)
     if data.get("n_train") is not None:
         described += f", {data['n_train']} rows"
     running = record.running
     return SearchSummary(
         path=str(path),
-        name=str(settings.get("name") or path.name),
+        name=str(name),
         state=state,
         best_score=best.score if best is not None else None,
-        objective=str(record.objective or settings.get("objective") or "score"),
+        objective=str(record.objective or (settings.objective if settings else None) or "score"),
         trials=len(record.finished_trials()),
         trials_budget=trials_budget,
         time_budget_s=budget,
@@ -582,7 +589,8 @@ def _summary(path: Path, settings: dict[str, Any], record: SearchRecord,
         owner=current,
         family=data.get("family"),
         data=described,
-        direction=str(record.direction if record.config else settings.get("direction", "max")),
+        direction=str(record.direction if record.config else (
+            settings.direction if settings else "max")),
         running_trial=running.trial_id if running is not None and state in LIVE_STATES else None,
     )
 

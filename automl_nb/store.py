@@ -107,6 +107,10 @@ class Store:
     def worker_log(self, worker_id: str) -> Path:
         return self.directory / WORKERS_DIR / f"{worker_id}.log"
 
+    def is_search(self) -> bool:
+        """Whether the directory holds a search that has begun: its settings and its journal."""
+        return self.settings_path.is_file() and self.journal_path.is_file()
+
     def exists(self) -> bool:
         """Whether the directory holds a search (its settings or its journal)."""
         return self.settings_path.exists() or self.journal_path.exists()

@@ -296,7 +296,7 @@ def test_every_command_goes_through_the_inbox(live):
     try:
         assert view.pause().accepted
         assert view.extend(time="5m").accepted
-        assert search.settings["time_budget_s"] == pytest.approx(300, abs=5)
+        assert search.budget.time_budget_s == pytest.approx(300, abs=5)
         queued = view.enqueue({"units": 32})
         assert queued.accepted and "queued units=32" in str(queued)
         promoted = view.promote("0000", epochs=1)

@@ -294,6 +294,9 @@ DOCUMENTED_STATE: dict[tuple[str, str], str] = {
                                      "process's by design (oracles.register)",
     ("automl_nb.families.base", "_FAMILIES"): "the registry of data families: a registration "
                                               "is the process's by design (families.register)",
+    ("automl_nb.doors", "_FOLDS"): "a cache: each journal read so far, folded, so a list of "
+                                   "searches asked for every second reads only what is new",
+    ("automl_nb.doors", "_FOLDS_LOCK"): "guards that cache",
     ("automl_nb.panel.registry", "_CHARTS"): "the registry of panel charts: a registration is "
                                              "the process's by design (registry.register)",
 }

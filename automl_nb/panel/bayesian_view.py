@@ -15,6 +15,7 @@ import ipywidgets as widgets
 
 from ..record import SearchRecord
 from ..teaching import axis_names, bayesian_state, is_bayesian
+from ..view import SearchView
 from ._colours import MUTED, RUNNING
 from ._data.axes import log_ticks
 from ._html import escape
@@ -39,7 +40,7 @@ class BayesianView(widgets.VBox):
     ``refresh(wait=True)`` computes on the calling thread (tests).
     """
 
-    def __init__(self, search: Any, lock: Any = None, n: int = 80):
+    def __init__(self, search: SearchView, lock: Any = None, n: int = 80):
         self.search = search
         self.n = n
         self._lock = lock or threading.RLock()

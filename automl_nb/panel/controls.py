@@ -12,6 +12,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..view import SearchView
 from ._widgets import assign
 
 FINAL = ("done", "failed")
@@ -23,7 +24,7 @@ class Controls(widgets.HBox):
 
     def __init__(
         self,
-        search: Any,
+        search: SearchView,
         *,
         command: Callable[..., Any],
         say: Callable[[str], None],

@@ -27,6 +27,7 @@ import ipywidgets as widgets
 
 from ..events import EpochEnded, Event
 from ..record import SearchRecord
+from ..view import SearchView
 from . import _html
 from ._cadence import LIVE, PARTS, RARE, SUMMARY, Cadence
 from ._data import (
@@ -98,7 +99,7 @@ class Panel(widgets.VBox):
 
     def __init__(
         self,
-        search: Any,
+        search: SearchView,
         *,
         interval: float = 0.25,
         max_curves: int = 40,

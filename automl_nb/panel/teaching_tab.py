@@ -27,6 +27,7 @@ import traitlets
 
 from ..record import SearchRecord
 from ..teaching import hyperband_diagram, oracle_kind
+from ..view import SearchView
 from . import bayesian_view, points_view
 from ._assets import asset
 from .bayesian_view import BayesianView
@@ -92,7 +93,7 @@ class TeachingViews(widgets.Tab):
 
     def __init__(
         self,
-        search: Any,
+        search: SearchView,
         *,
         lock: Any = None,
         on_details: Callable[[str], Any] | None = None,

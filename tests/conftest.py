@@ -127,6 +127,21 @@ def held_by_pause(search) -> bool:
     return False
 
 
+def waiting_in(thread: threading.Thread, function: str, filename: str) -> bool:
+    """Whether ``thread`` is blocked, without a timeout, in a ``threading`` wait (an Event's,
+    a Condition's) called from ``function`` of a file whose path ends with ``filename``."""
+    frame = sys._current_frames().get(thread.ident) if thread.ident is not None else None
+    untimed_wait = False
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "wait" and code.co_filename == threading.__file__:
+            untimed_wait = frame.f_locals.get("timeout", 0) is None
+        elif code.co_name == function and code.co_filename.endswith(filename):
+            return untimed_wait
+        frame = frame.f_back
+    return False
+
+
 def trials_in_journal(directory, finished: int):
     """A predicate for :func:`wait_for`: the journal in ``directory`` shows at least
     ``finished`` ended trials and a trial that started after them and still runs."""

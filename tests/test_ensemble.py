@@ -232,6 +232,32 @@ def test_a_searchs_ensemble_is_one_model_that_exports_and_reopens(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_real_searchs_own_decision_mixes_trials_and_hands_back_their_weighted_sum(tmp_path):
+    """Four one-epoch trials of a small noisy table, seeded and deterministic: they disagree
+    enough that the search's own weighing mixes several, with a lower validation loss."""
+    import automl_nb
+    from automl_nb import SearchState
+    from automl_nb.data.layers import model_inputs
+
+    s = automl_nb.search(_frame(), target="label", oracle="random", trials=4, epochs=1, seed=1,
+                         batch_size=16, deterministic=True, directory=tmp_path / "s")
+    assert s.wait(300) is SearchState.DONE, s.error
+    plans = [e for e in s.events() if e.kind == "plan" and e.decision == "ensemble"]
+    assert len(plans) == 1
+    weights = plans[0].detail["weights"]
+    assert len(weights) >= 2, plans[0].message
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert plans[0].detail["ensemble_loss"] < plans[0].detail["best_loss"]
+    assert s.ensemble_weights() == weights
+    x_val = model_inputs(s.dataset.x_val)
+    own = {tid: s.best_model(tid).predict(x_val, verbose=0) for tid in weights}
+    expected = sum(w * own[tid] for tid, w in weights.items())
+    np.testing.assert_allclose(s.best_model().predict(x_val, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    assert plans[0].detail["ensemble_loss"] == pytest.approx(
+        ensemble.loss(expected, s.dataset.y_val, "classification"), rel=1e-4)
+
+
+@pytest.mark.slow
 def test_ensemble_false_hands_back_the_best_trial(tmp_path):
     import automl_nb
     from automl_nb import SearchState

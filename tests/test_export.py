@@ -10,6 +10,7 @@ own model's, and those must give the score the search recorded for the trial.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import textwrap
@@ -268,3 +269,28 @@ def test_a_final_fit_trains_on_both_splits_of_raw_data_and_exports(exported, tmp
             rows = s.dataset.x_val
             assert len(predictor.predict(pd.DataFrame(rows))) == len(rows["size"])
         assert model is s.best_model()
+
+
+def test_a_final_fit_by_default_trains_to_the_best_epoch_on_training_and_validation_rows(tmp_path):
+    """Without ``epochs``, each trial retrains for as many epochs as it took to its best one,
+    on every row of both splits (an epoch as long as the trials' at least)."""
+    from automl_nb.data.layers import epoch_passes
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(600, 4))
+    f = np.sin(2 * x[:, 0]) + np.cos(2 * x[:, 1]) * x[:, 2]  # noisy: its best epoch comes mid-way
+    y = np.digitize(f + rng.normal(scale=0.6, size=600), np.quantile(f, [1 / 3, 2 / 3]))
+    s = automl_nb.search((x, y), oracle="random", trials=1, epochs=30, seed=0, batch_size=16,
+                         objective="val_loss", directory=tmp_path / "s")
+    assert s.wait(300) is SearchState.DONE, s.error
+    best = s.record.best()
+    # what this test tells apart: the best epoch, the epochs trained, the search's epochs
+    assert best.best_epoch < best.epochs and best.best_epoch != s.settings["epochs"], best
+    model = s.final_fit()
+    assert model.history.epoch == list(range(best.best_epoch))
+    rows = len(s.dataset.y_train) + len(s.dataset.y_val)
+    assert len(s.dataset.y_val) > 0 and rows == 600
+    assert model.history.params["steps"] == math.ceil(epoch_passes(rows, 16) * rows / 16)
+    command = s.record.last_command
+    assert command.command == "final_fit" and command.args["epochs"] == best.best_epoch
+    assert command.message == f"trial {best.trial_id} retrained on all data for {best.best_epoch} epochs"

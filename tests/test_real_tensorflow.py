@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -57,7 +58,8 @@ def test_a_promoted_trial_trains_on_from_its_parent_in_the_kernel(tmp_path, sear
 
 
 def test_a_time_budget_in_one_process(tmp_path, searches, batches, monkeypatch):
-    """No trial starts after the budget, and the running one stops at it (the next batch)."""
+    """No trial starts after the budget, and a trial running when it is spent stops at its next
+    batch (the budget spent mid-trial on cue: the next test)."""
     from automl_nb.backends.engine import Engine
     from automl_nb.control import Control
 
@@ -90,13 +92,49 @@ def test_a_time_budget_in_one_process(tmp_path, searches, batches, monkeypatch):
         "not starting another trial: "), reason
     assert starts and all(left > 0 for _, left in starts)  # every trial began within the budget
     assert [tid for tid, _ in starts] == list(s.record.trials)
-    last = list(s.record.trials.values())[-1]
-    if last.status == "stopped":  # cut mid-trial (it may instead have ended just in time)
-        assert last.reason == "the time budget ran out during this trial"
-        assert last.score is not None and last.epochs < 40
-        assert len(batches[last.trial_id]) - spent_at[last.trial_id] <= 1  # at its next batch
-    assert all(t.status == "completed" for t in list(s.record.trials.values())[:-1])
+    # the last trial may have been cut by the clock (stopped) or planned to end in time
+    *before, last = s.record.trials.values()
+    assert all(t.status == "completed" for t in before)
+    assert last.status in ("completed", "stopped")
     assert set(spent_at) <= set(s.record.trials)
+    assert all(len(batches[tid]) - n <= 1 for tid, n in spent_at.items())
+
+
+def test_the_trial_running_when_the_budget_is_spent_stops_at_that_batch(tmp_path, searches,
+                                                                         batches, monkeypatch):
+    """The search's clock (the one its budget and planner read) jumps past the budget during
+    the third batch of the second trial's second epoch: that batch is the trial's last, it ends
+    stopped with the score of the epoch it finished, and no trial starts after it."""
+    from automl_nb.backends import tuner
+    from automl_nb.backends.local import LocalTrainer
+
+    jump = [0.0]
+    monkeypatch.setattr(LocalTrainer, "clock", staticmethod(lambda: time.monotonic() + jump[0]))
+    counting = tuner._StreamCallback.on_train_batch_end  # the batches fixture's
+    first_epoch: dict[str, int] = {}
+    at_jump: dict[str, int] = {}  # the trial cut -> batches it had trained before that one
+
+    def spend_the_budget(self, batch, logs=None):
+        first = first_epoch.setdefault(self.trial_id, self.epoch)
+        if len(first_epoch) == 2 and self.epoch == first + 1 and batch == 2 and not at_jump:
+            at_jump[self.trial_id] = len(batches[self.trial_id])
+            jump[0] = 1e6
+        return counting(self, batch, logs)
+
+    monkeypatch.setattr(tuner._StreamCallback, "on_train_batch_end", spend_the_budget)
+    s = automl_nb.search("iris", oracle="random", trials=None, epochs=4, time=60, seed=6,
+                         patience=None, ensemble=False, directory=tmp_path / "cut")
+    searches.append(s)
+    assert s.wait(240) is SearchState.DONE, s.error
+    assert len(at_jump) == 1, "the second trial never reached its second epoch"
+    assert s.record.end_reason == "the time budget is spent"
+    (cut_id, trained), = at_jump.items()
+    assert list(s.record.trials)[-1] == cut_id and len(s.record.trials) == 2
+    first, cut = s.record.trials.values()
+    assert first.status == "completed"
+    assert cut.status == "stopped" and cut.reason == "the time budget ran out during this trial"
+    assert cut.score is not None and cut.epochs - cut.initial_epoch < 4
+    assert len(batches[cut_id]) == trained + 1  # the batch the budget ran out in, no other
 
 
 def test_a_space_named_module_colon_build(tmp_path, searches, tiny_space):

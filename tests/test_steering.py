@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import threading
-import time
 
 import pytest
 
 from automl_nb import SearchState
 from automl_nb._entry import open_search
+from automl_nb.control import Control
 from automl_nb.errors import SearchError
 from automl_nb.events import BudgetChanged, CommandIssued, StateChanged
 from automl_nb.settings import Budget
@@ -29,6 +30,32 @@ def running_trial(s):
         return t.trial_id if t else None
 
 
+@pytest.fixture
+def batch_ends(monkeypatch) -> list[SearchState]:
+    """The search's state as each batch of a search reached its end, in order."""
+    states: list[SearchState] = []
+    original = Control.at_batch_end
+
+    def noted(self, trial_id):
+        states.append(self.state)
+        return original(self, trial_id)
+
+    monkeypatch.setattr(Control, "at_batch_end", noted)
+    return states
+
+
+def condition_waited_on(thread: threading.Thread):
+    """The ``threading.Condition`` that ``thread`` waits on without a timeout, or None."""
+    frame = sys._current_frames().get(thread.ident)
+    while frame is not None:
+        code, local = frame.f_code, frame.f_locals
+        if (code.co_name == "wait" and code.co_filename == threading.__file__
+                and isinstance(local.get("self"), threading.Condition)):
+            return local["self"] if local.get("timeout", 0) is None else None
+        frame = frame.f_back
+    return None
+
+
 def test_a_search_runs_to_done_and_reports_every_trial(scripted):
     s = scripted(trials=4, epochs=3)
     assert s.wait(20) is SearchState.DONE
@@ -42,7 +69,7 @@ def test_a_search_runs_to_done_and_reports_every_trial(scripted):
     assert kinds[0] == "search_started" and kinds[-1] == "search_ended"
 
 
-def test_pause_holds_at_the_next_batch_and_resume_continues_the_same_trial(scripted):
+def test_pause_holds_at_the_next_batch_and_resume_continues_the_same_trial(scripted, batch_ends):
     trainer = slow()
     s = scripted(trainer, trials=2, epochs=50)
     wait_for(lambda: trainer.batches_run >= 3, what="training to start")
@@ -50,16 +77,19 @@ def test_pause_holds_at_the_next_batch_and_resume_continues_the_same_trial(scrip
     at_command = trainer.batches_run
     assert s.pause()
     assert s.state is SearchState.PAUSED
+    # held in an untimed wait (read from its stack): it cannot move until a notify
     wait_for(lambda: held_by_pause(s), what="the search thread to hold")
     held = trainer.batches_run
     assert held - at_command <= 1  # the batch in flight, no other
-    time.sleep(0.2)  # watch: the thread stays held and no batch runs
-    assert held_by_pause(s) and trainer.batches_run == held, "a batch ran while paused"
     assert s.pause().message == "the search is already paused"  # idempotent
+    assert held_by_pause(s) and trainer.batches_run == held, "a batch ran while paused"
     assert s.resume()
     wait_for(lambda: trainer.batches_run > held + 2, what="training to go on")
     assert running_trial(s) == tid  # the same trial, continued
     assert s.record.trials[tid].status == "running"
+    # over the whole pause, however long: no batch but the one in flight ended while paused
+    assert batch_ends.count(SearchState.PAUSED) <= 1, batch_ends
+    assert len(batch_ends) >= held + 2
 
 
 def test_pause_blocks_without_spinning(scripted):
@@ -67,14 +97,14 @@ def test_pause_blocks_without_spinning(scripted):
     s = scripted(trainer, trials=1, epochs=100)
     wait_for(lambda: trainer.batches_run >= 2)
     s.pause()
-    # held: blocked in an untimed Condition.wait, so it wakes only when notified
+    # held: blocked in an untimed Condition.wait, so it wakes only when notified (a thread that
+    # spun would be in a timed wait, a sleep or running; held_by_pause reads its stack)...
     wait_for(lambda: held_by_pause(s), what="the search thread to hold")
-    clock = time.pthread_getcpuclockid(s._thread.ident)
-    cpu = time.clock_gettime(clock)
-    time.sleep(0.3)
-    assert held_by_pause(s)
-    # a blocked thread uses no CPU, however loaded the machine; one that spun would use most of it
-    assert time.clock_gettime(clock) - cpu < 0.03
+    # ...on the Control's condition, the one a resume notifies
+    assert condition_waited_on(s._thread) is s._control._cond
+    held = trainer.batches_run
+    assert s.resume()
+    wait_for(lambda: trainer.batches_run > held, what="the notified thread to train on")
 
 
 def test_stop_ends_the_running_trial_as_stopped(scripted):
@@ -146,11 +176,12 @@ def test_pause_while_a_trial_ends_holds_before_the_next(scripted):
     s.pause()
     wait_for(lambda: held_by_pause(s), what="the search thread to hold")
     n, batches = len(s.record.trials), trainer.batches_run
-    time.sleep(0.2)  # watch: nothing runs, no trial starts
-    assert (len(s.record.trials), trainer.batches_run) == (n, batches)
     assert s.record.running is None or s.record.running.trial_id == f"{n - 1:04d}"
-    s.stop()
-    s.wait(10)
+    # stopped while held: the search ends without a batch, so once it is done, whatever ran or
+    # started while it was paused would show in the counts
+    assert s.stop()
+    assert s.wait(10) is SearchState.DONE
+    assert (len(s.record.trials), trainer.batches_run) == (n, batches), "it moved while paused"
 
 
 def test_promote_trains_on_as_a_linked_trial_numbered_on(scripted):

@@ -24,7 +24,7 @@ from automl_nb.data.layers import epoch_passes
 from automl_nb.errors import SearchError
 from automl_nb.ui.text import trial_line
 
-from .conftest import dense_units, trials_in_journal, wait_for
+from .conftest import dense_units, trials_in_journal, wait_for, waiting_in
 
 
 def _alive(pid: int) -> bool:
@@ -134,8 +134,10 @@ def test_a_kerastuner_call_before_the_oracle_exists_imports_nothing_on_the_servi
     worker = threading.Thread(target=lambda: answer.append(early.unary_unary(b"trial", None)),
                               name="pool")
     worker.start()
-    time.sleep(0.05)
-    assert answer == [] and made == []  # it waits for the oracle
+    # it waits for the oracle: blocked in the handler's untimed wait, having made nothing
+    wait_for(lambda: waiting_in(worker, "late", os.path.join("workers", "rpc.py")),
+             what="the early call to wait for the oracle")
+    assert answer == [] and made == []
     ready.set()
     worker.join(10)
     assert answer == [b"TRIAL"] and made == ["pool"]

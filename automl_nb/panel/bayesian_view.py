@@ -17,6 +17,7 @@ from ..oracles import kind_of
 from ..record import SearchRecord
 from ..status import SearchState
 from ..teaching import axis_names, bayesian_state
+from ..view import SearchView
 from ._colours import MUTED, RUNNING
 from ._data.axes import log_ticks
 from ._html import escape
@@ -41,7 +42,7 @@ class BayesianView(widgets.VBox):
     ``refresh(wait=True)`` computes on the calling thread (tests).
     """
 
-    def __init__(self, search: Any, lock: Any = None, n: int = 80):
+    def __init__(self, search: SearchView, lock: Any = None, n: int = 80):
         self.search = search
         self.n = n
         self._lock = lock or threading.RLock()

@@ -19,6 +19,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..record import SearchRecord
+from ..view import SearchView
 from . import _html
 from ._data import best_info
 from ._widgets import assign, sentence
@@ -51,7 +52,7 @@ class BestBox(widgets.HBox):
 
     def __init__(
         self,
-        search: Any,
+        search: SearchView,
         *,
         command: Callable[..., Any],
         say: Callable[[str], None],

@@ -13,6 +13,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..status import FINAL_STATES, SearchState
+from ..view import SearchView
 from ._widgets import assign
 
 
@@ -22,7 +23,7 @@ class Controls(widgets.HBox):
 
     def __init__(
         self,
-        search: Any,
+        search: SearchView,
         *,
         command: Callable[..., Any],
         say: Callable[[str], None],

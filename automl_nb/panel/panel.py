@@ -30,6 +30,7 @@ import ipywidgets as widgets
 from ..events import EpochEnded, Event
 from ..record import SearchRecord
 from ..status import FINAL_STATES, SearchState, TrialStatus
+from ..view import SearchView
 from . import _html
 from ._cadence import RARE, Cadence, parts
 from ._data import (
@@ -108,7 +109,7 @@ class Panel(widgets.VBox):
 
     def __init__(
         self,
-        search: Any,
+        search: SearchView,
         *,
         interval: float = 0.25,
         max_curves: int = 40,

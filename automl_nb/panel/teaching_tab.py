@@ -29,6 +29,7 @@ import traitlets
 from ..oracles import OracleKind, kind_of
 from ..record import SearchRecord
 from ..teaching import hyperband_diagram
+from ..view import SearchView
 from . import bayesian_view, points_view
 from ._assets import asset
 from .bayesian_view import BayesianView
@@ -95,7 +96,7 @@ class TeachingViews(widgets.Tab):
 
     def __init__(
         self,
-        search: Any,
+        search: SearchView,
         *,
         lock: Any = None,
         on_details: Callable[[str], Any] | None = None,

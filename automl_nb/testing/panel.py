@@ -278,6 +278,10 @@ class FakeSearch:
     def record(self) -> SearchRecord:
         return self._record
 
+    @property
+    def lock(self) -> threading.RLock:
+        return self.bus.lock
+
     def subscribe(self, fn: Callable[[Event], Any], replay: bool = False) -> Callable[[], None]:
         return self.bus.subscribe(fn, replay=replay)
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 import math
 import sys
 import threading
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from .._util import format_duration, plural
 from ..events import EpochEnded, Event, PlanMade, SearchEnded, TrialEnded, TrialStarted
 from ..status import SearchState, TrialStatus
-
-if TYPE_CHECKING:
-    from .._search import Search
+from ..view import SearchReport
 
 __all__ = [
     "Progress", "budget_text", "leaderboard", "owner_text", "searches_table", "status_text",
@@ -40,7 +38,7 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def trial_line(event: TrialEnded, search: Search) -> str:
+def trial_line(event: TrialEnded, search: SearchReport) -> str:
     """One line for a finished trial: id, status, score, epochs, time and its hyperparameters."""
     record = search.record
     trial = record.trials.get(event.trial_id)
@@ -69,7 +67,7 @@ def trial_line(event: TrialEnded, search: Search) -> str:
     return line
 
 
-def budget_text(search: Search) -> str:
+def budget_text(search: SearchReport) -> str:
     """``"6 trials, 5 epochs a trial, at most 10m"``: the budget now (extend() raises it)."""
     budget = search.budget
     parts = [plural(budget.trials, "trial") if budget.trials else "no trial limit"]
@@ -79,7 +77,7 @@ def budget_text(search: Search) -> str:
     return ", ".join(parts)
 
 
-def status_text(search: Search) -> str:
+def status_text(search: SearchReport) -> str:
     """A sentence or two: where a search is, its trials, its best score and where it lives."""
     with search.lock:
         record = search.record
@@ -113,7 +111,7 @@ def status_text(search: Search) -> str:
     return text + f"\ndirectory: {search.directory}"
 
 
-def referee_text(search: Search) -> str | None:
+def referee_text(search: SearchReport) -> str | None:
     """Where the best network stands against a table's yardstick (:mod:`automl_nb.referee`)."""
     from ..referee import standing
 
@@ -123,7 +121,7 @@ def referee_text(search: Search) -> str | None:
         return standing(record.referee, record.objective, best.score if best else None)
 
 
-def leaderboard(search: Search, top: int = 10) -> str:
+def leaderboard(search: SearchReport, top: int = 10) -> str:
     """The best ``top`` finished trials, best first, as a text table."""
     frame = search.results
     if frame.empty:
@@ -153,7 +151,7 @@ class Progress:
     Subscribe an instance to a search; it is called on the search thread.
     """
 
-    def __init__(self, search: Search, stream: IO[str] | None = None, *, live: bool | None = None):
+    def __init__(self, search: SearchReport, stream: IO[str] | None = None, *, live: bool | None = None):
         self.search = search
         self.stream = stream if stream is not None else sys.stdout
         self.live = self.stream.isatty() if live is None else live

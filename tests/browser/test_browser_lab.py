@@ -7,7 +7,8 @@ step; after a failed step the later ones are skipped, since they build on it):
  2. a mistyped magic shows one sentence, no traceback, and the search runs on
  3. Pause holds (status paused, no new point for 5 s); Resume goes on with the same trial
  4. the enqueue form (in its section) queues values (Run next), then Prune on the running row: pruned
-    within 3 s, and the next trial that starts runs the queued values
+    at its next batch (the journal: no full epoch after the prune's), and the next trial that
+    starts runs the queued values
  5. Export writes a .keras file that plain Keras loads (in a fresh process and in the kernel)
  6. Promote on a completed trial: a new row names its parent, its curve continues the parent's
  7. Stop ends the search (unless it ended on its own); ``s.results`` in the kernel agrees with
@@ -30,6 +31,8 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
+from automl_nb.events import read_journal
+
 from .helpers import Notebook, Panel, Shots, poll
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -41,6 +44,7 @@ TYPO = "%automl digits --oracle baysian"
 LOAD = 'path = "automl_runs/steer/best.keras"'
 RESULTS = "s.results"
 EXPORT = "automl_runs/steer/best.keras"
+RUN = "automl_runs/steer"  # the search's folder (its journal, events.jsonl)
 EPOCHS = 30
 # what the enqueue form asks for (all differ from the space's defaults)
 QUEUED = {"blocks": "1", "kernel_size": "5", "pooling": "avg", "dense_units": "128"}
@@ -259,18 +263,25 @@ def test_04_enqueue_then_prune(lab):
     prune.wait_for(state="visible")
     panel.watch_badge(tid, "pruned")
     prune.click()
-    # generous here: the page may be busy drawing (see watch_badge); the 3 s is checked below
+    # generous here: the page may be busy drawing (see watch_badge)
     snap = panel.wait(
         lambda s: (s.row(tid) or {}).get("status") == "pruned",
         timeout=20,
         what=f"trial {tid}'s badge to say pruned",
     )
     latency = panel.badge_latency(tid, "pruned")
-    assert latency is not None, "the page did not time the badge change"
-    print(f"trial {tid}: its badge said pruned {latency:.2f}s after the click")
-    assert latency <= 3.0, (
-        f"trial {tid}'s badge said pruned {latency:.2f}s after the click, not within 3 s"
-    )
+    print(f"trial {tid}: its badge said pruned {latency}s after the click")
+    # it stopped at its next batch: in the journal (written before the panel hears an event),
+    # between the accepted prune and the trial's end there is at most the epoch that was
+    # validating when the prune came, then the partial one it cut
+    events = read_journal(lab.server.root / RUN)
+    asked = next(i for i, e in enumerate(events) if e.kind == "command" and e.command == "prune"
+                 and e.accepted and e.args.get("trial_id") == tid)
+    ended = next(i for i, e in enumerate(events) if e.kind == "trial_ended" and e.trial_id == tid)
+    assert events[ended].status == "pruned", events[ended]
+    full = [e.epoch for e in events[asked + 1:ended]
+            if e.kind == "epoch_ended" and e.trial_id == tid and not e.partial]
+    assert len(full) <= 1, f"trial {tid} trained whole epochs {full} after the prune"
     lab.ids["pruned"] = tid
     lab.shot("pruned", panel.table, "center")
 

@@ -1,0 +1,144 @@
+"""What a view needs from a search, as ``typing.Protocol`` classes.
+
+The panel (:mod:`automl_nb.panel`), the teaching views and ``compare()``
+(:mod:`automl_nb.teaching`) and the text views (:mod:`automl_nb.ui.text`) read a search
+through these members only, so anything that has them can be shown:
+
+- :class:`SearchView`: what the panel and the teaching views read, and the commands the
+  panel's buttons call. A :class:`~automl_nb.Search`, a :class:`~automl_nb.replays.Replay`
+  (whose commands all answer that a replay cannot be steered) and the panel tests'
+  :class:`~automl_nb.testing.panel.FakeSearch` are each one.
+- :class:`SearchReport`: a :class:`SearchView` that also says its objective, settings,
+  results and error, as the text views print them (the command line and the magics show a
+  Search).
+- Capabilities a view asks for with ``getattr`` and does without: :class:`Steppable` (step
+  mode's Step button), :class:`HasOracle` (the live oracle the Bayesian view fits) and
+  :class:`RecordedSurrogates` (a replay's recorded Gaussian-process snapshots).
+
+``tests/test_view.py`` checks that the three imitations have every member, each of the
+right kind, and that the views use no member of a search that is not listed here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from .control import CommandResult, SearchState
+from .events import Event
+from .record import SearchRecord
+
+if TYPE_CHECKING:
+    import pandas
+
+__all__ = ["HasOracle", "RecordedSurrogates", "SearchReport", "SearchView", "Steppable"]
+
+
+@runtime_checkable
+class SearchView(Protocol):
+    """A search as the panel and the teaching views see it."""
+
+    @property
+    def name(self) -> str:
+        """The search's name (the panel's header, ``compare()``'s labels)."""
+        ...
+
+    @property
+    def directory(self) -> Path:
+        """Its folder (where the panel's exports go by default)."""
+        ...
+
+    @property
+    def record(self) -> SearchRecord:
+        """The fold of its events so far; read it under :attr:`lock`."""
+        ...
+
+    @property
+    def lock(self) -> AbstractContextManager[Any]:
+        """The lock its events are published under."""
+        ...
+
+    @property
+    def state(self) -> SearchState:
+        """Running, paused, done...: which buttons the panel enables."""
+        ...
+
+    def subscribe(self, fn: Callable[[Event], Any], replay: bool = False) -> Callable[[], None]:
+        """Call ``fn(event)`` on every new event (after those so far, if ``replay``); returns
+        the unsubscribe."""
+        ...
+
+    # -- the commands the panel's buttons call: each answers with a sentence ------------------
+    def pause(self) -> CommandResult: ...
+
+    def resume(self) -> CommandResult: ...
+
+    def stop(self) -> CommandResult: ...
+
+    def prune(self, trial_id: str) -> CommandResult: ...
+
+    def promote(self, trial_id: str, epochs: int = 5) -> CommandResult: ...
+
+    def enqueue(self, hyperparameters: dict[str, Any]) -> CommandResult: ...
+
+    def extend(self, trials: int | None = None, time: float | str | None = None) -> CommandResult:
+        ...
+
+    def export(self, path: str | os.PathLike[str] | None = None, trial_id: str | None = None
+               ) -> Any:
+        """Write a model; a search whose ``export`` also takes ``format=`` gets the panel's
+        format choice (``panel.best.takes_format``)."""
+        ...
+
+    def final_fit(self, trial_id: str | None = None, epochs: int | None = None) -> Any: ...
+
+
+@runtime_checkable
+class SearchReport(SearchView, Protocol):
+    """A search as the text views print it (trial lines, status, leaderboard, progress)."""
+
+    @property
+    def objective(self) -> str: ...
+
+    @property
+    def direction(self) -> str: ...
+
+    @property
+    def settings(self) -> Any:
+        """Its settings (the budget line reads the trial and time budgets and the oracle)."""
+        ...
+
+    @property
+    def results(self) -> pandas.DataFrame: ...
+
+    @property
+    def error(self) -> str | None:
+        """Why the search broke off, or None."""
+        ...
+
+
+@runtime_checkable
+class Steppable(Protocol):
+    """A search with step mode (the panel's Step button)."""
+
+    def step(self) -> CommandResult: ...
+
+
+@runtime_checkable
+class HasOracle(Protocol):
+    """A live search: its KerasTuner oracle once its thread has built it (else None)."""
+
+    @property
+    def oracle(self) -> Any: ...
+
+
+@runtime_checkable
+class RecordedSurrogates(Protocol):
+    """A replay whose recording carries the Bayesian oracle's snapshots."""
+
+    def surrogate_names(self) -> list[str]: ...
+
+    def surrogate(self, hp_name: str) -> dict[str, Any] | None: ...

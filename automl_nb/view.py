@@ -107,8 +107,8 @@ class SearchReport(SearchView, Protocol):
     def direction(self) -> str: ...
 
     @property
-    def settings(self) -> Any:
-        """Its settings (the budget line reads the trial and time budgets and the oracle)."""
+    def budget(self) -> Any:
+        """The budget now (:class:`~automl_nb.settings.Budget`; ``extend()`` raises it)."""
         ...
 
     @property

@@ -1,7 +1,9 @@
 """What a search hands back: the best model, a trial's model, the final fit and the export.
 
-:class:`HandBack` is the part of :class:`~automl_nb.Search` that turns trials into Keras
-models. With no ``trial_id`` the model handed back is, in order: the final fit's (when one
+:class:`HandBack` turns a search's trials into Keras models; each
+:class:`~automl_nb.Search` owns one and hands it its parts (record, trainer, data, settings)
+explicitly, and its public model methods (``best_model``, ``final_fit``, ``export``,
+``ensemble_weights``) call it. With no ``trial_id`` the model handed back is, in order: the final fit's (when one
 was made), the search's ensemble of its best trials (when the search found one that predicts
 the validation data better than its best trial alone; :mod:`automl_nb.ensemble`), or the
 best trial's, at its best epoch. A ``trial_id`` always means that trial's own model.
@@ -11,28 +13,51 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._checks import positive_int
 from .backends.base import explain_failure
 from .errors import SearchError
-from .events import PlanMade
+from .events import Event, PlanMade
 from .record import SCORED
 from .status import SearchState
+
+if TYPE_CHECKING:
+    from .backends.base import Trainer
+    from .record import SearchRecord
 
 log = logging.getLogger("automl_nb")
 
 
 class HandBack:
-    """The models of a Search (a mix-in: the Search sets the attributes it reads)."""
+    """The models of one search.
 
-    _final_model: Any
-    _final_trial: str | None
-    _final_weights: dict[str, float]
+    Args:
+        record: the search's record (which trials are best, the ensemble decision).
+        trainer: its trainer (``load_model``, ``final_fit``, kept predictions, checkpoints).
+        dataset: its data (the validation rows, the export's labels), or None.
+        settings: what it was asked for (objective, seed).
+        directory: its folder (the export's default path).
+        lock: the search's lock, held while the record is read.
+        state: the search's state now (no final fit while it runs).
+        publish: publishes an event as the search's own (journal first).
+        answer: answers a command as the search does (a ``CommandIssued`` event).
+    """
+
+    def __init__(self, *, record: SearchRecord, trainer: Trainer, dataset: Any, settings: Any,
+                 directory: Path, lock: Any, state: Callable[[], SearchState],
+                 publish: Callable[[Event], None], answer: Callable[..., Any]) -> None:
+        self._record, self._trainer, self.dataset = record, trainer, dataset
+        self.settings, self.directory, self.lock = settings, directory, lock
+        self._state, self._publish, self._answer = state, publish, answer
+        self._final_model: Any = None  # the final fit's model, once made
+        self._final_trial: str | None = None
+        self._final_weights: dict[str, float] = {}  # the ensemble the final fit retrained
 
     # -- the ensemble ---------------------------------------------------------------------------
-    def _weigh_ensemble(self) -> None:
+    def weigh_ensemble(self) -> None:
         """At the end of a search: weigh its best trials on the validation data and journal the
         decision (:func:`automl_nb.ensemble.weigh`). A failure here is said, not raised: the
         best trial is handed back as before."""
@@ -71,7 +96,7 @@ class HandBack:
             return weights_of(self._record.ensemble)
 
     # -- models ---------------------------------------------------------------------------------
-    def _resolve_trial(self, trial_id: Any) -> str:
+    def resolve_trial(self, trial_id: Any) -> str:
         with self.lock:
             if trial_id is None:
                 best = self._record.best()
@@ -90,7 +115,7 @@ class HandBack:
         """The best model as a Keras model: the final fit's, else the search's ensemble of its
         best trials (:meth:`ensemble_weights`), else the best trial's at its best epoch; or
         ``trial_id``'s own model at its best epoch."""
-        tid = self._resolve_trial(trial_id)
+        tid = self.resolve_trial(trial_id)
         if trial_id is not None:
             return self._trainer.load_model(tid)
         if self._final_model is not None:
@@ -103,16 +128,13 @@ class HandBack:
         return build({member: self._trainer.load_model(member) for member in weights}, weights)
 
     def final_fit(self, trial_id: str | None = None, epochs: int | None = None):
-        """Retrain the best model on training + validation data; export() then writes it.
-
-        With no ``trial_id``: each trial of the search's ensemble (the same weights), else the
-        best trial; with one, that trial alone. Each trains for as many epochs as it took to
-        its best epoch (``epochs``, when given, for every one)."""
-        if self.state in (SearchState.RUNNING, SearchState.PAUSED, SearchState.STOPPING):
+        """:meth:`automl_nb.Search.final_fit`: the retrained model, kept for export()."""
+        state = self._state()
+        if state in (SearchState.RUNNING, SearchState.PAUSED, SearchState.STOPPING):
             raise RuntimeError(
-                f"the search is {self.state.value}; final fit runs once it is done (stop() or wait() first)"
+                f"the search is {state.value}; final fit runs once it is done (stop() or wait() first)"
             )
-        tid = self._resolve_trial(trial_id)
+        tid = self.resolve_trial(trial_id)
         weights = self.ensemble_weights() if trial_id is None else {}
         if epochs is not None:
             epochs = positive_int("epochs", epochs)
@@ -139,16 +161,12 @@ class HandBack:
 
     def export(self, path: str | os.PathLike[str] | None = None, trial_id: str | None = None,
                format: str = "keras", quantize: str | None = None) -> Path:
-        """Write the best model (:meth:`best_model`: the final fit's, the ensemble's or the best
-        trial's) or ``trial_id``'s for use without automl-nb: format "keras" (default),
-        "savedmodel" or "tflite" (:mod:`automl_nb.export`). ``quantize`` ("dynamic", "float16"
-        or "int8", TFLite only) makes a smaller file; the answer and the ``.json`` say its size
-        and its validation score against the float32 model's."""
+        """:meth:`automl_nb.Search.export`: the written file's path."""
         from . import export as exporting
 
         fmt, target = exporting.check(format, path, self.directory)
         mode = exporting.check_quantize(quantize, fmt)
-        tid = self._resolve_trial(trial_id)
+        tid = self.resolve_trial(trial_id)
         final = trial_id is None and self._final_model is not None
         if final:
             weights = self._final_weights

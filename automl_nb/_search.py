@@ -19,6 +19,7 @@ import os
 import threading
 import time as _time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import doors
@@ -47,6 +48,7 @@ from .record import SCORED, SearchRecord
 from .settings import Budget, Settings
 from .status import SearchState, TrialStatus
 from .store import Store
+from .view import panel_mimebundle
 
 if TYPE_CHECKING:
     import pandas
@@ -61,7 +63,7 @@ PROMOTABLE = SCORED  # a trial with a score can be promoted or exported
 # --------------------------------------------------------------------------------------
 # the Search
 # --------------------------------------------------------------------------------------
-class Search(HandBack):
+class Search:
     """A search running (or run) in the background. Create it with :func:`automl_nb.search`."""
 
     def __init__(
@@ -103,9 +105,10 @@ class Search(HandBack):
         self._engine: Engine | None = None
         self._requests_only = False
         self._panel: Any = None
-        self._final_model: Any = None
-        self._final_trial: str | None = None
-        self._final_weights: dict[str, float] = {}  # the ensemble the final fit retrained
+        self._models = HandBack(  # the trials' models: best, final fit, export
+            record=self._record, trainer=self._trainer, dataset=dataset, settings=settings,
+            directory=self.directory, lock=self._lock, state=lambda: self.state,
+            publish=self._publish, answer=self._answer)
         self.error: str | None = None
         self._step = settings.step
         self._verbose_unsub: Callable[[], None] | None = None
@@ -505,7 +508,7 @@ class Search(HandBack):
             reason = self._trainer.run(self._engine)
             if self._control.stop_requested:
                 reason = "stopped by the user"
-            self._weigh_ensemble()
+            self._models.weigh_ensemble()
         except (JournalError, SpaceFailure) as exc:
             final, reason = SearchState.FAILED, str(exc)
         except Exception as exc:
@@ -542,7 +545,33 @@ class Search(HandBack):
         if self._record.referee is None and referee.applies(self.settings, self.dataset):
             self._publish(referee.judge(self.dataset, self.settings.seed))
 
-    # -- models ---------------------------------------------------------------------------------
+    # -- models (automl_nb._handback.HandBack) ---------------------------------------------------
+    def best_model(self, trial_id: str | None = None):
+        """The best model as a Keras model: the final fit's, else the search's ensemble of its
+        best trials (:meth:`ensemble_weights`), else the best trial's at its best epoch; or
+        ``trial_id``'s own model at its best epoch."""
+        return self._models.best_model(trial_id)
+
+    def final_fit(self, trial_id: str | None = None, epochs: int | None = None):
+        """Retrain the best model on training + validation data; export() then writes it.
+
+        With no ``trial_id``: each trial of the search's ensemble (the same weights), else the
+        best trial; with one, that trial alone. Each trains for as many epochs as it took to
+        its best epoch (``epochs``, when given, for every one)."""
+        return self._models.final_fit(trial_id, epochs)
+
+    def export(self, path: str | os.PathLike[str] | None = None, trial_id: str | None = None,
+               format: str = "keras", quantize: str | None = None) -> Path:
+        """Write the best model (:meth:`best_model`) or ``trial_id``'s for use without automl-nb:
+        format "keras" (default), "savedmodel" or "tflite" (:mod:`automl_nb.export`).
+        ``quantize`` ("dynamic", "float16" or "int8", TFLite only) makes a smaller file; the
+        answer and the ``.json`` say its size and its validation score against float32's."""
+        return self._models.export(path, trial_id, format, quantize)
+
+    def ensemble_weights(self) -> dict[str, float]:
+        """The trials the best model averages and their weights ({} when it is one trial's)."""
+        return self._models.ensemble_weights()
+
     def _check_values(self, values: dict[str, Any]) -> dict[str, Any]:
         try:
             return self._trainer.check_values(values)
@@ -553,21 +582,6 @@ class Search(HandBack):
 # --------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------
-def panel_mimebundle(owner: Any, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-    """What Jupyter shows for a search (or a replay): its panel, with its repr as the text form."""
-    try:
-        widget = owner.panel()
-    except Exception:  # no widget front end: the text form
-        log.debug("panel unavailable", exc_info=True)
-        return {"text/plain": repr(owner)}
-    bundle = widget._repr_mimebundle_(include=include, exclude=exclude)
-    if isinstance(bundle, tuple):
-        bundle = bundle[0]
-    bundle = dict(bundle or {})
-    bundle["text/plain"] = repr(owner)
-    return bundle
-
-
 def _not_now(command: str, state: SearchState) -> str:
     if state is SearchState.IDLE:
         return f"the search has not started; call start() before {command}"

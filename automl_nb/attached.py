@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import doors
-from ._search import panel_mimebundle
 from .control import CommandResult, SearchState
 from .errors import SearchError
 from .events import Event, EventBus, SearchEnded
 from .record import SearchRecord
 from .settings import Budget, Settings
 from .store import open_directory
+from .view import panel_mimebundle
 
 if TYPE_CHECKING:
     import pandas

@@ -34,7 +34,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._search import panel_mimebundle
 from .control import CommandResult
 from .errors import SearchError
 from .events import JOURNAL_NAME, Event, EventBus, read_journal
@@ -42,6 +41,7 @@ from .record import SearchRecord
 from .settings import Settings
 from .status import SearchState
 from .store import Store
+from .view import panel_mimebundle
 
 if TYPE_CHECKING:
     import pandas

@@ -21,6 +21,7 @@ right kind, and that the views use no member of a search that is not listed here
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -34,7 +35,10 @@ from .record import SearchRecord
 if TYPE_CHECKING:
     import pandas
 
-__all__ = ["HasOracle", "RecordedSurrogates", "SearchReport", "SearchView", "Steppable"]
+__all__ = ["HasOracle", "RecordedSurrogates", "SearchReport", "SearchView", "Steppable",
+           "panel_mimebundle"]
+
+log = logging.getLogger("automl_nb")
 
 
 @runtime_checkable
@@ -142,3 +146,18 @@ class RecordedSurrogates(Protocol):
     def surrogate_names(self) -> list[str]: ...
 
     def surrogate(self, hp_name: str) -> dict[str, Any] | None: ...
+
+
+def panel_mimebundle(owner: Any, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    """What Jupyter shows for a search (or a replay): its panel, with its repr as the text form."""
+    try:
+        widget = owner.panel()
+    except Exception:  # no widget front end: the text form
+        log.debug("panel unavailable", exc_info=True)
+        return {"text/plain": repr(owner)}
+    bundle = widget._repr_mimebundle_(include=include, exclude=exclude)
+    if isinstance(bundle, tuple):
+        bundle = bundle[0]
+    bundle = dict(bundle or {})
+    bundle["text/plain"] = repr(owner)
+    return bundle

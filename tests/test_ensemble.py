@@ -178,12 +178,12 @@ def test_a_searchs_ensemble_is_one_model_that_exports_and_reopens(tmp_path):
         raise AssertionError(f"trial {trial_id}'s model was loaded")
 
     s._trainer.load_model, loaded = no_loading, s._trainer.load_model
-    s._weigh_ensemble()
+    s._models.weigh_ensemble()
     s._trainer.load_model = loaded
     again = [e for e in s.events() if e.kind == "plan" and e.decision == "ensemble"][-1]
     assert again.detail == detail and again.message == plans[0].message
     s.store.predictions_path(detail["best_trial"]).unlink()  # a search of an older version
-    s._weigh_ensemble()
+    s._models.weigh_ensemble()
     again = [e for e in s.events() if e.kind == "plan" and e.decision == "ensemble"][-1]
     assert again.detail["weights"] == detail["weights"] and again.message == plans[0].message
     assert again.detail["best_loss"] == pytest.approx(detail["best_loss"], rel=1e-5)

@@ -30,7 +30,8 @@ MAX_LINES = 600
 #: Modules allowed past MAX_LINES, with the reason.
 LONG_MODULES: dict[str, str] = {}
 #: Underscore names that are documented public API (namedtuple's methods, os._exit).
-CONVENTIONAL = {"_replace", "_asdict", "_fields", "_make", "_exit"}  # + os._exit
+CONVENTIONAL = {"_replace", "_asdict", "_fields", "_make", "_exit",  # + os._exit
+                "_repr_mimebundle_"}  # IPython's display protocol
 
 
 def modules() -> dict[str, Path]:

@@ -285,7 +285,7 @@ def test_a_final_fit_by_default_trains_to_the_best_epoch_on_training_and_validat
     assert s.wait(300) is SearchState.DONE, s.error
     best = s.record.best()
     # what this test tells apart: the best epoch, the epochs trained, the search's epochs
-    assert best.best_epoch < best.epochs and best.best_epoch != s.settings["epochs"], best
+    assert best.best_epoch < best.epochs and best.best_epoch != s.settings.budget.epochs, best
     model = s.final_fit()
     assert model.history.epoch == list(range(best.best_epoch))
     rows = len(s.dataset.y_train) + len(s.dataset.y_val)

@@ -34,6 +34,7 @@ import pytest
 
 import automl_nb
 from automl_nb import SearchState, events
+from automl_nb.doors import LOCK_NAME
 from automl_nb.errors import SearchError
 from automl_nb.events import (
     EpochEnded,
@@ -548,6 +549,8 @@ def test_a_search_writes_only_json_npz_and_hdf5(faulty, tmp_path):
                 assert all(arrays[k].dtype != object for k in arrays.files)
         elif path.suffix == ".npy":  # a built-in space's validation predictions
             assert np.load(path, allow_pickle=False).dtype != object
+        elif path.name == LOCK_NAME:  # the owner's OS lock: an empty file to flock
+            assert path.read_bytes() == b""
         elif path.suffix == ".h5":
             assert head == b"\x89HDF\r\n\x1a\n"
         elif path.suffix == ".keras":  # a zip of JSON and HDF5 weights
@@ -556,7 +559,8 @@ def test_a_search_writes_only_json_npz_and_hdf5(faulty, tmp_path):
         else:
             pytest.fail(f"a search wrote {path.name}, which is not JSON, .npz, .npy or HDF5")
         kinds.add(path.suffix)
-    assert kinds == {".json", ".jsonl", ".h5", ".keras"}  # a bundled set's data is not copied
+    # a bundled set's data is not copied; the owner's lock file is there while it may run
+    assert kinds == {".json", ".jsonl", ".h5", ".keras", ".lock"}
 
 
 @pytest.mark.slow

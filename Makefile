@@ -3,7 +3,8 @@
 #                     (LAB_FLAGS="--no-browser --port 8899" to add server options)
 #   make demo       - the same search headless from the command line
 #   make test       - install what the tests need (Chromium and Node from Debian's packages when
-#                     missing), run them all, then the wheel test
+#                     missing), run them all, then the wheel test and the docs build
+#   make docs       - build the documentation site into site/ (mkdocs build --strict)
 #   make test-fast  - unit and scripted tests only (no TensorFlow search, no browser)
 #   make wheel-test - build the wheel, install it in a fresh venv outside the tree, run a search and a replay
 PYTHON ?= python3
@@ -18,12 +19,12 @@ LAB_FLAGS ?=
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -n $(or $(PYTEST_WORKERS),2) --dist loadgroup
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: install lab demo test test-fast wheel-test chromium node bench clean
+.PHONY: install lab demo test test-fast wheel-test docs chromium node bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,docs]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -52,9 +53,15 @@ node:
 test: install chromium node
 	$(PYTEST)
 	$(MAKE) --no-print-directory wheel-test
+	$(MAKE) --no-print-directory docs
 
 wheel-test: install
 	env -u PYTHONPATH $(BIN)/python tests/wheel_check.py
+
+# the site from docs/ and the docstrings; --strict turns a broken link or reference into a failure.
+# NO_MKDOCS_2_WARNING: Material 9.7+ prints a banner about MkDocs 2.0 at every build otherwise.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # unit and scripted tests only: no TensorFlow search, no browser (seconds)
 test-fast: install
@@ -67,4 +74,4 @@ bench: install
 	$(BIN)/python bench/panel_events.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info automl_runs artifacts
+	rm -rf $(VENV) build dist site *.egg-info automl_runs artifacts

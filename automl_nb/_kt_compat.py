@@ -224,8 +224,8 @@ class CheckedSpaceStart:
     every hyperparameter. ``search()`` builds the user's ``build(hp)`` once with an empty
     HyperParameters to check it, and hands them over as ``checked_space``: when that build
     left no scope inactive, KerasTuner's builds would be exactly that one, so its
-    hyperparameters are taken as they are (a model's build less at the start: 70 ms for a
-    small CNN, seconds for a large model). Anything else (a scope left inactive, an oracle
+    hyperparameters are taken as they are (one model build less at the start: under a second
+    for a small CNN, seconds for a large one). Anything else (a scope left inactive, an oracle
     that holds a space already, a HyperModel that declares hyperparameters first, a later
     start, a KerasTuner that no longer records inactive scopes) builds as KerasTuner does.
     """
@@ -561,8 +561,8 @@ def forget_custom_gradients(names: set[str]) -> None:
     Keras's TensorFlow optimizer sums gradients through ``all_reduce``, a
     ``tf.custom_gradient``: every traced train step registers a gradient function under a
     fresh name in TensorFlow's global registry, which is never emptied, and that function
-    holds the step's gradient tensors, so each trial's whole train-step graph lived on (about
-    2.5 MB a trial on iris).
+    holds the step's gradient tensors, so each trial's whole train-step graph lived on
+    (megabytes a trial; docs/benchmarks.md has the memory figures).
     """
     registry = _gradient_registry()
     if registry is None:

@@ -112,6 +112,7 @@ class Search(HandBack):
     # -- views ---------------------------------------------------------------------------
     @property
     def state(self) -> SearchState:
+        """Where the search is now: idle, running, paused, stopping, done or failed."""
         return self._control.state
 
     @property
@@ -121,14 +122,17 @@ class Search(HandBack):
 
     @property
     def lock(self) -> threading.RLock:
+        """The lock events are published under; hold it to read ``record`` from another thread."""
         return self._bus.lock
 
     @property
     def objective(self) -> str:
+        """The metric the trials are ranked by, such as ``"val_accuracy"``."""
         return self.settings.objective
 
     @property
     def direction(self) -> str:
+        """Which way the objective is better: ``"max"`` or ``"min"``."""
         return self.settings.direction
 
     @property
@@ -139,6 +143,7 @@ class Search(HandBack):
 
     @property
     def space(self) -> list[dict[str, Any]]:
+        """The search space's hyperparameters, one dict each (name, kind, default, range, values)."""
         with self.lock:
             return list(self._record.space)
 
@@ -170,6 +175,7 @@ class Search(HandBack):
             return self._record.results()
 
     def best_hyperparameters(self) -> dict[str, Any]:
+        """The best trial's hyperparameter values so far (a RuntimeError before any has a score)."""
         with self.lock:
             return self._record.best_hyperparameters()
 

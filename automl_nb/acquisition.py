@@ -2,12 +2,13 @@
 
 KerasTuner's ``BayesianOptimizationOracle`` minimises the bound ``mu - beta * sigma`` (the
 score's sign flipped when higher is better) with L-BFGS-B from 50 random starts, every
-gradient by finite differences of one point a ``predict``: about 9,000 calls, 3.5-5 s on a
-2-core CPU between two trials once its random start is over (penguins' sex, trials 21-24).
-:func:`maximise_bound` asks the same process the same question in batches: the bound at
-``screen`` random points in one ``predict``, then L-BFGS-B from the best ``refine`` of them,
-each step's value and forward-difference gradient from one ``predict`` of ``d + 1`` points.
-It chose the same points there in 0.07-0.11 s; ``tests/test_kt_compat.py`` checks that its
+gradient by finite differences of one point a ``predict``: thousands of calls, seconds
+between two trials on a small CPU once its random start is over, longer than a trial on a
+small table takes. :func:`maximise_bound` asks the same process the same question in
+batches: the bound at ``screen`` random points in one ``predict``, then L-BFGS-B from the
+best ``refine`` of them, each step's value and forward-difference gradient from one
+``predict`` of ``d + 1`` points, so it chooses the same points in a small fraction of the
+time (docs/benchmarks.md has the figures); ``tests/test_kt_compat.py`` checks that its
 bound is at least as good as KerasTuner's. :class:`FastAcquisition` puts it in the oracle
 (:mod:`automl_nb.oracles` mixes it into KerasTuner's own Bayesian class). Importing this
 module imports neither KerasTuner nor TensorFlow.

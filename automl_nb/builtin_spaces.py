@@ -86,12 +86,9 @@ def build_mlp(hp: Any, spec: DataSpec) -> keras.Model:
     """
     import keras
 
-    # The defaults (the first trial): 2 x 256 units, dropout 0.1, Adam at 2e-3, batches of 64.
-    # Measured against the former 2 x 64, Adam at 1e-3, batches of 32 (a fixed MLP, early
-    # stopping, two seeds, best validation score): plotnine's diamonds R2 0.9754/0.9763 vs
-    # 0.9706/0.9740 (and sooner: 0.9752/0.9763 after 10 s vs 0.9706/0.9740); txhousing sales
-    # 0.9976/0.9979 vs 0.9967/0.9958; scikit-learn's diabetes 0.573/0.562 vs 0.563/0.539;
-    # penguins and wine 1.000 either way, breast cancer 0.991/0.991 vs 1.000/0.991 (one row).
+    # The defaults (the first trial): 2 x 256 units, dropout 0.1, Adam at 2e-3, batches of 64,
+    # which scored at least as well and sooner than the former 2 x 64, Adam at 1e-3, batches
+    # of 32 on the tables at hand (docs/benchmarks.md, "Figures behind the code").
     layers = hp.Int("layers", 1, 3, default=2)
     units = hp.Int("units", 16, 256, step=2, sampling="log", default=256)
     dropout = _dropout(hp, default=0.1)
@@ -241,25 +238,22 @@ BUILTIN_SPACES: dict[str, Callable[[Any, DataSpec], Any]] = {
 
 
 #: Configurations tried right after the space's defaults (warm start), a family: (name, a
-#: partial set of values; the rest take the space's defaults). Chosen with bench/quality.py.
+#: partial set of values; the rest take the space's defaults). Chosen with bench/quality.py;
+#: docs/benchmarks.md ("Figures behind the code") has what each entry scored when it was chosen.
 PORTFOLIOS: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
     "tabular": (
-        # the defaults without dropout: the best of the measured on txhousing (validation R2
-        # 0.9983/0.9986 against the defaults' 0.9976/0.9979) and diabetes (0.569/0.578)
+        # the defaults without dropout: the best of those tried on two regression tables
         ("no-dropout", {"dropout": 0.0}),
-        # diamonds (bench/quality.py), measured with the former 2 x 64 defaults when its price
-        # was log-scaled: R2 (in log space) 0.984 in 5 s with the large batch, the fastest
+        # the fastest of those tried on diamonds
         ("large-batch", {"batch_size": 128, "learning_rate": 3e-3}),
     ),
     "sequence": (
-        # MNIST-1D (bench/quality.py), 40 epochs: 0.966 validation accuracy in 20 s, the
-        # fastest of the measured; and 0.969 with the smaller kernel and a higher rate
+        # MNIST-1D: the fastest of those tried; then a smaller kernel at a higher rate
         ("large-batch", {"batch_size": 128, "learning_rate": 3e-3}),
         ("small-kernel", {"kernel_size": 3, "learning_rate": 3e-3, "batch_size": 32}),
     ),
     "image": (
-        # digits (bench/quality.py), 40 epochs: 0.994 validation accuracy with the wider
-        # head, 0.989 in 14 s with the large batch
+        # digits: the best with the wider head; the large batch the fastest
         ("wide-head", {"dense_units": 128, "batch_size": 32}),
         ("large-batch", {"batch_size": 128, "learning_rate": 3e-3}),
     ),
@@ -268,7 +262,6 @@ PORTFOLIOS: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
 #: The Bayesian oracle's random start with a built-in space: its Gaussian process proposes every
 #: trial once this many have completed (the warm start's and the promotions among them).
 #: KerasTuner's default, 3 a hyperparameter (27 for the sequence space), is for long searches:
-#: a 150 s MNIST-1D search ran 22-36 trials, so the process proposed none or the last few. Its
-#: first proposals there scored 0.96-0.97 after 10 epochs against 0.1-0.8 after 2 for most
-#: random ones (bench/quality.py; bench/README.md has the runs).
+#: in a search of a few minutes the process would propose none or only the last few trials,
+#: while its proposals beat the random ones by far (bench/README.md has the runs).
 BAYESIAN_RANDOM_START = 10

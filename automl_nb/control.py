@@ -32,6 +32,7 @@ class SearchState(str, enum.Enum):
     FAILED = "failed"
 
     def is_finished(self) -> bool:
+        """True for ``done`` and ``failed``."""
         return self in (SearchState.DONE, SearchState.FAILED)
 
     def __str__(self) -> str:
@@ -39,6 +40,13 @@ class SearchState(str, enum.Enum):
 
 
 class TrialStatus(str, enum.Enum):
+    """What became of a trial; every status but ``running`` is final.
+
+    ``pruned``: the user stopped it and its best score so far counts; ``failed``: an
+    exception, a NaN loss or out of memory (the search goes on); ``stopped``: ``stop()`` or
+    the time budget ended it.
+    """
+
     RUNNING = "running"
     COMPLETED = "completed"
     PRUNED = "pruned"
@@ -46,6 +54,7 @@ class TrialStatus(str, enum.Enum):
     STOPPED = "stopped"
 
     def is_finished(self) -> bool:
+        """True for every status but ``running``."""
         return self is not TrialStatus.RUNNING
 
     def __str__(self) -> str:
@@ -65,6 +74,11 @@ class CommandResult:
     """The answer to a command: whether it applies, and a sentence saying what happens.
 
     It is truthy when the command was accepted, and shows as its sentence.
+
+    Attributes:
+        command: The command's name, such as ``"prune"``.
+        accepted: Whether the command took effect (or already had).
+        message: The sentence saying what happens, or why nothing does.
     """
 
     command: str

@@ -1,17 +1,15 @@
 """The model a search hands back: its best trials averaged, when that predicts better.
 
-Several trials of a search often tie on the objective (digits: within one of 359 validation
-images) and each gets different examples wrong, so which one is handed back moves
-the test score by more than the search's own progress does. When a search ends, it weighs its
-best trials (at most :data:`CANDIDATES`, by score) on the validation data by greedy ensemble
-selection with replacement (Caruana et al., 2004, as AutoGluon and auto-sklearn do): start
-from the best trial, add the trial whose addition gives the running average the lowest
-validation loss (log loss for a classification, mean squared error in the target's units for
-a regression), and stop when no addition lowers it or after :data:`ROUNDS` additions. A
-trial added k times of n weighs k / n. Starting from the best trial (not from the one with
-the lowest loss alone) keeps the trial the panel calls best in the mix; on the kept runs it
-scored the same on test as the other start in 7 of 9 digits searches and better in 2 (by 1
-and 4 of 360 images), and the same in 11 of 13 MNIST-1D searches, 0.001 lower in 2.
+Several trials of a search often tie on the objective and each gets different examples
+wrong, so which one is handed back moves the test score by more than the search's own
+progress does. When a search ends, it weighs its best trials (at most :data:`CANDIDATES`, by
+score) on the validation data by greedy ensemble selection with replacement (Caruana et al.,
+2004, as AutoGluon and auto-sklearn do): start from the best trial, add the trial whose
+addition gives the running average the lowest validation loss (log loss for a
+classification, mean squared error in the target's units for a regression), and stop when no
+addition lowers it or after :data:`ROUNDS` additions. A trial added k times of n weighs k /
+n. Starting from the best trial (not from the one with the lowest loss alone) keeps the
+trial the panel calls best in the mix, at about the same test score.
 
 The result is kept when it mixes two trials or more and its validation loss is lower than
 the best trial's; then ``best_model()`` and ``export()`` hand back one plain Keras model that
@@ -21,9 +19,8 @@ automl-nb like a single trial's. The decision is journaled as a ``PlanMade`` eve
 (``decision="ensemble"``, its weights in ``detail``), so a reopened search rebuilds the same
 model from its trials' checkpoints. A trial that is among the candidates when it ends keeps
 its validation predictions then (:func:`could_join`; the trainer saves them beside its
-checkpoint), so the weighing loads no model and fits in the search's time budget. Measured
-with bench/quality.py's kept runs (22 searches, each scored alone and as its ensemble; the
-README has the numbers).
+checkpoint), so the weighing loads no model and fits in the search's time budget. What the
+ensemble changed, search by search, is on the docs' benchmarks page (docs/benchmarks.md).
 
 Only NumPy here at import; Keras is imported to build the model.
 """

@@ -99,8 +99,9 @@ def _build_state(model: Any, x: Any, y: Any) -> None:
 
     With the TensorFlow backend (and no distribution strategy) Keras creates them while it
     traces the first train step, each inside a ``tf.cond`` that TensorFlow never releases, so
-    every trial's whole train-step graph outlives the trial (about 3 MB a trial on iris, 100
-    trials in one kernel: 300 MB). Built here on two samples, nothing is created in the trace.
+    every trial's whole train-step graph outlives the trial (megabytes a trial, so hundreds over
+    a long search; docs/benchmarks.md has the memory figures). Built here on two samples,
+    nothing is created in the trace.
     Metric state this touches is reset by fit at its first epoch. Best effort: a problem here
     is left for fit to report.
     """
@@ -185,7 +186,8 @@ class _BestEpoch(keras.callbacks.Callback):
     """KerasTuner's ``SaveBestEpoch`` kept in memory: the weights and optimizer state of the
     best epoch so far are copied (milliseconds), and written to the trial's checkpoint file
     once, when fit ends (stopped, pruned or finished) or fails, instead of at every epoch
-    that improves (an HDF5 file a time: 15-30 ms for a small model, more for a big one).
+    that improves (an HDF5 file each time: tens of milliseconds for a small model, more for a
+    big one).
 
     The file is written whole (a temporary file, then renamed), so a kill mid-write leaves
     the trial's earlier checkpoint or none. A crash during the trial loses that trial's

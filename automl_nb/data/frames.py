@@ -236,9 +236,8 @@ def category_order(col: pd.Series) -> dict[str, Any] | None:
     than 3 values (two are one-hot already) or whose values collide as text.
 
     Why a position as well as the one-hot: a network then sees "Good < Very Good < Ideal" as
-    one direction it can scale, and on plotnine's diamonds (cut, color and clarity ordered) a
-    fixed MLP scored validation R2 0.9739 on average over 5 seeds against 0.9734 without it
-    (test 0.9751 against 0.9743; ``bench/quality.py``'s split).
+    one direction it can scale (on plotnine's diamonds it scored a little better; the figures
+    are in docs/benchmarks.md).
     """
     pd = pandas()
     dtype = col.dtype

@@ -9,8 +9,8 @@ it changed or is gone. Nothing is decoded yet.
 Training reads the files through :func:`image_stream`, a ``keras.utils.PyDataset`` that
 decodes a batch's files with PIL in worker threads, as uint8 (N, H, W, C) (the model's first
 layer rescales), and caches the decoded images in one uint8 array where it fits in memory
-(``CACHE_SHARE`` of the memory available), so later epochs and trials read no file. Rules,
-as promised in the README:
+(``CACHE_SHARE`` of the memory available), so later epochs and trials read no file. Rules (the
+user's guide, docs/guide/data.md, promises them):
 
 - **Sizes**: every image is read at the size most of the sampled ones have; an image of
   another size is resized to it (bilinear), and the search says so once.

@@ -38,13 +38,10 @@ ROWS_PER_CLASS = 20
 WARN_CLASSES = 100
 #: ... and a median of fewer rows a class than this gets a warning.
 WARN_ROWS = 5
-#: Skewness above which a non-negative target is modelled as log1p(y). Measured with
-#: bench/quality.py's data and a hand-written MLP (two seeds each, test R2 in the target's
-#: units, which the squared error the model trains on matches): diamonds' price (skewness
-#: 1.6) 0.974 standardised vs 0.964-0.969 through log1p; Texas housing sales (plotnine's
-#: txhousing, 3.9) 0.976 both seeds vs 0.966 and 0.981 (worse on average, and far less
-#: stable). Above this (a target over several orders of magnitude) a few rows would rule the
-#: squared error; not measured there (no such offline real data set at hand).
+#: Skewness above which a non-negative target is modelled as log1p(y). Below it, log space
+#: scored worse in the target's units (which the squared error the model trains on matches)
+#: on the skewed targets at hand (docs/benchmarks.md has the figures); above it (a target
+#: over several orders of magnitude) a few rows would rule the squared error.
 SKEWED = 5.0
 
 

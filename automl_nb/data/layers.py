@@ -168,10 +168,8 @@ def fit_data(dataset: Dataset, batch_size: int | None, seed: int | None, *, fina
 #: The fewest batches an epoch trains. A training split smaller than that many batches is
 #: passed over several times an epoch (:func:`epoch_passes`), so that an epoch, and with it
 #: the epoch cap, the patience of early stopping and the rungs of successive halving, means
-#: some training on 200 rows too: there an epoch of batch 64 was 4 steps, and a trial halted
-#: at epoch 2 had trained 8. Measured with bench/quality.py on penguins_sex (200 rows, 60 s,
-#: 3 seeds): best validation accuracy at 15 s 0.910 with one pass an epoch, 0.940 with 16
-#: batches at least, and 0.940 with 32.
+#: some training on a table of 200 rows too (chosen with bench/quality.py on penguins_sex;
+#: docs/benchmarks.md has the figures).
 MIN_STEPS = 16
 
 

@@ -71,8 +71,8 @@ puts the trials that were running when the kernel died back in the oracle's retr
 the first workers to ask run them again, under the same trial ids.
 
 Limits: ``Control.prune_target`` is one slot, so two prunes given within the same few
-milliseconds keep only the second; each worker imports TensorFlow when it starts (about
-2.5 s on a 2-core CPU, see :func:`.worker.import_tensorflow`);
+milliseconds keep only the second; each worker imports TensorFlow when it starts (seconds,
+see :func:`.worker.import_tensorflow`);
 the oracle's proposals depend on which results it has when a worker
 asks, so a seeded Bayesian or Hyperband search is not trial-for-trial the same as in one process
 (a seeded random search is).

@@ -194,12 +194,11 @@ _NOT_FOR_TRAINING = ("sklearn", "pandas")
 def import_tensorflow() -> None:
     """Import TensorFlow and Keras without scikit-learn and pandas: a worker starts sooner.
 
-    Importing TensorFlow (which imports Keras) is most of a worker's start-up, and a fifth of
-    it (0.5 s of 2.5 s on the 2-core CPU the benchmarks run on, ``python -X importtime``) is
-    Keras importing scikit-learn for its scikit-learn wrappers and pandas to slice
-    DataFrames, both inside ``try: import ... except ImportError``. They are hidden while
-    TensorFlow imports and importable again right after, so a ``build(hp)`` module that
-    imports them works as anywhere else.
+    Importing TensorFlow (which imports Keras) is most of a worker's start-up, and about a fifth
+    of it (``python -X importtime``) is Keras importing scikit-learn for its scikit-learn
+    wrappers and pandas to slice DataFrames, both inside ``try: import ... except ImportError``.
+    They are hidden while TensorFlow imports and importable again right after, so a
+    ``build(hp)`` module that imports them works as anywhere else.
     """
     hidden = [name for name in _NOT_FOR_TRAINING if name not in sys.modules]
     for name in hidden:

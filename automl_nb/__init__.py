@@ -15,6 +15,7 @@ __all__ = [
     "Search",
     "SearchState",
     "TrialStatus",
+    "attach",
     "compare",
     "load",
     "load_ipython_extension",
@@ -28,6 +29,7 @@ __all__ = [
 from ._entry import open_search as open
 from ._entry import search
 from ._search import Search
+from .attached import attach
 from .comparison import compare
 from .control import CommandResult, SearchState, TrialStatus
 from .replays import replay

@@ -16,9 +16,11 @@ import logging
 import os
 from typing import Any
 
+from . import doors
 from . import oracles as _oracles
 from ._checks import check_objective, check_seed, check_time, positive_int
 from ._search import Search
+from .attached import AttachedSearch
 from .backends.base import Trainer
 from .data import describe_input, load_data
 from .errors import DataError, SearchError, SpaceError
@@ -111,6 +113,8 @@ def search(
     objective, direction = check_objective(objective, dataset.task, custom_space=space is not None)
     checked_space = _check_space(space, dataset) if space is not None else None
     name = describe_input(data)
+    if directory is not None and overwrite:  # never replace a directory another process runs
+        doors.check_not_owned(directory)
     path = prepare_directory(directory, overwrite) if directory is not None else default_directory(
         name, oracle_name
     )
@@ -155,8 +159,12 @@ def open_search(
     verbose: bool = False,
     workers: int | None = None,
     listen: str | None = None,
-) -> Search:
+) -> Search | AttachedSearch:
     """Reopen a search from its directory: every finished trial, ready to continue with start().
+
+    A search that another process runs now (it has a live owner, :mod:`automl_nb.doors`)
+    opens as an :class:`~automl_nb.attached.AttachedSearch`: a live view of it, steered
+    through its inbox; one whose process died is read as it is and ``start()`` takes it over.
 
     Only JSON and NumPy arrays (without pickle) are read; no code from the directory runs.
     A search with a custom space needs ``space=`` again to continue or to rebuild models
@@ -167,6 +175,13 @@ def open_search(
     if workers is not None:
         workers = positive_int("workers", workers)
     store = open_directory(directory)
+    current = doors.owner(store.directory)
+    if current is not None and current.alive:
+        log.info("'%s' is run by %s: attached to it", store.directory, current.describe())
+        return AttachedSearch(store.directory)
+    note = doors.takeover_note(store.directory)
+    if note:
+        log.warning("%s; start() continues it here", note)
     settings = store.read_settings()
     if settings.space == "custom" and space is None:
         log.info("search %s used a custom space: pass space= to continue it", store.directory)

@@ -12,6 +12,7 @@ and make a Search; nothing here imports TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -20,6 +21,7 @@ import time as _time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import doors
 from ._checks import check_time, positive_int
 from ._handback import HandBack, normalise_trial_id
 from ._util import format_duration
@@ -106,6 +108,8 @@ class Search(HandBack):
         self.error: str | None = None
         self._step = settings.step
         self._verbose_unsub: Callable[[], None] | None = None
+        self._door: doors.Door | None = None  # the directory's lock and inbox while it runs
+        self._origin: tuple[str | None, str | None, str] | None = None  # who sent the command
         if verbose:
             self._verbose_unsub = self.subscribe(_print_progress)
 
@@ -202,8 +206,26 @@ class Search(HandBack):
 
     # -- commands ----------------------------------------------------------------------------
     def _answer(self, command: str, accepted: bool, message: str, **args: Any) -> CommandResult:
-        self._publish(CommandIssued(command=command, args=args, accepted=accepted, message=message))
+        command_id, source, sent = self._origin or (None, None, None)
+        if sent != command:  # a command this one runs (step's start) is not the one sent
+            command_id = source = None
+        self._publish(CommandIssued(command=command, args=args, accepted=accepted, message=message,
+                                    command_id=command_id, source=source))
         return CommandResult(command, accepted, message)
+
+    def answer(self, command: str, accepted: bool, message: str) -> CommandResult:
+        """Journal an answer to a command that no method of the Search took (the inbox's)."""
+        return self._answer(command, accepted, message)
+
+    @contextlib.contextmanager
+    def speaking_for(self, command_id: str | None, source: str | None, command: str):
+        """Commands called inside are journaled as sent by ``source`` (:mod:`automl_nb.doors`)."""
+        with self._lock:
+            self._origin = (command_id, source, command)
+            try:
+                yield
+            finally:
+                self._origin = None
 
     def _set_state(self, state: SearchState, reason: str | None = None) -> None:
         previous = self._control.set_state(state)
@@ -243,6 +265,12 @@ class Search(HandBack):
             self._control.stop_requested = False
             self.error = None
             resumed = bool(self._record.trials) or self._record.config is not None
+            if self._door is not None:
+                self._door.close()
+            try:  # hold the directory: a second owner anywhere is refused, nothing written
+                self._door = doors.Door.open(self.directory, self)
+            except SearchError as exc:
+                return CommandResult("start", False, str(exc))
             budget = self.budget
             try:
                 self._bus.publish(
@@ -263,12 +291,14 @@ class Search(HandBack):
                     )
                 )
             except JournalError as exc:  # nothing can be recorded, so nothing may run
+                self._door.close()
                 return self._answer("start", False, str(exc))
             self._set_state(SearchState.RUNNING, "continued" if resumed else "started")
             self._requests_only = requests_only
             self._thread = threading.Thread(target=self._run, name=f"automl_nb-{self.name}", daemon=True)
             self._thread.start()
-            return CommandResult("start", True, "the search is running")
+            note = f" ({self._door.note})" if self._door.note else ""
+            return CommandResult("start", True, "the search is running" + note)
 
     def pause(self) -> CommandResult:
         """Pause at the running trial's next batch end; nothing trains until resume()."""
@@ -498,6 +528,8 @@ class Search(HandBack):
                     best_score=best.score if best else None,
                 )
             )
+        if self._door is not None:  # let the directory go: another process may continue it
+            self._door.close()
 
     # -- models ---------------------------------------------------------------------------------
     def _check_values(self, values: dict[str, Any]) -> dict[str, Any]:

@@ -134,13 +134,20 @@ class StateChanged(Event):
 
 @dataclass(frozen=True)
 class CommandIssued(Event):
-    """A user command (pause, prune, ...) and what became of it."""
+    """A user command (pause, prune, ...) and what became of it.
+
+    A command sent from another process through the search's inbox (:mod:`automl_nb.doors`)
+    carries its ``command_id`` and its ``source`` (``"host:pid label"``); the owner's own
+    calls have None for both.
+    """
 
     kind: ClassVar[str] = "command"
     command: str
     args: dict[str, Any]
     accepted: bool
     message: str
+    command_id: str | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from automl_nb.testing import ScriptedTrainer, scripted_search
 from automl_nb.ui import cli
 
 ROOT = Path(__file__).resolve().parents[1]
+SHELL = "search, open, ls, status, watch, pause, resume, stop, prune, promote, extend"
 
 
 def run(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -64,8 +65,8 @@ def test_bad_oracle_is_one_line_naming_it():
         (["search", "digits", "--wait"], "unknown option --wait"),
         (["search"], "search needs DATA: a bundled data set (digits, iris, wine, breast_cancer)"),
         (["search", "a", "b"], "search takes one DATA; got 2: a b"),
-        (["serch", "digits"], "unknown command 'serch'; commands are: search, open; did you mean"),
-        (["digits"], "unknown command 'digits'; commands are: search, open; to search it:"),
+        (["serch", "digits"], f"unknown command 'serch'; commands are: {SHELL}; did you mean"),
+        (["digits"], f"unknown command 'digits'; commands are: {SHELL}; to search it:"),
         ([], "name a command: search DATA [options] or open DIR (see --help)"),
         (["open"], "python -m automl_nb open needs DIR; usage: python -m automl_nb open DIR"),
         (["open", "--help=yes"], "--help takes no value; got 'yes'"),

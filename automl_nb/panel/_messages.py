@@ -1,7 +1,8 @@
 """The panel's one status message: the latest sentence wins, and stale ones are cleared.
 
 Sentences come from two places: the search's journal (``CommandIssued``: what any door,
-the panel's buttons included, asked and what became of it) and the panel itself (an
+the panel's buttons included, asked and what became of it; one sent from another process
+through the inbox says so: "from host:pid kernel: paused") and the panel itself (an
 error a button met, what Export wrote). They are ordered by when they were said, not by
 when the panel heard of them: a sentence of the panel's own takes the place just after
 the last event it had heard of, so the search's own answer to the same click (heard
@@ -45,7 +46,8 @@ class MessageBoard:
             return False
         if isinstance(event, CommandIssued):
             trial = event.args.get("trial_id") if event.command == "prune" and event.accepted else None
-            return self.say(event.message, seq, trial=str(trial) if trial is not None else None)
+            text = f"from {event.source}: {event.message}" if event.source else event.message
+            return self.say(text, seq, trial=str(trial) if trial is not None else None)
         if isinstance(event, SearchEnded):
             reason = event.reason or f"the search is {event.state}"
             return self.say(reason, seq)

@@ -36,6 +36,7 @@ from .options import (
     COMMANDS,
     DATA_HELP_CLI,
     DATA_HELP_NOTEBOOK,
+    DIRECTORY_ARGUMENT,
     EXAMPLES_CLI,
     EXAMPLES_NOTEBOOK,
     LINE,
@@ -239,7 +240,8 @@ def _search_options(where: str) -> list[Option]:
 
 def _command_options(command: Command, where: str) -> list[Option]:
     if where == CLI:
-        return [o for o in command.arguments if o.dest not in NOTEBOOK_ONLY]
+        options = [o for o in command.arguments if o.dest not in NOTEBOOK_ONLY]
+        return [DIRECTORY_ARGUMENT, *options] if command.directory else options
     return [*command.arguments, SEARCH_OPTION]
 
 
@@ -381,9 +383,16 @@ def magic_usage() -> str:
 
 def cli_usage() -> str:
     """The top-level help of ``python -m automl_nb``."""
+    shell = [c for c in COMMANDS if CLI in c.where and c.name != "open"]
+    steering = "\n".join(
+        f"  {usage}\n      {command.help}"
+        for command in shell
+        for usage in [Command(command.name, "", tuple(_command_options(command, CLI))).usage]
+    )
     return f"""\
 usage: python -m automl_nb search DATA [options]
        python -m automl_nb open DIR
+       python -m automl_nb ls [ROOT] | status DIR | pause DIR | resume DIR | stop DIR | watch DIR
        python -m automl_nb worker --chief HOST:PORT --token T
 
 Run a KerasTuner search with live progress, or show a saved search's leaderboard.
@@ -393,6 +402,9 @@ Commands:
   open DIR                print the leaderboard of a saved search
   worker --chief HOST:PORT --token T
                           join a search started with workers and listen (shared filesystem)
+
+Find and steer searches that any process runs (the notebook's kernel, another shell):
+{steering}
 
 Run 'python -m automl_nb search --help' for the options.
 

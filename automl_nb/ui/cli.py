@@ -1,4 +1,7 @@
-"""The command line: ``python -m automl_nb search DATA [options]``, ``open DIR`` and ``worker``.
+"""The command line: ``python -m automl_nb search DATA [options]``, ``open DIR`` and ``worker``;
+``ls [ROOT]``, ``status DIR``, ``watch DIR`` and the steering commands (``pause DIR``,
+``resume``, ``stop``, ``prune DIR ID``, ``promote DIR ID``, ``extend DIR --time 10m``), which
+reach a search whatever process runs it, through its directory (:mod:`automl_nb.doors`).
 
 It parses with the same specification as ``%automl`` (:mod:`automl_nb.ui.args`), calls
 the library, prints a line per finished trial (and, on a terminal, a line that follows
@@ -10,22 +13,27 @@ open DIR``); a search that fails exits with status 1.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .._util import did_you_mean
+from ..doors import LIVE_STATES
+from ..events import CommandIssued, Event, StateChanged
 from . import args as _args
 from .args import ArgumentError
 from .options import BUNDLED_DATASETS, CLI, search_kwargs
-from .text import Progress, budget_text, leaderboard, status_text
+from .text import Progress, budget_text, leaderboard, owner_text, searches_table, status_text
 
 if TYPE_CHECKING:
     from .._search import Search
 
 PROG = "automl-nb"
-SUBCOMMANDS = ("search", "open", "worker")
+#: The commands that steer a live search through its inbox.
+STEERING = ("pause", "resume", "stop", "prune", "promote", "extend")
+SUBCOMMANDS = ("search", "open", "ls", "status", "watch", *STEERING, "worker")
 
 
 # -- the command line --------------------------------------------------------------------
@@ -158,6 +166,109 @@ def _worker(argv: list[str]) -> int:
         return _fail(str(exc), 1)
 
 
+def _parse(name: str, argv: list[str]):
+    parser = _args.command_parser(name, CLI)
+    args = parser.parse(argv)
+    if args.help:
+        print(parser.format_help())
+    return args
+
+
+def _ls(argv: list[str]) -> int:
+    args = _parse("ls", argv)
+    if args.help:
+        return 0
+    from ..doors import summaries
+
+    if not os.path.isdir(args.root):
+        raise ArgumentError(f"'{args.root}' is not a folder", value=args.root)
+    found = summaries(args.root)
+    if args.json:
+        for summary in found:
+            print(json.dumps(summary.to_json()))
+    elif found:
+        print(searches_table(found))
+    else:
+        print(f"no searches under '{args.root}'")
+    return 0
+
+
+def _view(directory: str, follow: bool = False):
+    """A view of the search in ``directory`` that reads its files only (any process may run it)."""
+    from ..attached import AttachedSearch
+
+    return AttachedSearch(directory, follow=follow)
+
+
+def _status(argv: list[str]) -> int:
+    args = _parse("status", argv)
+    if args.help:
+        return 0
+    try:
+        view = _view(args.directory)
+    except ValueError as exc:
+        return _fail(_args.sentence(exc, _args.dialect(CLI, "status")))
+    print(status_text(view))
+    print(owner_text(view.owner))
+    return 0
+
+
+def _steer(name: str, argv: list[str]) -> int:
+    args = _parse(name, argv)
+    if args.help:
+        return 0
+    sent = {k: getattr(args, k) for k in ("trial_id", "epochs", "trials", "time")
+            if getattr(args, k, None) is not None}
+    if name == "extend" and not sent:
+        raise ArgumentError("extend needs more trials or more time: --trials N or --time DURATION",
+                            hint="for example: python -m automl_nb extend DIR --time 10m")
+    try:
+        view = _view(args.directory)
+    except ValueError as exc:
+        return _fail(_args.sentence(exc, _args.dialect(CLI, name)))
+    result = view.command(name, **sent)
+    if not result:
+        return _fail(str(result), 1)
+    print(result)
+    return 0
+
+
+def _watch(argv: list[str]) -> int:
+    args = _parse("watch", argv)
+    if args.help:
+        return 0
+    try:
+        view = _view(args.directory, follow=True)
+    except ValueError as exc:
+        return _fail(_args.sentence(exc, _args.dialect(CLI, "watch")))
+    print(status_text(view).splitlines()[0], flush=True)
+    view.subscribe(Progress(view))
+    view.subscribe(_state_line)
+    try:
+        while view.state.value in LIVE_STATES:
+            view.wait(1.0)
+            current = view.owner
+            if view.state.value in LIVE_STATES and (current is None or not current.alive):
+                view.refresh()
+                if view.state.value in LIVE_STATES:
+                    print(owner_text(current), flush=True)
+                    return 1
+    except KeyboardInterrupt:
+        print("\nstopped watching; the search goes on", file=sys.stderr)
+        return 130
+    finally:
+        view.close()
+    print(status_text(view).splitlines()[0])
+    return 0
+
+
+def _state_line(event: Event) -> None:
+    if isinstance(event, StateChanged):
+        print(f"{event.state}" + (f": {event.reason}" if event.reason else ""), flush=True)
+    elif isinstance(event, CommandIssued) and event.source:
+        print(f"from {event.source}: {event.message}", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 the search failed, 2 bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -179,12 +290,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _open(rest)
         if command == "worker":
             return _worker(rest)
+        if command == "ls":
+            return _ls(rest)
+        if command == "status":
+            return _status(rest)
+        if command == "watch":
+            return _watch(rest)
+        if command in STEERING:
+            return _steer(command, rest)
     except ArgumentError as exc:
         return _fail(str(exc))
     hint = did_you_mean(command, SUBCOMMANDS)
     if not hint and not command.startswith("-"):
         hint = f"; to search it: python -m automl_nb search {command}"
-    return _fail(f"unknown command {command!r}; commands are: search, open{hint}")
+    return _fail(f"unknown command {command!r}; commands are: {', '.join(SUBCOMMANDS[:-1])}{hint}")
 
 
 if __name__ == "__main__":

@@ -363,6 +363,8 @@ class Command:
     help: str
     arguments: tuple[Option, ...] = ()
     where: frozenset[str] = NOTEBOOK
+    #: on the command line it acts on a search directory: ``python -m automl_nb pause DIR``
+    directory: bool = False
 
     @property
     def usage(self) -> str:
@@ -372,7 +374,9 @@ class Command:
                 metavar = arg.kwargs.get("metavar")
                 parts.append(f"[{arg.flags[0]} {metavar}]" if metavar else f"[{arg.flags[0]}]")
             else:
-                parts.append(f"{arg.metavar} ..." if arg.kwargs.get("nargs") == "+" else arg.metavar)
+                nargs = arg.kwargs.get("nargs")
+                parts.append(f"{arg.metavar} ..." if nargs == "+" else
+                             f"[{arg.metavar}]" if nargs == "?" else arg.metavar)
         return " ".join(parts)
 
 
@@ -388,16 +392,25 @@ _NO_PANEL_OPTION = _opt(
 )
 #: Options of ``open`` that only the notebook has.
 NOTEBOOK_ONLY = frozenset({"name", "no_panel"})
+#: ``DIR``: the search a command line's steering command acts on (any process may run it).
+DIRECTORY_ARGUMENT = _opt(
+    "directory", help="the search's directory (python -m automl_nb ls lists them)", metavar="DIR"
+)
+#: Where a steering command applies: the magic, and the command line on a search's directory.
+STEERING = EVERYWHERE
 
 #: The steering commands of ``%automl`` (and ``open``, which the command line shares).
 COMMANDS: tuple[Command, ...] = (
-    Command("pause", "pause the search at the next batch; resume continues the same trial"),
-    Command("resume", "resume a paused search"),
-    Command("stop", "stop the search at the next batch; finished trials are kept"),
+    Command("pause", "pause the search at the next batch; resume continues the same trial",
+            where=STEERING, directory=True),
+    Command("resume", "resume a paused search", where=STEERING, directory=True),
+    Command("stop", "stop the search at the next batch; finished trials are kept",
+            where=STEERING, directory=True),
     Command(
         "prune",
         "stop the running trial ID at its next batch; its best score so far counts",
         (_opt("trial_id", help="the trial to prune", metavar="ID"),),
+        where=STEERING, directory=True,
     ),
     Command(
         "promote",
@@ -412,6 +425,7 @@ COMMANDS: tuple[Command, ...] = (
                 metavar="N",
             ),
         ),
+        where=STEERING, directory=True,
     ),
     Command(
         "enqueue",
@@ -437,8 +451,10 @@ COMMANDS: tuple[Command, ...] = (
             ),
             _opt("--time", help="more time, such as 5m", type=duration, metavar="DURATION"),
         ),
+        where=STEERING, directory=True,
     ),
-    Command("status", "say where the search is: its state, trials and best score"),
+    Command("status", "say where the search is: its state, trials and best score",
+            where=STEERING, directory=True),
     Command("results", "the results table: one row a trial (a pandas DataFrame)"),
     Command(
         "export",
@@ -466,9 +482,25 @@ COMMANDS: tuple[Command, ...] = (
         ),
         where=EVERYWHERE,
     ),
+    Command(
+        "ls",
+        "list the searches under ROOT (default: here): state, best score, trials, owner, time left",
+        (
+            _opt("root", help="the folder to look in", nargs="?", default=".", metavar="ROOT"),
+            _opt("--json", help="print them as JSON, one object a search", action="store_true"),
+        ),
+        where=frozenset({CLI}),
+    ),
+    Command(
+        "watch",
+        "print a search's progress lines as they come, until it ends (Ctrl-C: the search goes on)",
+        where=frozenset({CLI}),
+        directory=True,
+    ),
 )
 
-COMMAND_NAMES: tuple[str, ...] = tuple(c.name for c in COMMANDS)
+#: The commands of ``%automl`` (words DATA may not be).
+COMMAND_NAMES: tuple[str, ...] = tuple(c.name for c in COMMANDS if c.where & NOTEBOOK)
 
 #: ``python -m automl_nb worker``: a worker process of a search with workers (command line only).
 WORKER_OPTIONS: tuple[Option, ...] = (
@@ -512,7 +544,11 @@ EXAMPLES_CLI = """\
   python -m automl_nb search digits --oracle bayesian --trials 6 --epochs 5 --seed 0
   python -m automl_nb search iris --oracle random --trials 2 --epochs 1 --dir /tmp/iris
   python -m automl_nb search train.csv --target label --time 10m
-  python -m automl_nb open automl_runs/digits-bayesian"""
+  python -m automl_nb open automl_runs/digits-bayesian
+  python -m automl_nb ls automl_runs
+  python -m automl_nb pause automl_runs/digits-bayesian
+  python -m automl_nb extend automl_runs/digits-bayesian --time 10m
+  python -m automl_nb watch automl_runs/digits-bayesian"""
 
 DATA_HELP_NOTEBOOK = (
     "DATA is a bundled data set ("

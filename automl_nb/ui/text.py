@@ -19,7 +19,10 @@ from ..events import EpochEnded, Event, PlanMade, SearchEnded, TrialEnded, Trial
 if TYPE_CHECKING:
     from .._search import Search
 
-__all__ = ["Progress", "budget_text", "leaderboard", "status_text", "trial_line"]
+__all__ = [
+    "Progress", "budget_text", "leaderboard", "owner_text", "searches_table", "status_text",
+    "trial_line",
+]
 
 
 def _number(value: Any) -> str:
@@ -178,3 +181,31 @@ class Progress:
         if self._epoch_line:
             self.stream.write("\r" + " " * 72 + "\r")
             self._epoch_line = False
+
+
+def owner_text(owner: Any) -> str:
+    """Who runs a search: ``"run by process 1234 on host x since 15:02 (kernel)"``, or not."""
+    if owner is None:
+        return "no process has run it since owners were recorded"
+    if owner.alive:
+        return f"run by {owner.describe()} ({owner.process})"
+    if owner.ended:
+        return f"no process runs it now (last run by process {owner.pid} on host {owner.host})"
+    return f"no process runs it now: {owner.describe()} ran it and is gone"
+
+
+def searches_table(summaries: list[Any]) -> str:
+    """``python -m automl_nb ls``: one line a search (a :class:`~automl_nb.doors.SearchSummary`)."""
+    header = ("STATE", "BEST", "TRIALS", "OWNER", "TIME LEFT", "DIRECTORY")
+    rows = [header]
+    for s in summaries:
+        trials = f"{s.trials}/{s.trials_budget}" if s.trials_budget else str(s.trials)
+        owner = s.owner
+        who = f"{owner.pid}@{owner.host} ({owner.process})" if owner is not None and owner.alive else "-"
+        best = "-" if s.best_score is None else f"{s.best_score:.4f}"
+        rows.append((s.state, best, trials, who, format_duration(s.time_left_s), s.path))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    return "\n".join(
+        "  ".join([*(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)), row[-1]])
+        for row in rows
+    )

@@ -198,6 +198,10 @@ class AttachedSearch:
             return CommandResult(command, False, str(exc))
         answer = doors.wait_for_answer(self.directory, command_id, ANSWER_TIMEOUT_S, since=since)
         if answer is None:
+            current = doors.owner(self.directory)
+            if current is None or not current.alive:  # it ended before it read the command
+                return CommandResult(command, False, f"the search ended before its owner read "
+                                     f"the command; it is {self.state.value} now")
             return CommandResult(command, True, SENT)
         return CommandResult(command, answer.accepted, answer.message)
 

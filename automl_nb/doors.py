@@ -50,19 +50,8 @@ from .store import SETTINGS_NAME, write_json
 log = logging.getLogger("automl_nb")
 
 __all__ = [
-    "COMMANDS",
-    "INBOX_NAME",
-    "LOCK_NAME",
-    "OWNER_HEARTBEAT_S",
-    "OWNER_NAME",
-    "Door",
-    "JournalTail",
-    "Owner",
-    "SearchSummary",
-    "owner",
-    "send",
-    "summaries",
-    "wait_for_answer",
+    "COMMANDS", "INBOX_NAME", "LOCK_NAME", "OWNER_HEARTBEAT_S", "OWNER_NAME", "Door",
+    "JournalTail", "Owner", "SearchSummary", "owner", "send", "summaries", "wait_for_answer",
 ]
 
 OWNER_NAME = "owner.json"
@@ -86,6 +75,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "enqueue": ("values",),
     "extend": ("trials", "time"),
 }
+#: How many times (20 ms apart) a start tries a lock held with no live owner's record.
+_LOCK_TRIES = 25
 #: Search states in which a journal says its search is live (an owner should hold it).
 LIVE_STATES = ("running", "paused", "stopping")
 
@@ -110,15 +101,13 @@ class Owner:
 
     def describe(self) -> str:
         """``"process 1234 on host x since 15:02"``."""
+        if not self.pid:
+            return "another process"
         since = datetime.fromtimestamp(self.started).strftime("%H:%M") if self.started else "?"
         return f"process {self.pid} on host {self.host} since {since}"
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-def _this_host() -> str:
-    return socket.gethostname()
 
 
 def _label() -> str:
@@ -133,7 +122,7 @@ def _label() -> str:
 
 def source_label() -> str:
     """The ``from`` of a command this process sends: ``"host:pid label"``."""
-    return f"{_this_host()}:{os.getpid()} {_label()}"
+    return f"{socket.gethostname()}:{os.getpid()} {_label()}"
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -171,7 +160,7 @@ def owner(directory: str | os.PathLike[str]) -> Owner | None:
             return None
         data = {}  # locked, its record not written yet (or torn): a live owner all the same
     found = _owner_from(data, alive=held)
-    if not held and not found.ended and found.host != _this_host():
+    if not held and not found.ended and found.host != socket.gethostname():
         # another host's lock may not show on a shared filesystem: trust a fresh heartbeat
         found = dataclasses.replace(found, alive=time.time() - found.heartbeat < STALE_AFTER_S)
     return dataclasses.replace(found, ended=found.ended and not held)
@@ -237,7 +226,7 @@ class Door:
         self._fd: int | None = fd
         self._closed = threading.Event()
         self._record = {
-            "host": _this_host(), "pid": os.getpid(), "started": time.time(),
+            "host": socket.gethostname(), "pid": os.getpid(), "started": time.time(),
             "heartbeat": time.time(), "process": _label(), "version": 1,
         }
         self._write_record()
@@ -252,7 +241,7 @@ class Door:
         """Hold ``directory`` for ``search`` and start reading its inbox; refuse a live owner."""
         path = Path(directory)
         fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-        for attempt in range(5):
+        for attempt in range(_LOCK_TRIES):
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
@@ -260,13 +249,16 @@ class Door:
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     os.close(fd)
                     raise SearchError(f"'{path}' cannot be locked ({exc.strerror})") from None
-                current = owner(path)
-                if attempt == 4 or (current is not None and current.alive and current.pid):
+                record = _read_json(path / OWNER_NAME)
+                # held with a record not ended, and still held a moment later: a live owner;
+                # else a reader probing the lock for an instant (owner(), ls, the sidebar) or
+                # an owner between its lock and its record
+                live = record is not None and not record.get("ended") and attempt >= 2
+                if live or attempt == _LOCK_TRIES - 1:
                     os.close(fd)
-                    if current is None:
-                        current = Owner("?", 0, 0.0, 0.0, "?", True)
+                    current = _owner_from(record or {}, alive=True)
                     raise SearchError(refusal(path, current)) from None
-                time.sleep(0.05)  # a reader's short probe of the lock, or an owner starting
+                time.sleep(0.02)
         previous = _read_json(path / OWNER_NAME)  # ours now: a record not ended is a dead one's
         note = None
         if previous is not None and not previous.get("ended"):
@@ -300,10 +292,6 @@ class Door:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
         atexit.unregister(self.close)
-
-    @property
-    def closed(self) -> bool:
-        return self._closed.is_set()
 
     def _serve(self) -> None:
         last_beat = time.monotonic()
@@ -382,13 +370,6 @@ class Door:
 # --------------------------------------------------------------------------------------
 # the other doors: send, follow
 # --------------------------------------------------------------------------------------
-def _check_search(directory: str | os.PathLike[str]) -> Path:
-    path = Path(directory)
-    if not (path / SETTINGS_NAME).exists() or not (path / JOURNAL_NAME).exists():
-        raise SearchError(f"'{path}' holds no search (no {SETTINGS_NAME} and {JOURNAL_NAME})")
-    return path
-
-
 def send(directory: str | os.PathLike[str], command: str, **args: Any) -> str:
     """Append ``command`` (with its keyword ``args``) to the inbox of the search in
     ``directory``; returns the command's id. The owner applies it at its next safe point and
@@ -397,7 +378,9 @@ def send(directory: str | os.PathLike[str], command: str, **args: Any) -> str:
     Raises :class:`~automl_nb.errors.SearchError` (one sentence) when ``directory`` holds no
     search, nothing runs it now, or ``command`` is not one the inbox takes.
     """
-    path = _check_search(directory)
+    path = Path(directory)
+    if not _is_search(path):
+        raise SearchError(f"'{path}' holds no search (no {SETTINGS_NAME} and {JOURNAL_NAME})")
     if command not in COMMANDS:
         raise SearchError(f"unknown command {command!r}; commands are: {', '.join(COMMANDS)}")
     current = owner(path)
@@ -530,21 +513,55 @@ def search_directories(root: str | os.PathLike[str], max_depth: int = 3) -> Iter
         yield from search_directories(child, max_depth - 1)
 
 
+#: Each journal read so far, folded: (its first line's start, the tail, the record). A list
+#: of searches asked for every second or two (the sidebar) reads only what each journal gained.
+_FOLDS: dict[str, tuple[bytes, JournalTail, SearchRecord]] = {}
+_FOLDS_LOCK = threading.Lock()
+
+
+def _fold(path: Path) -> SearchRecord:
+    """The record of ``path``'s journal, read on from where the last call stopped (call it,
+    and read what it returns, under ``_FOLDS_LOCK``)."""
+    try:
+        with (path / JOURNAL_NAME).open("rb") as fh:
+            head = fh.read(80)  # the first event's kind, seq and time: another journal's differ
+            size = os.fstat(fh.fileno()).st_size
+    except OSError:
+        return SearchRecord()
+    key = str(path.resolve())
+    known = _FOLDS.get(key)
+    if known is None or not head.startswith(known[0]) or size < known[1].offset:
+        known = (head, JournalTail(path), SearchRecord())  # new, or replaced
+    _, tail, record = known
+    _FOLDS[key] = (head, tail, record)
+    for event in tail.read():
+        record.apply(event)
+    return record
+
+
 def summary(directory: str | os.PathLike[str]) -> SearchSummary:
     """The :class:`SearchSummary` of one search directory (files only; torn lines skipped)."""
     path = Path(directory)
     settings = _read_json(path / SETTINGS_NAME) or {}
-    record = SearchRecord(JournalTail(path).read())
     current = owner(path)
+    try:
+        last_write = (path / JOURNAL_NAME).stat().st_mtime
+    except OSError:
+        last_write = time.time()
+    with _FOLDS_LOCK:
+        return _summary(path, settings, _fold(path), current, last_write)
+
+
+def _summary(path: Path, settings: dict[str, Any], record: SearchRecord,
+             current: Owner | None, last_write: float) -> SearchSummary:
     state = record.state
     if state in LIVE_STATES and (current is None or not current.alive):
-        state = "orphaned"
+        state = "orphaned"  # its clock stopped at the journal's last line
     best = record.best()
     data = settings.get("data") if isinstance(settings.get("data"), dict) else {}
     budget = record.time_budget_s if record.config is not None else settings.get("time_budget_s")
-    used = record.elapsed(time.time()) if record.config is not None else None
-    if state not in LIVE_STATES and record.ended_at is not None:
-        used = record.running_time_s
+    now = time.time() if state in LIVE_STATES else last_write
+    used = record.elapsed(now) if record.config is not None else None
     left = max(0.0, budget - used) if budget is not None and used is not None else None
     trials_budget = record.trials_budget if record.config is not None else settings.get("trials")
     described = str(data.get("name") or settings.get("name") or path.name)

@@ -172,6 +172,7 @@ def test_a_second_search_on_the_same_directory_is_refused_in_one_sentence(live):
 
 def test_overwrite_never_replaces_a_directory_another_owner_runs(live):
     search = live()
+    search.pause()  # it stays live however long the data takes to load
     with pytest.raises(automl_nb.errors.SearchError, match="is being run by process"):
         automl_nb.search("iris", directory=search.directory, overwrite=True, start=False)
     assert (search.directory / "events.jsonl").exists()
@@ -197,6 +198,7 @@ def test_open_on_a_live_search_attaches_and_its_commands_reach_the_owner(live):
         stopped = view.stop()
         assert stopped.accepted
         assert view.wait(20).value == "done"
+        search.wait(20)  # the owner's thread has let the directory go
         assert list(view.results["trial_id"]) == list(search.results["trial_id"])
         late = view.pause()  # nobody runs it now: a sentence, not an exception
         assert not late.accepted and "no process runs the search" in str(late)
@@ -484,3 +486,49 @@ def test_an_attached_panel_follows_and_its_pause_button_holds_the_owner(live):
         finally:
             panel.close()
             view.close()
+
+
+def test_a_reader_probing_the_lock_does_not_refuse_a_start(tmp_path):
+    import fcntl
+
+    search = scripted_search(directory=tmp_path / "s", trials=1, epochs=1)
+    search.wait(20)
+    fd = os.open(search.directory / "owner.lock", os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_SH)  # what owner() does for an instant, held longer here
+    release = threading.Timer(0.1, os.close, (fd,))
+    release.start()
+    try:
+        again = open_scripted(search.directory, ScriptedTrainer())
+        started = again.extend(trials=1)
+        assert started.accepted and "the search continues" in str(started), started
+        assert again.wait(20).value == "done"
+    finally:
+        release.join()
+
+
+def test_the_owner_record_is_ended_at_interpreter_exit(tmp_path):
+    directory = tmp_path / "exits"
+    code = ("from automl_nb.testing import ScriptedTrainer, scripted_search; "
+            f"s = scripted_search(ScriptedTrainer(batch_seconds=0.05), directory={str(directory)!r},"
+            " trials=2, epochs=400); print(s.state.value, flush=True)")  # then the interpreter exits
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "running", done.stderr
+    current = doors.owner(directory)
+    assert current is not None and not current.alive and current.ended
+    assert doors.summary(directory).state == "orphaned"
+    assert doors.takeover_note(directory) is None  # it let go cleanly: nothing to take over
+
+
+def test_a_summary_reads_on_and_sees_a_replaced_directory(tmp_path):
+    first = scripted_search(directory=tmp_path / "s", trials=3, epochs=1)
+    first.wait(20)
+    assert doors.summary(first.directory).trials == 3
+    first.extend(trials=1)
+    first.wait(20)
+    assert doors.summary(first.directory).trials == 4  # the journal's new lines only
+    again = scripted_search(directory=tmp_path / "s", trials=1, epochs=1, overwrite=True)
+    again.wait(20)
+    replaced = doors.summary(again.directory)
+    assert replaced.trials == 1 and replaced.trials_budget == 1 and replaced.state == "done"

@@ -559,11 +559,11 @@ def _summary(path: Path, settings: dict[str, Any], record: SearchRecord,
         state = "orphaned"  # its clock stopped at the journal's last line
     best = record.best()
     data = settings.get("data") if isinstance(settings.get("data"), dict) else {}
-    budget = record.time_budget_s if record.config is not None else settings.get("time_budget_s")
+    budget = record.budget.time_budget_s if record.budget is not None else None
     now = time.time() if state in LIVE_STATES else last_write
     used = record.elapsed(now) if record.config is not None else None
     left = max(0.0, budget - used) if budget is not None and used is not None else None
-    trials_budget = record.trials_budget if record.config is not None else settings.get("trials")
+    trials_budget = record.budget.trials if record.budget is not None else None
     described = str(data.get("name") or settings.get("name") or path.name)
     if data.get("n_train") is not None:
         described += f", {data['n_train']} rows"

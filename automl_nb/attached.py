@@ -49,8 +49,8 @@ class AttachedSearch:
     def __init__(self, directory: str | os.PathLike[str], *, follow: bool = True):
         self.store = open_directory(directory)
         self.directory = self.store.directory
-        self.settings: dict[str, Any] = self.store.read_settings()
-        self.name: str = str(self.settings.get("name") or Path(self.directory).name)
+        self.settings = self.store.read_settings()
+        self.name: str = str(self.settings.name or Path(self.directory).name)
         self._bus = EventBus()  # no journal: the owner writes the one record
         self._record = SearchRecord()
         self._bus.subscribe(self._record.apply)
@@ -122,11 +122,11 @@ class AttachedSearch:
 
     @property
     def objective(self) -> str:
-        return self._record.objective or str(self.settings.get("objective") or "score")
+        return self._record.objective or str(self.settings.objective or "score")
 
     @property
     def direction(self) -> str:
-        return self._record.direction if self._record.config else self.settings.get("direction", "max")
+        return self._record.direction if self._record.config else self.settings.direction
 
     @property
     def space(self) -> list[dict[str, Any]]:

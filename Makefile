@@ -6,7 +6,7 @@
 #                     missing), run them all, then the wheel test and the docs build
 #   make docs       - build the documentation site into site/ (mkdocs build --strict)
 #   make test-fast  - unit and scripted tests only (no TensorFlow search, no browser)
-#   make labextension - rebuild the JupyterLab extension (labextension/ -> automl_nb/labextension/,
+#   make labextension - rebuild the JupyterLab extension (labextension/ -> share/jupyter/labextensions/,
 #                     committed) with @jupyterlab/builder from the npm registry; users need no Node
 #   make wheel-test - build the wheel, install it in a fresh venv outside the tree, run a search and a replay
 PYTHON ?= python3
@@ -38,10 +38,10 @@ LAB_ETC   := $(VENV)/etc/jupyter/jupyter_server_config.d
 lab-develop:
 	@mkdir -p $(LAB_SHARE) $(LAB_ETC)
 	@rm -rf $(LAB_SHARE)/automl-nb
-	ln -s $(CURDIR)/automl_nb/labextension $(LAB_SHARE)/automl-nb
+	ln -s $(CURDIR)/share/jupyter/labextensions/automl-nb $(LAB_SHARE)/automl-nb
 	cp jupyter-config/server-config/automl_nb.json $(LAB_ETC)/automl_nb.json
 
-# TypeScript in labextension/ -> the prebuilt extension in automl_nb/labextension/ (committed).
+# TypeScript in labextension/ -> the prebuilt extension in share/jupyter/labextensions/automl-nb/ (committed).
 # npm installs the build's packages under labextension/node_modules (git-ignored); the builder
 # is run directly against this JupyterLab's core (its staging folder) for the shared versions.
 labextension: node install

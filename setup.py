@@ -7,9 +7,10 @@ searches, ``automl_nb/recordings/`` (JSON only, no ``__init__.py``), are named a
 package of their own: ``find_packages`` skips a folder without ``__init__.py``, and setuptools
 warns about a folder Python could import that the ``packages`` list does not name.
 
-The prebuilt JupyterLab extension (``automl_nb/labextension/``, built by ``make labextension``
-and committed) and the server extension's switch (``jupyter-config/``) are data files: the
-wheel installs them to ``share/jupyter/labextensions/automl-nb/`` and
+The prebuilt JupyterLab extension (``share/jupyter/labextensions/automl-nb/``, built by
+``make labextension`` and committed; kept outside the package, whose one front-end copy is
+widgets/) and the server extension's switch (``jupyter-config/``) are data files: the wheel
+installs them to ``share/jupyter/labextensions/automl-nb/`` and
 ``etc/jupyter/jupyter_server_config.d/``, where JupyterLab finds them (users need no Node).
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from setuptools import find_packages, setup
 
-LABEXTENSION = Path("automl_nb/labextension")
+LABEXTENSION = Path("share/jupyter/labextensions/automl-nb")
 LAB_DEST = "share/jupyter/labextensions/automl-nb"
 
 

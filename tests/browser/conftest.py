@@ -272,7 +272,7 @@ def jupyter_server(tmp_path_factory):
     # the repository's prebuilt JupyterLab extension and its server extension, as the wheel
     # (or make install) puts them in place
     (data / "labextensions").mkdir()
-    (data / "labextensions" / "automl-nb").symlink_to(REPO / "automl_nb" / "labextension")
+    (data / "labextensions" / "automl-nb").symlink_to(REPO / "share" / "jupyter" / "labextensions" / "automl-nb")
     (config / "jupyter_server_config.d").mkdir()
     shutil.copy(REPO / "jupyter-config" / "server-config" / "automl_nb.json",
                 config / "jupyter_server_config.d" / "automl_nb.json")

@@ -4,7 +4,8 @@ A scripted search (``python -m automl_nb.testing.owner``: no TensorFlow, an epoc
 0.1 s, a budget far longer than the test) runs in a process of its own under the server's
 root. In the sidebar it appears with its state; Pause there holds it (its journal stops
 growing), Resume moves it again; Open writes a notebook beside it, opens it, runs its one
-cell and the search's live panel shows.
+cell and the search's live panel shows. The launcher's "AutoML search" card opens a starter
+notebook.
 """
 
 from __future__ import annotations
@@ -80,3 +81,10 @@ def test_sidebar_pauses_resumes_and_opens_a_shell_search(jupyter_server, new_pag
     panel = page.locator(".jp-NotebookPanel .amnb-panel")
     panel.first.wait_for(timeout=120_000)
     assert page.locator(".jp-Dialog").count() == 0, "a kernel-choice dialog came up"
+
+    # the launcher card opens a starter notebook in the file browser's folder (the root)
+    page.locator(".lm-TabBar-tab", has_text="Launcher").first.click()
+    page.locator(".jp-LauncherCard", has_text="AutoML search").first.click()
+    poll(lambda: (jupyter_server.root / "automl_search.ipynb").exists(), timeout=15,
+         what="the launcher card to write automl_search.ipynb")
+    page.locator(".lm-TabBar-tab", has_text="automl_search.ipynb").first.wait_for(timeout=30_000)

@@ -6,6 +6,8 @@
 #                     missing), run them all, then the wheel test and the docs build
 #   make docs       - build the documentation site into site/ (mkdocs build --strict)
 #   make test-fast  - unit and scripted tests only (no TensorFlow search, no browser)
+#   make labextension - rebuild the JupyterLab extension (labextension/ -> share/jupyter/labextensions/,
+#                     committed) with @jupyterlab/builder from the npm registry; users need no Node
 #   make wheel-test - build the wheel, install it in a fresh venv outside the tree, run a search and a replay
 PYTHON ?= python3
 VENV   := .venv
@@ -27,7 +29,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,bench,docs]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) lab-develop
+
+# the editable install's JupyterLab sees the extension: its built files linked into the venv's
+# share/jupyter/labextensions (a rebuild shows at the next page load), the server extension enabled
+LAB_SHARE := $(VENV)/share/jupyter/labextensions
+LAB_ETC   := $(VENV)/etc/jupyter/jupyter_server_config.d
+lab-develop:
+	@mkdir -p $(LAB_SHARE) $(LAB_ETC)
+	@rm -rf $(LAB_SHARE)/automl-nb
+	ln -s $(CURDIR)/share/jupyter/labextensions/automl-nb $(LAB_SHARE)/automl-nb
+	cp jupyter-config/server-config/automl_nb.json $(LAB_ETC)/automl_nb.json
+
+# TypeScript in labextension/ -> the prebuilt extension in share/jupyter/labextensions/automl-nb/ (committed).
+# npm installs the build's packages under labextension/node_modules (git-ignored); the builder
+# is run directly against this JupyterLab's core (its staging folder) for the shared versions.
+labextension: node install
+	cd labextension && npm install --no-audit --no-fund --loglevel=error
+	cd labextension && npx tsc
+	cd labextension && node node_modules/@jupyterlab/builder/lib/build-labextension.js \
+	  --core-path "$$($(abspath $(BIN))/python -c 'import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), "staging"))')" .
 
 lab: install
 	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_FLAGS) notebooks/01_quickstart.ipynb

@@ -269,6 +269,13 @@ def jupyter_server(tmp_path_factory):
     for d in (config, data, settings, workspaces, runtime):
         d.mkdir()
     _write_settings(settings)
+    # the repository's prebuilt JupyterLab extension and its server extension, as the wheel
+    # (or make install) puts them in place
+    (data / "labextensions").mkdir()
+    (data / "labextensions" / "automl-nb").symlink_to(REPO / "share" / "jupyter" / "labextensions" / "automl-nb")
+    (config / "jupyter_server_config.d").mkdir()
+    shutil.copy(REPO / "jupyter-config" / "server-config" / "automl_nb.json",
+                config / "jupyter_server_config.d" / "automl_nb.json")
 
     env = dict(os.environ)
     env.update(

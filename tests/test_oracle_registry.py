@@ -33,7 +33,7 @@ class Engine:
     def next_request(self):
         return self.control.pop_request()
 
-    def note_oracle_trial(self):
+    def note_oracle_trial(self, trial_id):
         self.proposed += 1
 
     def check_proposal(self, values):

@@ -321,7 +321,7 @@ def test_a_hyperband_trial_is_labelled_with_its_own_bracket_when_brackets_overla
         def next_request(self):
             return None
 
-        def note_oracle_trial(self):
+        def note_oracle_trial(self, trial_id):
             pass
 
     def build(hp):

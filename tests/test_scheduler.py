@@ -121,6 +121,25 @@ def test_queued_trials_run_before_the_oracle_and_a_refused_entry_is_skipped():
     assert s.stop_reason == "the oracle has no more trials to propose"
 
 
+def test_a_trial_the_oracle_retries_after_a_crash_counts_against_the_budget_once():
+    """A chief killed after its oracle made trial 0002 but before 0002 began: the reopened
+    oracle retries 0002 and the interrupted 0000 (neither passes the scheduler). 0002 is new to
+    the journal and counts when it begins; 0000 had counted already."""
+    e = engine(trials_budget=4)
+    for trial_id in ("0000", "0001"):
+        e.begin_trial(e.plan_request(trial_id, Request(source="portfolio", values={"units": 4})),
+                      {"units": 4})
+    assert e.oracle_trials == 2
+    for trial_id in ("0002", "0000"):  # KerasTuner's retry queue: no scheduler, no plan
+        e.begin_trial(e.plan_for(trial_id, {"units": 8}), {"units": 8})
+    assert e.oracle_trials == 3
+    s = Scheduler(e, complete=dict)
+    oracle = Oracle({"status": "RUNNING", "values": {"units": 2}}, {"status": "RUNNING", "values": {"units": 6}})
+    assert s.next("0003", oracle)["status"] == "RUNNING"
+    assert s.next("0004", oracle) == {"status": "STOPPED", "values": None}
+    assert s.stop_reason == "all 4 trials are done"
+
+
 def test_the_trials_budget_stops_the_schedule_with_its_reason():
     e = engine(trials_budget=1)
     s = Scheduler(e, complete=dict)

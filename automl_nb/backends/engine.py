@@ -130,8 +130,9 @@ class Engine:
         self.plans: dict[str, TrialPlan] = {}
         self._live: dict[str, _Live] = {}
         self._last_planned_promotion = False  # the trial begun last was the planner's promotion
-        # the search's own trials of earlier sessions count against the budget
-        self.oracle_trials = sum(1 for t in record.trials.values() if t.source in OWN_SOURCES)
+        # the ids of the search's own trials (earlier sessions' included), which count against
+        # the trials budget: a set, so a trial the oracle retries after a crash counts once
+        self._own = {t.trial_id for t in record.trials.values() if t.source in OWN_SOURCES}
         self.planner = Planner(
             plan or PlanConfig(epochs=epochs), record=record, objective=objective, direction=direction,
             clock=control.running_time, time_budget=lambda: control.time_budget_s,
@@ -246,8 +247,13 @@ class Engine:
             epochs=promotion.epochs, initial_epoch=best.epochs, extra={"planned": True},
         )
 
-    def note_oracle_trial(self) -> None:
-        self.oracle_trials += 1
+    @property
+    def oracle_trials(self) -> int:
+        """How many of the search's own trials (the oracle's and the portfolio's) were begun."""
+        return len(self._own)
+
+    def note_oracle_trial(self, trial_id: str) -> None:
+        self._own.add(trial_id)
 
     def requeue(self, request: Request) -> None:
         """Put a request back at the front of the queue (it waits for a better place)."""
@@ -265,7 +271,7 @@ class Engine:
         initial = request.initial_epoch
         info = dict(request.extra)
         if request.source == "portfolio":
-            self.oracle_trials += 1
+            self._own.add(trial_id)
         if request.epochs is not None:
             epochs = request.epochs
         else:
@@ -285,7 +291,7 @@ class Engine:
     def plan_placed(self, trial_id: str, request: Request, values: dict[str, Any]) -> TrialPlan:
         """A queued trial placed in the oracle's own slot (a Hyperband bracket's first round)."""
         if request.source == "portfolio":
-            self.oracle_trials += 1
+            self._own.add(trial_id)
         plan = TrialPlan(
             trial_id=trial_id, source=request.source, initial_epoch=0,
             epochs=int(values.get("tuner/epochs", self.epochs)),
@@ -334,6 +340,10 @@ class Engine:
             **(info or {}),
         }
         self._live[plan.trial_id] = _Live()
+        if plan.source in OWN_SOURCES:
+            # counted once more here: a trial the oracle made and a crash cut off before it
+            # began (its retry is a new trial to the journal) counts when it runs
+            self._own.add(plan.trial_id)
         self._last_planned_promotion = bool((plan.info or {}).get("planned"))
         self.bus.publish(
             TrialStarted(

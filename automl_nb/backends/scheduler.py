@@ -79,7 +79,7 @@ class SchedulingEngine(Protocol):
 
     def check_proposal(self, values: dict[str, Any]) -> None: ...
 
-    def note_oracle_trial(self) -> None: ...
+    def note_oracle_trial(self, trial_id: str) -> None: ...
 
     def requeue(self, request: Request) -> None: ...
 
@@ -172,7 +172,7 @@ class Scheduler:
                     engine.check_proposal(response.get("values") or {})
                 except Stop as stop:
                     return self._stopped(str(stop))
-            engine.note_oracle_trial()
+            engine.note_oracle_trial(trial_id)
         elif status == OracleStatus.STOPPED:
             self.stop_reason = "the oracle has no more trials to propose"
         return response
@@ -196,7 +196,7 @@ class Scheduler:
                 return response
             engine.requeue(request)
             self.label(trial_id, response)
-            engine.note_oracle_trial()
+            engine.note_oracle_trial(trial_id)
             return response
         engine.plan_request(trial_id, request)
         return {"status": OracleStatus.RUNNING, "values": dict(request.values)}

@@ -17,7 +17,7 @@ from automl_nb import oracles
 from automl_nb.backends.tuner import AutoMLTuner
 from automl_nb.control import Control, Request
 from automl_nb.oracles import OTHER, OracleError, OracleKind, get_oracle, kind_of, oracle_names
-from automl_nb.ui import options
+from automl_nb.ui import checks, options
 
 
 class Engine:
@@ -113,8 +113,8 @@ def test_the_options_and_the_errors_list_the_registered_names():
     assert oracle.help.startswith("how to choose the next trial: " + ", ".join(names) + " (")
     with pytest.raises(OracleError, match="choose one of: " + ", ".join(names)):
         oracles.check_oracle("nope")
-    with pytest.raises(options.BadValue, match="choose one of: " + ", ".join(names)):
-        options.oracle_name("nope")
+    with pytest.raises(checks.BadValue, match="choose one of: " + ", ".join(names)):
+        checks.oracle_name("nope")
 
 
 def test_a_users_oracle_is_known_by_its_class():
@@ -145,7 +145,7 @@ def test_a_new_kind_is_one_registration(monkeypatch):
             budget=lambda max_trials, epochs: {"max_trials": max_trials},
         ))
         assert oracle_names()[-1] == "grid" and oracles.check_oracle(" Grid ") == "grid"
-        assert options.oracle_name("GRID") == "grid"
+        assert checks.oracle_name("GRID") == "grid"
         made = get_oracle("grid", objective="val_loss", direction="min", max_trials=4, epochs=2,
                           seed=0)
         assert isinstance(made, kt.oracles.GridSearchOracle) and made.max_trials == 4

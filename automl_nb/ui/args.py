@@ -29,6 +29,7 @@ from typing import Any
 
 from .._util import did_you_mean
 from ..errors import ArgumentError, Dialect, InputError, flag_dialect
+from .checks import BadValue
 from .options import (
     CELL,
     CLI,
@@ -45,7 +46,6 @@ from .options import (
     OPTIONS,
     SEARCH_OPTION,
     WORKER_OPTIONS,
-    BadValue,
     Command,
     Option,
 )

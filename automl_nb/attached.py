@@ -19,21 +19,17 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import doors
 from .control import CommandResult, SearchState
 from .errors import SearchError
-from .events import Event, EventBus, SearchEnded
+from .events import EventBus, SearchEnded
 from .record import SearchRecord
 from .settings import Budget, Settings
 from .store import open_directory
-from .view import panel_mimebundle
-
-if TYPE_CHECKING:
-    import pandas
+from .view import FoldedJournal
 
 #: How long a command waits for the owner's answer before it says "sent".
 ANSWER_TIMEOUT_S = 3.0
@@ -44,7 +40,7 @@ SENT = "sent; the owner will apply it at its next safe point"
 __all__ = ["ANSWER_TIMEOUT_S", "AttachedSearch", "attach"]
 
 
-class AttachedSearch:
+class AttachedSearch(FoldedJournal):
     """A search run elsewhere, followed through its journal and steered through its inbox."""
 
     def __init__(self, directory: str | os.PathLike[str], *, follow: bool = True):
@@ -97,22 +93,6 @@ class AttachedSearch:
 
     # -- what views read ---------------------------------------------------------------------
     @property
-    def record(self) -> SearchRecord:
-        """The fold of the journal read so far. Read it under ``attached.lock``."""
-        return self._record
-
-    @property
-    def lock(self) -> threading.RLock:
-        return self._bus.lock
-
-    @property
-    def state(self) -> SearchState:
-        try:
-            return SearchState(self._record.state)
-        except ValueError:
-            return SearchState.IDLE
-
-    @property
     def owner(self) -> doors.Owner | None:
         """The process running the search (:func:`automl_nb.doors.owner`)."""
         return doors.owner(self.directory)
@@ -133,29 +113,6 @@ class AttachedSearch:
     def budget(self) -> Budget:
         """The budget now: the journal's (raised by every ``extend()``), else the settings'."""
         return self._record.budget or self.settings.budget
-
-    @property
-    def space(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(self._record.space)
-
-    def subscribe(self, fn: Callable[[Event], Any], replay: bool = False) -> Callable[[], None]:
-        """Call ``fn(event)`` on every event read from now on (after those so far if ``replay``)."""
-        return self._bus.subscribe(fn, replay=replay)
-
-    def events(self) -> list[Event]:
-        """Every event read from the journal so far."""
-        return self._bus.history
-
-    @property
-    def results(self) -> pandas.DataFrame:
-        """One row a trial, as ``Search.results``."""
-        with self.lock:
-            return self._record.results()
-
-    def best_hyperparameters(self) -> dict[str, Any]:
-        with self.lock:
-            return self._record.best_hyperparameters()
 
     def wait(self, timeout: float | None = None) -> SearchState:
         """Block until the search ends (its journal says so) or ``timeout`` seconds pass."""
@@ -190,9 +147,6 @@ class AttachedSearch:
         if panel is None or panel.comm is None:
             panel = self._panel = Panel(self)
         return panel
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return panel_mimebundle(self, include, exclude)
 
     # -- commands: through the inbox -----------------------------------------------------------
     def command(self, command: str, **args: Any) -> CommandResult:

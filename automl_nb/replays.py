@@ -30,9 +30,8 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .control import CommandResult
 from .errors import SearchError
@@ -41,10 +40,7 @@ from .record import SearchRecord
 from .settings import Settings
 from .status import SearchState
 from .store import Store
-from .view import panel_mimebundle
-
-if TYPE_CHECKING:
-    import pandas
+from .view import FoldedJournal
 
 log = logging.getLogger("automl_nb")
 
@@ -67,7 +63,7 @@ __all__ = [
 ]
 
 
-class Replay:
+class Replay(FoldedJournal):
     """A recorded search played back into the same views as a live one.
 
     Make one with :func:`automl_nb.replay`. ``speed`` is how many times faster than
@@ -96,7 +92,7 @@ class Replay:
             s for s in teaching.get("bayesian", []) if isinstance(s, dict)
         ]
         self._bus = EventBus()  # no journal: the recording's own is the record
-        self._lock = self._bus._lock
+        self._lock = self._bus.lock
         self._record = SearchRecord()
         self._bus.subscribe(self._record.apply)
         self._position = 0
@@ -108,33 +104,12 @@ class Replay:
 
     # -- what views read -------------------------------------------------------------
     @property
-    def record(self) -> SearchRecord:
-        """The fold of the events played so far. Read it under ``replay.lock``."""
-        return self._record
-
-    @property
-    def lock(self) -> threading.RLock:
-        return self._lock
-
-    @property
-    def state(self) -> SearchState:
-        try:
-            return SearchState(self._record.state)
-        except ValueError:
-            return SearchState.IDLE
-
-    @property
     def objective(self) -> str:
         return (self.settings.objective if self.settings else None) or self._record.objective or "score"
 
     @property
     def direction(self) -> str:
         return self.settings.direction if self.settings else self._record.direction
-
-    @property
-    def space(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return list(self._record.space)
 
     @property
     def finished(self) -> bool:
@@ -145,24 +120,6 @@ class Replay:
     def progress(self) -> float:
         """The share of the recording played so far (0 to 1)."""
         return self._position / len(self._all)
-
-    def subscribe(self, fn: Callable[[Event], Any], replay: bool = False) -> Callable[[], None]:
-        """Call ``fn(event)`` on every event played from now on (after the ones so far if ``replay``)."""
-        return self._bus.subscribe(fn, replay=replay)
-
-    def events(self) -> list[Event]:
-        """The events played so far (with their times moved to this playback)."""
-        return self._bus.history
-
-    @property
-    def results(self) -> pandas.DataFrame:
-        """One row a trial played so far, as ``Search.results``."""
-        with self._lock:
-            return self._record.results()
-
-    def best_hyperparameters(self) -> dict[str, Any]:
-        with self._lock:
-            return self._record.best_hyperparameters()
 
     def surrogate_names(self) -> list[str]:
         """Hyperparameters the recording's Bayesian snapshots cover (empty if it has none)."""
@@ -251,9 +208,6 @@ class Replay:
         from .panel import Panel
 
         return Panel(self)
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return panel_mimebundle(self, include, exclude)
 
     # -- commands: a replay cannot be steered --------------------------------------------
     def _refuse(self, command: str) -> CommandResult:

@@ -29,14 +29,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .control import CommandResult, SearchState
-from .events import Event
+from .events import Event, EventBus
 from .record import SearchRecord
 
 if TYPE_CHECKING:
     import pandas
 
-__all__ = ["HasOracle", "RecordedSurrogates", "SearchReport", "SearchView", "Steppable",
-           "panel_mimebundle"]
+__all__ = ["FoldedJournal", "HasOracle", "RecordedSurrogates", "SearchReport", "SearchView",
+           "Steppable", "panel_mimebundle"]
 
 log = logging.getLogger("automl_nb")
 
@@ -161,3 +161,61 @@ def panel_mimebundle(owner: Any, include: Any = None, exclude: Any = None) -> di
     bundle = dict(bundle or {})
     bundle["text/plain"] = repr(owner)
     return bundle
+
+
+class FoldedJournal:
+    """What a view of a journal that some other thread folds shares: the record, the state,
+    the events, the results and the panel, read from ``self._record`` (a
+    :class:`~automl_nb.record.SearchRecord`) fed by ``self._bus`` (an
+    :class:`~automl_nb.events.EventBus`) under ``self.lock``.
+
+    :class:`~automl_nb.replays.Replay` (a recording played back) and
+    :class:`~automl_nb.attached.AttachedSearch` (another process's search, followed) are
+    each one; each says how its journal arrives and what its commands do.
+    """
+
+    _record: SearchRecord
+    _bus: EventBus
+
+    @property
+    def lock(self) -> AbstractContextManager[Any]:
+        return self._bus.lock
+
+    @property
+    def record(self) -> SearchRecord:
+        """The fold of the events so far. Read it under ``lock``."""
+        return self._record
+
+    @property
+    def state(self) -> SearchState:
+        try:
+            return SearchState(self._record.state)
+        except ValueError:
+            return SearchState.IDLE
+
+    @property
+    def space(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self._record.space)
+
+    def subscribe(self, fn: Callable[[Event], Any], replay: bool = False) -> Callable[[], None]:
+        """Call ``fn(event)`` on every event from now on (after those so far if ``replay``)."""
+        return self._bus.subscribe(fn, replay=replay)
+
+    def events(self) -> list[Event]:
+        """The events so far."""
+        return self._bus.history
+
+    @property
+    def results(self) -> pandas.DataFrame:
+        """One row a trial so far, as ``Search.results``."""
+        with self.lock:
+            return self._record.results()
+
+    def best_hyperparameters(self) -> dict[str, Any]:
+        """The best trial's hyperparameter values so far (a RuntimeError before any has a score)."""
+        with self.lock:
+            return self._record.best_hyperparameters()
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return panel_mimebundle(self, include, exclude)

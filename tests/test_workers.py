@@ -240,7 +240,8 @@ def test_pause_and_prune_reach_a_trial_in_a_worker(tmp_path, pooled):
     _, extra = pooled
     env = {**os.environ, "AUTOML_NB_TOKEN": ""}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "automl_nb", "worker", "--chief", s.workers.address, "--token", "wrong"],
+        [sys.executable, "-m", "automl_nb", "worker", "--chief", s.workers.address, "--token", "wrong",
+         "--fingerprint", s.workers.fingerprint],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     extra.append(proc)
@@ -347,7 +348,8 @@ def test_a_worker_started_by_hand_joins_with_the_token_and_leaves_when_the_searc
     assert s.start() and s.pause()  # no trial starts until the hand-started worker is ready
     wait_for(lambda: s.workers.address, timeout=30, what="the chief's address")
     command = s.workers.join_command().split()
-    assert command[:3] == ["python", "-m", "automl_nb"] and command[-1] == s.workers.token
+    assert command[:3] == ["python", "-m", "automl_nb"]
+    assert command[-4:] == ["--token", s.workers.token, "--fingerprint", s.workers.fingerprint]
     log = tmp_path / "remote.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, *command[1:]], stdout=out, stderr=subprocess.STDOUT,

@@ -172,7 +172,7 @@ def _worker(argv: list[str]) -> int:
 
     try:
         return run_worker(args.chief, token, worker_id=args.worker_id, threads=args.threads,
-                          parent_pid=args.parent_pid)
+                          parent_pid=args.parent_pid, fingerprint=args.fingerprint)
     except ValueError as exc:
         return _fail(_args.sentence(exc, _args.dialect(CLI, "worker")))
     except WorkerError as exc:

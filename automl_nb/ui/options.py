@@ -459,6 +459,9 @@ WORKER_OPTIONS: tuple[Option, ...] = (
     _opt("--chief", help="the search's chief, HOST:PORT (search.workers.address)", metavar="HOST:PORT"),
     _opt("--token", help="the search's token (search.workers.token; default: $AUTOML_NB_TOKEN)",
          metavar="T"),
+    _opt("--fingerprint", help=("the chief's TLS certificate fingerprint, SHA256:... "
+                                "(search.workers.fingerprint; a search with listen= needs it)"),
+         metavar="FP"),
     _opt("--threads", help="TensorFlow threads for this worker (default: all cores)",
          type=whole_number("--threads", 1), metavar="N"),
     _opt("--worker-id", help=argparse.SUPPRESS, dest="worker_id"),

@@ -80,12 +80,15 @@ asks, so a seeded Bayesian or Hyperband search is not trial-for-trial the same a
 Remote workers: ``search(..., workers=N, listen="0.0.0.0")`` makes the chief listen beyond
 loopback; ``search.workers.join_command()`` gives the command to run elsewhere. Every call
 must carry the search's token (gRPC metadata checked by a server interceptor; KerasTuner's
-gRPC has no authentication of its own). There is no TLS: listen only on a network you trust.
+gRPC has no authentication of its own). A search with ``listen=`` serves gRPC over TLS with a
+certificate of its own (:mod:`.tls`); the join command carries its fingerprint, which a worker
+checks before it sends the token. A loopback-only search (no ``listen``) stays plain.
 Workers must share the chief's filesystem (KerasTuner's checkpoints and trial files are read
 and written in the search's directory by every process): mount it at the same path.
 
 The parts: :mod:`.chief` (the pool, on the search thread), :mod:`.worker` (the worker
-process), :mod:`.rpc` (the services, the token and the wire format).
+process), :mod:`.rpc` (the services, the token and the wire format), :mod:`.tls` (the
+certificate and the fingerprint check).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from ...errors import JournalError, SearchError, WorkerError
 from ...status import OracleStatus, SearchState, TrialStatus
 from ..engine import Engine
 from ..local import LocalTrainer
+from . import tls
 from .rpc import (
     LONG_POLL_S,
     SERVICE,
@@ -93,6 +94,9 @@ class WorkerPool(LocalTrainer):
         )
         self.threads = threads or max(1, cpu_count() // workers)
         self.token = token or secrets.token_urlsafe(24)
+        # beyond loopback (an explicit listen=), gRPC over TLS with this search's own certificate
+        self.tls = listen is not None
+        self._certificate: tuple[bytes, bytes] | None = None
         self._changed = threading.Condition()  # long polls wait on it
         self._version = 0
         self.pids: list[int] = []  # every worker process this pool started
@@ -124,11 +128,18 @@ class WorkerPool(LocalTrainer):
             host = socket.gethostname()
         return join_address(host, self.port)
 
+    @property
+    def fingerprint(self) -> str | None:
+        """The SHA-256 fingerprint of the chief's TLS certificate (``listen=`` searches), which
+        a worker checks before it sends the token; None for a loopback-only search."""
+        return tls.fingerprint(self._certificate[1]) if self._certificate else None
+
     def join_command(self) -> str:
         """The shell command that joins this search from another machine (same filesystem)."""
         if self.address is None:
             raise RuntimeError("the search has not started its chief yet; start() it first")
-        return f"python -m automl_nb worker --chief {self.address} --token {self.token}"
+        command = f"python -m automl_nb worker --chief {self.address} --token {self.token}"
+        return command + (f" --fingerprint {self.fingerprint}" if self.fingerprint else "")
 
     def __repr__(self) -> str:
         alive = sum(1 for w in self.members.values() if not w.gone)
@@ -198,7 +209,12 @@ class WorkerPool(LocalTrainer):
         }
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
         try:
-            port = server.add_insecure_port(join_address(self.host, self.port))
+            if self.tls:
+                self._certificate = self._certificate or tls.make_certificate()
+                port = server.add_secure_port(join_address(self.host, self.port),
+                                              tls.server_credentials(*self._certificate))
+            else:
+                port = server.add_insecure_port(join_address(self.host, self.port))
         except RuntimeError:
             port = 0
         if not port:
@@ -245,6 +261,8 @@ class WorkerPool(LocalTrainer):
             "--threads", str(self.threads),
             "--parent-pid", str(os.getpid()),
         ]
+        if self.fingerprint:
+            cmd += ["--fingerprint", self.fingerprint]
         with open(log_path, "ab") as out:
             proc = subprocess.Popen(
                 cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,

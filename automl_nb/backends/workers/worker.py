@@ -25,6 +25,7 @@ from ...control import Action
 from ...errors import WorkerError
 from ...store import Store
 from ..engine import TrialPlan, Verdict
+from . import tls
 from .rpc import (
     LONG_POLL_S,
     SERVICE,
@@ -51,13 +52,18 @@ class _Link:
     ``batch_end`` reads flags that the poller thread keeps fresh, so a batch makes no call.
     """
 
-    def __init__(self, address: str, token: str, worker_id: str | None = None, parent_pid: int | None = None):
+    def __init__(self, address: str, token: str, worker_id: str | None = None, parent_pid: int | None = None,
+                 certificate: bytes | None = None):
         import grpc
 
         self.address = address
         self.worker_id = worker_id
         self.parent_pid = parent_pid
-        self.channel = grpc.intercept_channel(grpc.insecure_channel(address), token_interceptor(token))
+        #: the chief's certificate this link trusts alone (TLS), or None (plain, on loopback)
+        self.certificate = certificate
+        raw = (tls.secure_channel(address, certificate) if certificate is not None
+               else grpc.insecure_channel(address))
+        self.channel = grpc.intercept_channel(raw, token_interceptor(token))
         self._stubs = {
             name: self.channel.unary_unary(
                 f"/{SERVICE}/{name}", request_serializer=dumps, response_deserializer=loads
@@ -265,6 +271,35 @@ def _worker_tuner_class():
     return WorkerTuner
 
 
+def _speaks_tls(host: str, port: int) -> bool:
+    """Whether a TLS handshake succeeds at ``host:port`` (a chief with ``listen=``); a plain
+    chief, or none yet, answers no."""
+    try:
+        tls.fetch_certificate(host, port, timeout=3.0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _chief_certificate(chief: str, host: str, port: int, fingerprint: str) -> bytes:
+    """The certificate the chief presents, if its fingerprint is ``fingerprint``."""
+    try:
+        certificate = tls.fetch_certificate(host, port)
+    except (OSError, ValueError) as exc:
+        raise WorkerError(
+            f"could not reach the chief at {chief} over TLS ({exc}); is the search running with "
+            "listen=, and is --chief its address?"
+        ) from None
+    presented = tls.fingerprint(certificate)
+    if not tls.same_fingerprint(presented, fingerprint):
+        raise WorkerError(
+            f"refused the chief at {chief}: its certificate's fingerprint {presented} is not the "
+            f"--fingerprint given ({fingerprint}); nothing was sent to it (copy the join command "
+            "from search.workers.join_command())"
+        )
+    return certificate
+
+
 def run_worker(
     chief: str,
     token: str,
@@ -272,10 +307,13 @@ def run_worker(
     worker_id: str | None = None,
     threads: int | None = None,
     parent_pid: int | None = None,
+    fingerprint: str | None = None,
 ) -> int:
     """The body of ``python -m automl_nb worker``: join the chief, run trials until told to stop.
 
-    It ends the process when the search is over (without TensorFlow's slow teardown).
+    With ``fingerprint`` (a chief that listens beyond loopback speaks TLS) it first checks the
+    certificate the chief presents against it and sends nothing to a chief whose certificate
+    differs. It ends the process when the search is over (without TensorFlow's slow teardown).
     """
     import grpc
 
@@ -284,7 +322,17 @@ def run_worker(
     quiet_tensorflow_startup()
     _die_with_parent(parent_pid)
     host, port = parse_address(chief)
-    link = _Link(join_address(host, port), token, worker_id=worker_id, parent_pid=parent_pid)
+    if fingerprint:
+        certificate = _chief_certificate(chief, host, port, fingerprint)
+    else:
+        certificate = None
+        if _speaks_tls(host, port):
+            raise WorkerError(
+                f"the chief at {chief} speaks TLS (its search listens beyond loopback): add the "
+                "--fingerprint of its search.workers.join_command()"
+            )
+    link = _Link(join_address(host, port), token, worker_id=worker_id, parent_pid=parent_pid,
+                 certificate=certificate)
     try:
         hello = link.hello()
     except grpc.RpcError as exc:

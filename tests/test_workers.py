@@ -11,6 +11,7 @@ import dataclasses
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -365,6 +366,7 @@ def test_a_worker_started_by_hand_joins_with_the_token_and_leaves_when_the_searc
     remote = [w for w in s.workers.members.values() if w.remote]
     assert len(remote) == 1 and remote[0].id.startswith("r")
     assert ran_on == {"w0", remote[0].id}  # both took trials
+    assert {e.info.get("host") for e in s.events() if e.kind == "trial_started"} == {socket.gethostname()}
     assert len(s.results) == 6 and set(s.results.status) == {"completed"}
     assert proc.wait(30) == 0  # it left by itself when the search ended
 

@@ -131,7 +131,8 @@ def details_html(record: SearchRecord, trial_id: str) -> str:
         facts.append(escape(trial.source))
     info = getattr(trial, "info", None) or {}
     if info.get("worker"):
-        facts.append(f"ran on worker <code>{escape(str(info['worker']))}</code>")
+        host = f" on {escape(str(info['host']))}" if info.get("host") else ""
+        facts.append(f"ran on worker <code>{escape(str(info['worker']))}</code>{host}")
     if "bracket" in info:
         facts.append(f"Hyperband bracket {info['bracket']}, round {info.get('round')}")
     if info.get("passes"):

@@ -54,7 +54,8 @@ def trial_line(event: TrialEnded, search: SearchReport) -> str:
         if trial.parent_id:
             parts.append(f"from {trial.parent_id}")
         if trial.info.get("worker"):
-            parts.append(f"on {trial.info['worker']}")
+            host = f"@{trial.info['host']}" if trial.info.get("host") else ""
+            parts.append(f"on {trial.info['worker']}{host}")
         values = " ".join(f"{k}={_number(v)}" for k, v in trial.hyperparameters.items())
         if values:
             parts.append(values)

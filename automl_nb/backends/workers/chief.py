@@ -58,6 +58,7 @@ class _Worker:
     seen: float = field(default_factory=time.monotonic)
     told_stop: bool = False  # KerasTuner told it the search is over (or we stopped it)
     gone: bool = False  # exited, died or went silent; its trial has been dealt with
+    host: str | None = None  # the machine it runs on, as its Hello said
 
     @property
     def remote(self) -> bool:
@@ -413,7 +414,8 @@ class WorkerPool(LocalTrainer):
                 values = dict(trial.hyperparameters.values)
                 plan = self._engine.plan_for(trial.trial_id, values)
                 self._running[tuner_id] = trial.trial_id
-                self._engine.begin_trial(plan, values, info={"worker": tuner_id, **self._tuner.epoch_info(values)})
+                where = {"worker": tuner_id, **({"host": worker.host} if worker.host else {})}
+                self._engine.begin_trial(plan, values, info={**where, **self._tuner.epoch_info(values)})
             elif trial.status == OracleStatus.STOPPED:
                 worker.told_stop = True
                 self._oracle_stopped = True
@@ -456,6 +458,8 @@ class WorkerPool(LocalTrainer):
                 log.info("a remote worker joined from %s as %s", context.peer(), worker.id)
             worker.joined = True
             worker.seen = time.monotonic()
+            host = request.get("host")
+            worker.host = str(host) if host else None
         return {
             "worker": worker.id,
             "directory": str(self.job.store.directory.resolve()),

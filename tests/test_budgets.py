@@ -119,3 +119,19 @@ def _longest_run(flags) -> int:
         run = run + 1 if flag else 0
         longest = max(longest, run)
     return longest
+
+
+def test_max_params_flag_parses_for_the_magic_and_the_shell():
+    from automl_nb.ui import options
+    from automl_nb.ui.args import ArgumentError, search_parser
+    from automl_nb.ui.options import CLI, LINE
+
+    for where in (LINE, CLI):
+        args = search_parser(where).parse(["iris", "--max-params", "20000"])
+        assert args.max_params == 20_000
+        assert options.search_kwargs(args)["max_params"] == 20_000
+        assert search_parser(where).parse(["iris"]).max_params is None
+        with pytest.raises(ArgumentError, match=r"^--max-params must be at least 1; got 0"):
+            search_parser(where).parse(["iris", "--max-params", "0"])
+        with pytest.raises(ArgumentError, match=r"^--max-params '10k' is not a whole number"):
+            search_parser(where).parse(["iris", "--max-params", "10k"])

@@ -61,6 +61,7 @@ def search(
     task: str | None = None,
     ensemble: bool = True,
     referee: bool = True,
+    max_params: int | None = None,
 ) -> Search:
     """Start a KerasTuner search in the background and return it at once.
 
@@ -96,6 +97,10 @@ def search(
     (``ensemble=False``: the best trial's model; :mod:`automl_nb.ensemble`). A search on a
     table first fits gradient-boosted trees on the same rows as a yardstick and says where the
     network stands against them (``referee=False``: no yardstick; :mod:`automl_nb.referee`).
+    ``max_params`` is a budget for a trial's model: one built with more parameters ends at
+    once, before it trains, as a failed trial with the reason, and the oracle learns it as a
+    failure (these never count towards KerasTuner's consecutive failures); the best model is
+    the best within it. ``results`` has every trial's ``params``.
     """
     if isinstance(trials, str) and trials.strip().lower() == "auto":
         trials = None if time is not None else DEFAULT_TRIALS
@@ -112,6 +117,7 @@ def search(
     oracle_checked = _oracles.check_oracle(oracle)
     oracle_name = oracle_checked if isinstance(oracle_checked, str) else type(oracle_checked).__name__
     workers = positive_int("workers", workers)
+    max_params = positive_int("max_params", max_params, allow_none=True)
     pool, space_ref, space = _trainer(workers, listen, space)
     dataset = load_data(data, target=target, validation=validation, seed=seed, task=task)
     objective, direction = check_objective(objective, dataset.task, custom_space=space is not None)
@@ -139,6 +145,7 @@ def search(
         patience=patience,
         ensemble=ensemble,
         referee=referee,
+        max_params=max_params,
         workers=workers if pool is not None else 1,
         space_ref=space_ref if pool is not None else None,
     )

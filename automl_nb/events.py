@@ -123,6 +123,17 @@ class TrialEnded(Event):
 
 
 @dataclass(frozen=True)
+class TrialMeasured(Event):
+    """What a trial's model costs, measured in the trial's own thread: ``params``, its number
+    of parameters, when its model is built (before any training). Journals written before
+    this event have none: their trials' costs are None."""
+
+    kind: ClassVar[str] = "trial_measured"
+    trial_id: str
+    params: int | None = None
+
+
+@dataclass(frozen=True)
 class StateChanged(Event):
     """The search moved from ``previous`` to ``state`` (a :class:`SearchState` value)."""
 
@@ -201,6 +212,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TrialStarted,
         EpochEnded,
         TrialEnded,
+        TrialMeasured,
         StateChanged,
         CommandIssued,
         BudgetChanged,

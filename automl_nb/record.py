@@ -26,12 +26,13 @@ from .events import (
     SpaceDefined,
     StateChanged,
     TrialEnded,
+    TrialMeasured,
     TrialStarted,
 )
 from .settings import Budget
 from .status import FINAL_STATES, SCORED, SearchState, TrialStatus
 
-RESULT_COLUMNS = ("trial_id", "status", "score", "epochs", "duration_s", "parent_id")
+RESULT_COLUMNS = ("trial_id", "status", "score", "epochs", "duration_s", "parent_id", "params")
 #: Where a trial came from when it is the search's own (what the trials budget counts): the
 #: oracle's proposals and the warm start's portfolio; promoted and enqueued ones run on top.
 OWN_SOURCES = ("oracle", "portfolio")
@@ -67,6 +68,7 @@ class TrialRecord:
     started_at: float = 0.0
     ended_at: float | None = None
     duration_s: float | None = None
+    params: int | None = None  #: its model's parameters (``TrialMeasured``; None: not measured)
     curve: list[tuple[int, dict[str, float]]] = field(default_factory=list)
 
     @property
@@ -180,6 +182,10 @@ class SearchRecord:
                 trial.reason = event.reason
                 trial.ended_at = event.time
                 trial.duration_s = event.duration_s
+        elif isinstance(event, TrialMeasured):
+            trial = self.trials.get(event.trial_id)
+            if trial is not None and event.params is not None:
+                trial.params = int(event.params)
         elif isinstance(event, StateChanged):
             self.state = SearchState(event.state)
             self.state_reason = event.reason
@@ -292,6 +298,7 @@ class SearchRecord:
                 "epochs": t.epochs,
                 "duration_s": t.duration_s,
                 "parent_id": t.parent_id,
+                "params": t.params,
             }
             for name in names:
                 row[name] = t.hyperparameters.get(name)

@@ -79,6 +79,7 @@ class Settings:
     ensemble: bool = True  #: weigh an ensemble of the best trials at the end
     referee: bool = True  #: a table search's yardstick (gradient-boosted trees)
     plan: bool = True  #: plan the epochs of a time budget (halving, promotions)
+    max_params: int | None = None  #: a trial's model over this many parameters ends at build
     workers: int = 1  #: worker processes the trials run in (1: this process)
     space_ref: str | None = None  #: the space as "module:function", for worker processes
     dataset: dict[str, Any] = field(default_factory=dict)  #: what reads the data back (store)

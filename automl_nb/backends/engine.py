@@ -23,7 +23,7 @@ from typing import Any
 
 from .._util import to_float
 from ..control import Action, Control, Request, SearchState
-from ..events import EpochEnded, EventBus, PlanMade, TrialEnded, TrialStarted
+from ..events import EpochEnded, EventBus, PlanMade, TrialEnded, TrialMeasured, TrialStarted
 from ..oracles import kind_of
 from ..record import OWN_SOURCES, SCORED, SearchRecord
 from ..settings import Budget, Settings
@@ -433,6 +433,10 @@ class Engine:
         decided it; None: it ends as its training does."""
         live = self._live.get(trial_id)
         return None if live is None else live.outcome
+
+    def measured(self, trial_id: str, params: int | None = None) -> None:
+        """Publish what a running trial's model costs (its parameters, once it is built)."""
+        self.bus.publish(TrialMeasured(trial_id=trial_id, params=params))
 
     def fail(self, trial_id: str, reason: str) -> None:
         self._live.setdefault(trial_id, _Live()).outcome = (TrialStatus.FAILED, reason)

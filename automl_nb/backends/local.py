@@ -185,6 +185,7 @@ class LocalTrainer(Trainer):
                 checked_space=job.checked_space,
                 train_rows=train_rows(job.dataset),
                 batch_size=settings.batch_size,
+                max_params=settings.max_params,
             )
         except (SearchError, OracleError):
             raise

@@ -95,6 +95,7 @@ class _SeededHyperModel(keras_tuner.HyperModel):
             batch_size = kwargs.get("batch_size") or hp.values.get("batch_size")
             x, y, _ = repeat_rows(args[0], args[1], batch_size)
             args = (x, y, *args[2:])
+        self.tuner.check_cost(model)
         _build_state(model, args[0] if args else kwargs.get("x"), args[1] if len(args) > 1 else kwargs.get("y"))
         return self.inner.fit(hp, model, *args, **kwargs)
 
@@ -368,6 +369,7 @@ class AutoMLTuner(SerializedBuilds, AtomicTunerFiles, CheckedSpaceStart, keras_t
         checked_space: keras_tuner.HyperParameters | None = None,
         train_rows: int | None = None,
         batch_size: int | None = None,
+        max_params: int | None = None,
         project_name: str = "kt",
         overwrite: bool = False,
     ):
@@ -377,6 +379,9 @@ class AutoMLTuner(SerializedBuilds, AtomicTunerFiles, CheckedSpaceStart, keras_t
         self.train_rows = train_rows  # rows fit gets as arrays (None: a stream, never repeated)
         self.batch_size = batch_size  # the search's fixed batch size, if it has one
         self.seed = seed
+        self.max_params = max_params  # the parameter budget of a trial's model (None: none)
+        self.over_budget: set[str] = set()  # trials ended at build time, over a budget
+        self.trial_id: str | None = None  # the trial being run (its model's cost is its)
         self.trial_seed: int | None = seed
         self.scheduler: Scheduler | None = None  # the run's, made by steer_oracle
         #: ``after_fit(trial_id, model, score)``: called when a trial's fit has ended with its
@@ -453,7 +458,37 @@ class AutoMLTuner(SerializedBuilds, AtomicTunerFiles, CheckedSpaceStart, keras_t
         passes = epoch_passes(self.train_rows, self.batch_size or values.get("batch_size"))
         return {"passes": passes} if passes > 1 else {}
 
+    def check_cost(self, model: Any) -> None:
+        """Publish a trial's model's parameters once it is built, before it trains; raise
+        :class:`TrialFailure` when they are over ``max_params`` (the trial ends at once)."""
+        params = int(model.count_params())
+        measured = getattr(self.engine, "measured", None)  # a worker's link journals none
+        if measured is not None and self.trial_id is not None:
+            measured(self.trial_id, params=params)
+        if self.max_params is not None and params > self.max_params:
+            if self.trial_id is not None:
+                self.over_budget.add(self.trial_id)
+            raise TrialFailure(f"{params:,} parameters, over max_params={self.max_params:,}")
+
+    def _failure_limit_applies(self, trial) -> bool:
+        """Whether the oracle's ``max_consecutive_failed_trials`` should judge this trial's
+        end: never for a trial over a budget, nor for a failure that is within the limit once
+        the trials over a budget are left out of the failures in a row."""
+        limit = self.oracle.max_consecutive_failed_trials
+        if limit is None or not self.over_budget:
+            return True
+        if trial.trial_id in self.over_budget:
+            return False
+        in_a_row = 0
+        for trial_id in [*self.oracle.end_order, trial.trial_id]:
+            ended = self.oracle.trials.get(trial_id, trial)
+            if trial_id in self.over_budget:
+                continue
+            in_a_row = in_a_row + 1 if ended.status == OracleStatus.FAILED else 0
+        return in_a_row >= limit
+
     def run_trial(self, trial, *args, **kwargs):
+        self.trial_id = trial.trial_id
         plan = self.engine.plan_for(trial.trial_id, dict(trial.hyperparameters.values))
         kwargs["epochs"] = plan.epochs
         kwargs["initial_epoch"] = plan.initial_epoch
@@ -477,9 +512,13 @@ class AutoMLTuner(SerializedBuilds, AtomicTunerFiles, CheckedSpaceStart, keras_t
         return histories
 
     def on_trial_end(self, trial):
+        limit = self.oracle.max_consecutive_failed_trials
         try:
+            if not self._failure_limit_applies(trial):
+                self.oracle.max_consecutive_failed_trials = None
             super().on_trial_end(trial)
         finally:
+            self.oracle.max_consecutive_failed_trials = limit
             if trial.status == OracleStatus.FAILED and self.engine.outcome(trial.trial_id) is None:
                 reason = trial.message or str(TrialStatus.FAILED)
                 self.engine.fail(trial.trial_id, reason.strip().splitlines()[-1])

@@ -243,6 +243,17 @@ OPTIONS: tuple[Option, ...] = (
         to_search=True,
     ),
     _opt(
+        "--max-params",
+        help=(
+            "a parameter budget: a trial whose model has more parameters ends at once, before "
+            "it trains, as a failed trial; the best model is the best within it (default: none)"
+        ),
+        type=whole_number("--max-params", 1),
+        default=None,
+        metavar="N",
+        to_search=True,
+    ),
+    _opt(
         "--workers",
         help="trials run at once, each in its own worker process (default: 1, in this process)",
         type=whole_number("--workers", 1),

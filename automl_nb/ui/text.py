@@ -133,8 +133,9 @@ def leaderboard(search: SearchReport, top: int = 10) -> str:
     ascending = search.direction == "min"
     frame = frame.sort_values("score", ascending=ascending, na_position="last", kind="stable")
     frame = frame.head(top).reset_index(drop=True)
-    if frame["parent_id"].isna().all():
-        frame = frame.drop(columns=["parent_id"])
+    for column in ("parent_id", "params"):  # none promoted; no costs measured (scripted)
+        if column in frame and frame[column].isna().all():
+            frame = frame.drop(columns=[column])
     frame = frame.rename(columns={"score": search.objective, "duration_s": "time"})
     frame.insert(0, "rank", range(1, len(frame) + 1))
     formatters = {

@@ -72,10 +72,15 @@ def test_the_model_takes_raw_strings_and_answers_empty_and_unseen_text():
     family = families.get("text")
     rows = ["A GREAT film!", "", "zyzzyva quux", None]
     x = family.model_inputs(family.predictor_inputs(family.export_inputs(ds.preprocessing), rows))
-    for model_name in ("bag", "embedding"):
+    choices = [("bag", "tf_idf", 2), ("bag", "multi_hot", 1), ("embedding", "tf_idf", 2)]
+    for model_name, output_mode, ngrams in choices:
         hp = keras_tuner.HyperParameters()
         hp.Fixed("model", model_name)
+        hp.Fixed("output_mode", output_mode)
+        hp.Fixed("ngrams", ngrams)
+        hp.Fixed("units", 32)
         model = compose(get_space(None, ds).build(hp), ds.preprocessing)
+        model.fit(family.model_inputs(ds.x_train), ds.y_train, epochs=1, verbose=0)
         vectorizer = next(layer for layer in _layers(model)
                           if isinstance(layer, keras.layers.TextVectorization))
         assert set(vectorizer.get_vocabulary()) - {"", "[UNK]"} <= vocabulary
@@ -121,6 +126,7 @@ def test_a_real_text_search_beats_chance_and_its_export_predicts_in_a_fresh_proc
                          directory=tmp_path / "search")
     assert s.wait(400) is SearchState.DONE, s.error
     assert s.dataset.family == "text"
+    assert list(s.results["status"]) == ["completed"] * 3, s.results
     assert s.settings.data["description"].startswith("text: 1 column, mean ")
     majority = max(np.mean(s.dataset.y_val == k) for k in range(2))
     scores = s.best_model().predict(families.model_inputs(s.dataset.x_val), verbose=0)

@@ -144,6 +144,7 @@ def build_text(hp: Any, spec: DataSpec) -> Any:
         kwargs: dict[str, Any] = {"idf_weights": idf} if output_mode == "tf_idf" else {}
         x = layers.TextVectorization(vocabulary=vocabulary, ngrams=ngrams, output_mode=output_mode,
                                      **kwargs)(inputs)
+        x = ops.cast(x, "float32")  # multi_hot counts come as integers
     else:
         x = layers.TextVectorization(vocabulary=vocabulary, ngrams=ngrams, output_mode="int",
                                      output_sequence_length=SEQUENCE_LENGTH)(inputs)

@@ -175,7 +175,8 @@ class TextFamily(DataFamily):
 
     name = "text"
     portfolio = (
-        # the second choice: a token embedding averaged over the text
+        # the second choice, a token embedding averaged over the text, then a dense head on
+        # multi-hot n-grams (not yet measured on the bench: issue 31, item 6)
         ("embedding", {"model": "embedding", "ngrams": 1, "learning_rate": 1e-2}),
         ("dense-head", {"units": 32, "output_mode": "multi_hot"}),
     )

@@ -16,7 +16,7 @@ Importing this module does not import TensorFlow or Keras; the builds import Ker
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import SpaceError
@@ -38,6 +38,9 @@ class DataSpec:
         input_shape: one sample's shape, without the batch dimension.
         n_classes: the number of classes (classification), else None.
         n_outputs: the size of the model's last layer: n_classes, or the number of targets.
+        vocabulary, idf: a text family's training tokens and their IDF weights (from its
+            preprocessing spec), which its built-in space's ``TextVectorization`` takes; empty
+            for other families.
     """
 
     family: str
@@ -45,6 +48,8 @@ class DataSpec:
     input_shape: tuple[int | None, ...]
     n_classes: int | None
     n_outputs: int
+    vocabulary: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    idf: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
     def of(cls, dataset: Any) -> DataSpec:
@@ -55,6 +60,7 @@ class DataSpec:
         if task not in ("classification", "regression"):
             raise SpaceError(f"dataset.task must be 'classification' or 'regression'; got {task!r}")
         shape = tuple(None if d is None else int(d) for d in dataset.input_shape)
+        text = getattr(dataset, "preprocessing", None) or {}
         if task == "classification":
             n_classes = dataset.n_classes
             if not isinstance(n_classes, numbers.Integral) or n_classes < 2:
@@ -74,6 +80,8 @@ class DataSpec:
             input_shape=shape,
             n_classes=n_classes,
             n_outputs=n_outputs,
+            vocabulary=tuple(text.get("vocabulary") or ()),
+            idf=tuple(text.get("idf") or ()),
         )
 
 

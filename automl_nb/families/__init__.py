@@ -1,4 +1,5 @@
-"""The data families a search knows, registered: tabular, image and sequence.
+"""The data families a search knows, registered: text (asked first), tabular, image and
+sequence.
 
 Each family is one module with one :class:`~automl_nb.families.base.DataFamily` (how it
 recognises, describes, loads and stores its data, its preprocessing layers, what its exported
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import image, sequence, tabular
+from . import image, sequence, tabular, text
 from .base import (
     DataFamily,
     get,
@@ -31,6 +32,7 @@ __all__ = ["DataFamily", "describe", "get", "model_inputs", "recognise", "refuse
 register(tabular.FAMILY)
 register(image.FAMILY)
 register(sequence.FAMILY)
+register(text.FAMILY, before="tabular")
 
 
 def spec_family(spec: dict[str, Any]) -> DataFamily:

@@ -71,9 +71,10 @@ def test_a_dataframe_missing_values_and_unseen_text_are_handled_in_the_graph():
     raw = pd.DataFrame({"member": [True, False], "color": ["purple", None], "age": [None, 50.0]})
     got = features_of(spec, load_rows(spec, raw))
     assert got.shape == (2, len(names))
-    assert got[0, names.index("age")] == pytest.approx((age["fill"] - age["mean"]) / np.sqrt(age["variance"]), rel=1e-5)
+    assert got[0, names.index("age")] == pytest.approx(0.0, abs=1e-6)  # the median, centred
     assert got[0, names.index("age=missing")] == 1.0 and got[1, names.index("age=missing")] == 0.0
-    assert got[1, names.index("age")] == pytest.approx((50.0 - age["mean"]) / np.sqrt(age["variance"]), rel=1e-5)
+    z = (50.0 - age["center"]) / age["scale"]  # robustly scaled, smoothly clipped
+    assert got[1, names.index("age")] == pytest.approx(z / np.sqrt(1 + (z / 3) ** 2), rel=1e-5)
     assert got[0, names.index("color=[other]")] == 1.0  # unseen in training
     assert got[1, names.index("color=(missing)")] == 1.0
     assert got[0, [i for i, n in enumerate(names) if n.startswith("color=") and n != "color=[other]"]].sum() == 0

@@ -4,8 +4,10 @@ A DataFrame (or a CSV file, read with pandas) becomes a dict of its feature colu
 what the model takes (Keras' convention for structured data): a number column as float32 with
 NaN where a value is missing, a text (or category) column as str with "" where a value is
 missing; booleans are numbers (0/1). From the training rows each column gets its statistics:
-a number column its median (for missing values), mean and variance (``Normalization``) and
-whether it had missing values (then a 0/1 "missing" feature is added); a text column its
+a number column its median (for missing values, and the centre of its robust scaling), its
+inter-quartile range (the robust scale; :func:`robust_scale`), mean and variance (what a spec
+written before robust scaling standardised with) and whether it had missing values (then a
+0/1 "missing" feature is added); a text column its
 vocabulary (``StringLookup``), one-hot encoded up to ``ONE_HOT_MAX`` values, else embedded,
 plus, for an ordered pandas category, the value's position in that order (standardised) as
 one more feature. Values unseen in training fall into the lookup's out-of-vocabulary slot.
@@ -135,6 +137,7 @@ def frame_spec(frame: pd.DataFrame, target: Any) -> dict[str, Any]:
                 kind="numeric", fill=fill, mean=float(filled.mean()),
                 variance=variance if math.isfinite(variance) and variance > 1e-12 else 1.0,
                 missing=bool(present.size < values.size),
+                center=fill, scale=robust_scale(present, variance),
             )
             numbers.append(str(name))
             if entry["missing"]:
@@ -164,6 +167,25 @@ def frame_spec(frame: pd.DataFrame, target: Any) -> dict[str, Any]:
         "features_shape": [len(feature_names)],
         "target": None,
     }
+
+
+#: The quantile ranges (in percent) a number column's robust scale is taken from: the first
+#: that is not 0 (a column mostly of one value has a zero inter-quartile range).
+SCALE_QUANTILES = ((25.0, 75.0), (10.0, 90.0), (0.0, 100.0))
+
+
+def robust_scale(present: np.ndarray, variance: float) -> float:
+    """A number column's robust scale, as RealMLP takes it (Holzmüller et al., NeurIPS 2024):
+    its training rows' inter-quartile range, or a wider quantile range where that is 0, else
+    its standard deviation, else 1 (a constant column)."""
+    for low, high in SCALE_QUANTILES:
+        if present.size:
+            q = np.percentile(present, [low, high])
+            width = float(q[1] - q[0])
+            if math.isfinite(width) and width > 1e-12:
+                return width
+    std = math.sqrt(variance) if math.isfinite(variance) and variance > 1e-12 else 0.0
+    return std if std > 1e-6 else 1.0
 
 
 def frame_columns(spec: dict[str, Any], frame: Any, arg: str) -> dict[str, np.ndarray]:

@@ -9,7 +9,8 @@ which receives the encoded features it always did) between
 - **the preprocessing**, as the spec's data family builds it (``DataFamily.input_layers``,
   :mod:`automl_nb.families`) from the statistics of the training split stored in the spec
   (nothing is adapted per trial): ``Rescaling`` for uint8 images, ``Normalization`` (mean, variance) for
-  numbers, missing numbers filled with the training median plus a 0/1 missing feature,
+  arrays of numbers, a table's number columns robustly scaled (median, inter-quartile range)
+  and smoothly clipped, missing numbers filled with the training median plus a 0/1 missing feature,
   ``StringLookup`` one-hot (or into an ``Embedding``) for text, and for an ordered category
   its position in the order (a second lookup, standardised);
 - **the target's inverse** for a regression: ``Rescaling`` by the training target's standard

@@ -1,9 +1,9 @@
 """The tabular family: a DataFrame, a CSV file or a 2-D array ``(X, y)`` of features.
 
 A table reaches the model as it was given: a DataFrame (or CSV file) as a dict of its
-columns, one Keras input a column (numbers filled, standardised and flagged where missing;
-categories one-hot or embedded, ordered ones with their position too: :func:`column_layers`),
-a 2-D array as one input standardised per feature. Its built-in space is the MLP of
+columns, one Keras input a column (numbers filled, robustly scaled and smoothly clipped, and
+flagged where missing; categories one-hot or embedded, ordered ones with their position too:
+:func:`column_layers`), a 2-D array as one input standardised per feature. Its built-in space is the MLP of
 :func:`automl_nb.builtin_spaces.build_mlp`; its predictor takes rows of a table (a DataFrame,
 a dict of columns, a list of row dicts) or, for a model of arrays, an array.
 """
@@ -137,8 +137,8 @@ class TabularFamily(DataFamily):
 def column_layers(columns: list[dict[str, Any]]) -> tuple[dict[str, Any], Any]:
     """A table's inputs, one a column keyed by its name (float32 numbers with NaN for missing,
     strings), and their features: the number columns as one block (missing values filled
-    with the training median, standardised, a 0/1 feature for each column that had missing
-    values), then each category's one-hot or embedding and, for an ordered one, its position
+    with the training median, robustly scaled and clipped: :func:`number_features`; a 0/1
+    feature for each column that had missing values), then each category's one-hot or embedding and, for an ordered one, its position
     in the order (standardised; 0 if unknown). A family with more column kinds (text) builds
     its own columns and passes the rest here."""
     import keras
@@ -150,13 +150,12 @@ def column_layers(columns: list[dict[str, Any]]) -> tuple[dict[str, Any], Any]:
         inputs[column["name"]] = keras.Input(shape=(1,), name=column["input"], dtype=dtype)
     parts = []
     numbers = [c for c in columns if c["kind"] == "numeric"]
-    if numbers:  # one block: fill, standardise, flag what was missing
+    if numbers:  # one block: fill, scale and clip, flag what was missing
         raw = [inputs[c["name"]] for c in numbers]
         block = raw[0] if len(raw) == 1 else layers.Concatenate()(raw)
         finite = ops.isfinite(block)
         filled = ops.where(finite, block, np.array([c["fill"] for c in numbers], "float32"))
-        parts.append(layers.Normalization(mean=[c["mean"] for c in numbers],
-                                          variance=[c["variance"] for c in numbers])(filled))
+        parts.append(number_features(filled, numbers))
         flagged = [i for i, c in enumerate(numbers) if c.get("missing")]
         if flagged:
             missing = ops.cast(ops.logical_not(finite), "float32")
@@ -180,6 +179,29 @@ def column_layers(columns: list[dict[str, Any]]) -> tuple[dict[str, Any], Any]:
             parts.append(ops.where(index > 0, position, ops.zeros_like(position)))
     features = parts[0] if len(parts) == 1 else layers.Concatenate()(parts)
     return inputs, features
+
+
+#: Where smooth clipping bounds a robustly scaled number: x / sqrt(1 + (x / CLIP)^2) lies in
+#: (-CLIP, CLIP) and is close to x for |x| well below CLIP.
+CLIP = 3.0
+
+
+def number_features(filled: Any, numbers: list[dict[str, Any]]) -> Any:
+    """The number columns' block (missing values filled) as the network sees it: robustly
+    scaled (minus the training median, over the inter-quartile range: ``center`` and
+    ``scale`` in the spec) and smoothly clipped, x / sqrt(1 + (x / 3)^2), as RealMLP does
+    (Holzmüller et al., NeurIPS 2024), so a value far outside the training range reaches the
+    network at most 3 from the centre instead of extrapolating linearly. A spec written before
+    robust scaling (no ``center``) standardises with its mean and variance, as it did then."""
+    from keras import layers, ops
+
+    if not all("center" in c and "scale" in c for c in numbers):
+        return layers.Normalization(mean=[c["mean"] for c in numbers],
+                                    variance=[c["variance"] for c in numbers])(filled)
+    center = np.array([c["center"] for c in numbers], "float32")
+    scale = np.array([c["scale"] for c in numbers], "float32")
+    scaled = (filled - center) / scale
+    return scaled / ops.sqrt(1.0 + ops.square(scaled / CLIP))
 
 
 FAMILY = TabularFamily()

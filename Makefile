@@ -9,6 +9,7 @@
 #   make labextension - rebuild the JupyterLab extension (labextension/ -> share/jupyter/labextensions/,
 #                     committed) with @jupyterlab/builder from the npm registry; users need no Node
 #   make wheel-test - build the wheel, install it in a fresh venv outside the tree, run a search and a replay
+#   make screenshot - docs/panel.png from a real search's live panel in JupyterLab (headless Chromium)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -21,7 +22,7 @@ LAB_FLAGS ?=
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -n $(or $(PYTEST_WORKERS),2) --dist loadgroup
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: install lab demo test test-fast wheel-test docs chromium node bench clean
+.PHONY: install lab demo test test-fast wheel-test docs chromium node bench clean screenshot
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -87,6 +88,10 @@ docs: install
 # unit and scripted tests only: no TensorFlow search, no browser (seconds)
 test-fast: install
 	$(PYTEST) -m "not slow and not browser"
+
+# a real digits search (a few minutes of CPU) photographed in JupyterLab by headless Chromium
+screenshot: install chromium
+	$(BIN)/python docs/make_screenshot.py
 
 bench: install
 	$(BIN)/python bench/overhead.py

@@ -414,7 +414,9 @@ class WorkerPool(LocalTrainer):
                 values = dict(trial.hyperparameters.values)
                 plan = self._engine.plan_for(trial.trial_id, values)
                 self._running[tuner_id] = trial.trial_id
-                where = {"worker": tuner_id, **({"host": worker.host} if worker.host else {})}
+                # the machine, for a worker that joined from elsewhere (local ones run here)
+                remote = worker.remote and worker.host
+                where = {"worker": tuner_id, **({"host": worker.host} if remote else {})}
                 self._engine.begin_trial(plan, values, info={**where, **self._tuner.epoch_info(values)})
             elif trial.status == OracleStatus.STOPPED:
                 worker.told_stop = True
